@@ -1,0 +1,1 @@
+//! orcoursetrion: provisions edX course repositories on GitHub.
