@@ -1,0 +1,416 @@
+//! Running a plan: one step at a time, each bracketed by journal saves.
+//!
+//! Before a step runs, the journal marks it in flight; after, it records the
+//! outcome. On resume, finished steps are skipped and an in-flight step is
+//! *reconciled*: its effect is looked up on GitHub (does the repo / hook /
+//! file exist?) before anything is written again. The same reconciliation
+//! handles a write whose answer was lost (`GitHubError::InDoubt`).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::plan::{HookTarget, Plan, RepoTarget, Step};
+use super::{ActionError, ActionResult, Journal, Outcome, Settings};
+use crate::git;
+use crate::github::types::{Permission, Repo};
+use crate::github::{GitHub, GitHubError};
+use crate::naming::team_slug;
+
+/// Told about each step as it starts (`outcome: None`) and ends.
+#[derive(Debug)]
+pub struct StepReport<'a> {
+    pub index: usize,
+    pub total: usize,
+    pub step: &'a Step,
+    pub outcome: Option<&'a Outcome>,
+}
+
+pub type SaveFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Where the journal goes after every change (the job store, or nowhere for a
+/// one-shot CLI run). An error stops the action before its next write.
+pub trait JournalSink: Send {
+    fn save<'a>(&'a mut self, journal: &'a Journal, report: StepReport<'a>) -> SaveFuture<'a>;
+}
+
+/// For callers that keep the journal only in memory.
+pub struct NoJournal;
+
+impl JournalSink for NoJournal {
+    fn save<'a>(&'a mut self, _: &'a Journal, _: StepReport<'a>) -> SaveFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Run `plan`, continuing from `journal`. Returns every outcome, those of
+/// earlier runs included.
+pub async fn execute(
+    gh: &GitHub,
+    settings: &Settings,
+    plan: &Plan,
+    journal: &mut Journal,
+    sink: &mut dyn JournalSink,
+) -> Result<ActionResult, ActionError> {
+    let total = plan.steps.len();
+    for index in journal.done.len()..total {
+        let step = &plan.steps[index];
+        let mut in_doubt = journal.in_flight == Some(index);
+        journal.in_flight = Some(index);
+        sink.save(
+            journal,
+            StepReport {
+                index,
+                total,
+                step,
+                outcome: None,
+            },
+        )
+        .await
+        .map_err(ActionError::Journal)?;
+        let outcome = loop {
+            match run_step(gh, settings, step, &journal.done, in_doubt).await {
+                Err(ActionError::GitHub(GitHubError::InDoubt { .. })) if !in_doubt => {
+                    tracing::info!(step = index, "write in doubt; reconciling before retrying");
+                    in_doubt = true;
+                }
+                other => break other?,
+            }
+        };
+        tracing::info!(step = index + 1, total, "{}", outcome.summary());
+        journal.done.push(outcome);
+        journal.in_flight = None;
+        sink.save(
+            journal,
+            StepReport {
+                index,
+                total,
+                step,
+                outcome: journal.done.last(),
+            },
+        )
+        .await
+        .map_err(ActionError::Journal)?;
+    }
+    Ok(ActionResult {
+        outcomes: journal.done.clone(),
+    })
+}
+
+fn repo_created(r: Repo) -> Outcome {
+    Outcome::RepoCreated {
+        full_name: r.full_name,
+        html_url: r.html_url,
+        clone_url: r.clone_url,
+    }
+}
+
+fn not_found(target: &RepoTarget) -> ActionError {
+    ActionError::GitHub(GitHubError::RepoNotFound {
+        owner: target.org.clone(),
+        repo: target.names.first().cloned().unwrap_or_default(),
+    })
+}
+
+async fn run_step(
+    gh: &GitHub,
+    s: &Settings,
+    step: &Step,
+    done: &[Outcome],
+    in_doubt: bool,
+) -> Result<Outcome, ActionError> {
+    match step {
+        Step::CreateRepo {
+            org,
+            name,
+            description,
+        } => {
+            if in_doubt {
+                if let Some(r) = gh.get_repo(org, name).await? {
+                    return Ok(repo_created(r));
+                }
+            }
+            let r = gh.create_repo(org, name, description.as_deref(), true).await?;
+            Ok(repo_created(r))
+        }
+        Step::GrantTeam {
+            org,
+            team,
+            repo,
+            permission,
+        } => {
+            grant_team(gh, org, team, repo, *permission).await?;
+            Ok(Outcome::TeamGranted {
+                team: team.clone(),
+                repo: format!("{org}/{repo}"),
+            })
+        }
+        Step::AddFile {
+            org,
+            repo,
+            path,
+            contents,
+        } => {
+            let outcome = Outcome::FileAdded {
+                repo: format!("{org}/{repo}"),
+                path: path.clone(),
+            };
+            if in_doubt && gh.file_exists(org, repo, path).await? {
+                return Ok(outcome);
+            }
+            let message = format!("Add {path}");
+            gh.add_file(org, repo, path, contents, &message, &s.committer)
+                .await?;
+            Ok(outcome)
+        }
+        Step::RemoveHooks { repo } => {
+            for name in &repo.names {
+                let hooks = match gh.list_hooks(&repo.org, name).await {
+                    Ok(h) => h,
+                    Err(GitHubError::RepoNotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                for h in &hooks {
+                    gh.delete_hook(&repo.org, name, h.id).await?;
+                }
+                return Ok(Outcome::HooksRemoved {
+                    repo: format!("{}/{name}", repo.org),
+                    count: hooks.len() as u32,
+                });
+            }
+            Err(not_found(repo))
+        }
+        Step::AddHook { repo, target } => {
+            let url = match target {
+                HookTarget::Staging => s.staging_gitreload.as_ref(),
+                HookTarget::Production => s.production_gitreload.as_ref(),
+            }
+            .ok_or_else(|| ActionError::NotConfigured(format!("{} is not set", target.setting())))?;
+            for name in &repo.names {
+                let outcome = Outcome::HookAdded {
+                    repo: format!("{}/{name}", repo.org),
+                    target: *target,
+                };
+                if in_doubt {
+                    match gh.list_hooks(&repo.org, name).await {
+                        Ok(hooks) => {
+                            if hooks
+                                .iter()
+                                .any(|h| h.config.url.as_deref() == Some(url.expose()))
+                            {
+                                return Ok(outcome);
+                            }
+                        }
+                        Err(GitHubError::RepoNotFound { .. }) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                match gh
+                    .create_hook(&repo.org, name, url, s.gitreload_secret.as_ref())
+                    .await
+                {
+                    Ok(_) => return Ok(outcome),
+                    Err(GitHubError::RepoNotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(not_found(repo))
+        }
+        Step::PutTeam {
+            org,
+            team,
+            permission,
+            members,
+            repo,
+        } => put_team(gh, org, team, *permission, members.as_deref(), repo.as_deref(), in_doubt).await,
+        Step::ShallowCopy {
+            src,
+            dst_org,
+            dst,
+            branch,
+        } => {
+            let mut src_repo = None;
+            for name in &src.names {
+                if let Some(r) = gh.get_repo(&src.org, name).await? {
+                    src_repo = Some(r);
+                    break;
+                }
+            }
+            let src_repo = src_repo.ok_or_else(|| not_found(src))?;
+            let dst_full = format!("{dst_org}/{dst}");
+            let known = done.iter().find_map(|o| match o {
+                Outcome::RepoCreated {
+                    full_name,
+                    clone_url: Some(url),
+                    ..
+                } if full_name.eq_ignore_ascii_case(&dst_full) => Some(url.clone()),
+                _ => None,
+            });
+            let dst_url = match known {
+                Some(u) => u,
+                None => gh
+                    .get_repo(dst_org, dst)
+                    .await?
+                    .and_then(|r| r.clone_url)
+                    .ok_or_else(|| {
+                        ActionError::GitHub(GitHubError::RepoNotFound {
+                            owner: dst_org.clone(),
+                            repo: dst.clone(),
+                        })
+                    })?,
+            };
+            let src_url = src_repo.clone_url.clone().ok_or_else(|| {
+                ActionError::Git(format!("{} has no clone URL", src_repo.full_name))
+            })?;
+            let token = gh.token_for_git().await?;
+            git::shallow_copy(&git::CopyRequest {
+                src_url: &src_url,
+                dst_url: &dst_url,
+                branch: branch.as_deref(),
+                committer: &s.committer,
+                token: Some(&token),
+                source_label: &src_repo.full_name,
+            })
+            .await?;
+            Ok(Outcome::Copied {
+                src: src_repo.full_name,
+                dst: dst_full,
+            })
+        }
+        Step::CopyTeams {
+            from,
+            to_org,
+            to,
+            skip,
+        } => {
+            let skip_slug = team_slug(skip);
+            for name in &from.names {
+                let Some(teams) = gh.list_repo_teams(&from.org, name).await? else {
+                    continue;
+                };
+                let mut copied = Vec::new();
+                for t in teams {
+                    let can_push = matches!(
+                        t.permission.as_deref(),
+                        Some("push" | "admin" | "maintain")
+                    );
+                    if !can_push || t.slug == skip_slug {
+                        continue;
+                    }
+                    gh.add_team_repo(to_org, &t.slug, to_org, to, Permission::Push)
+                        .await?;
+                    copied.push(t.name);
+                }
+                return Ok(Outcome::TeamsCopied {
+                    repo: format!("{to_org}/{to}"),
+                    teams: copied,
+                });
+            }
+            Err(not_found(from))
+        }
+    }
+}
+
+/// Give a team (by name) access to a repo: one PUT by the name's slug, and
+/// only if GitHub does not know that slug, a scan for the team's real slug.
+async fn grant_team(
+    gh: &GitHub,
+    org: &str,
+    team: &str,
+    repo: &str,
+    permission: Permission,
+) -> Result<(), ActionError> {
+    match gh
+        .add_team_repo(org, &team_slug(team), org, repo, permission)
+        .await
+    {
+        Err(GitHubError::TeamNotFound { .. }) => {
+            let wanted = team.trim();
+            let found = gh
+                .list_teams(org)
+                .await?
+                .into_iter()
+                .find(|t| t.name.trim().eq_ignore_ascii_case(wanted))
+                .ok_or_else(|| GitHubError::TeamNotFound {
+                    org: org.to_string(),
+                    team: team.to_string(),
+                })?;
+            gh.add_team_repo(org, &found.slug, org, repo, permission)
+                .await?;
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// orcoursetrion's put_team: create the team (pull or push) unless it exists,
+/// optionally with access to `repo`, and when `members` is given make the
+/// membership exactly that list.
+async fn put_team(
+    gh: &GitHub,
+    org: &str,
+    team: &str,
+    permission: Permission,
+    members: Option<&[String]>,
+    repo: Option<&str>,
+    in_doubt: bool,
+) -> Result<Outcome, ActionError> {
+    let existing = if in_doubt {
+        gh.find_team(org, team).await?
+    } else {
+        None
+    };
+    let (t, created) = match existing {
+        Some(t) => (t, false),
+        None => {
+            let repos: Vec<String> = repo.iter().map(|r| format!("{org}/{r}")).collect();
+            match gh.create_team(org, team, permission, &repos).await {
+                Ok(t) => (t, true),
+                Err(GitHubError::TeamExists { .. }) => {
+                    let t = gh
+                        .find_team(org, team)
+                        .await?
+                        .ok_or_else(|| GitHubError::TeamNotFound {
+                            org: org.to_string(),
+                            team: team.to_string(),
+                        })?;
+                    (t, false)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if let (Some(r), false) = (repo, created) {
+        gh.add_team_repo(org, &t.slug, org, r, Permission::Push)
+            .await?;
+    }
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    if let Some(wanted) = members {
+        // A team we just created with an installation token is empty; with a
+        // personal token GitHub made its owner a maintainer, so look.
+        let current = if created && !gh.is_personal_token() {
+            Vec::new()
+        } else {
+            gh.list_team_members(org, &t.slug).await?
+        };
+        for m in wanted {
+            if !current.iter().any(|c| c.eq_ignore_ascii_case(m)) {
+                gh.add_team_member(org, &t.slug, m).await?;
+                added.push(m.clone());
+            }
+        }
+        for c in &current {
+            if !wanted.iter().any(|m| m.eq_ignore_ascii_case(c)) {
+                gh.remove_team_member(org, &t.slug, c).await?;
+                removed.push(c.clone());
+            }
+        }
+    }
+    Ok(Outcome::TeamPut {
+        org: org.to_string(),
+        slug: t.slug,
+        created,
+        added,
+        removed,
+    })
+}

@@ -1,0 +1,394 @@
+//! Turning an [`Action`] into the ordered steps that do it. Pure: no I/O, so a
+//! dry run and the real run see the same plan, and a resumed job's journal
+//! lines up with the steps it was written for.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, ActionError, Settings};
+use crate::github::types::Permission;
+use crate::naming::{Course, Term};
+
+const GITIGNORE: &str = "\ndrafts/\n";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookTarget {
+    Staging,
+    Production,
+}
+
+impl HookTarget {
+    pub fn label(self) -> &'static str {
+        match self {
+            HookTarget::Staging => "staging",
+            HookTarget::Production => "production",
+        }
+    }
+    pub fn setting(self) -> &'static str {
+        match self {
+            HookTarget::Staging => "ORC_STAGING_GITRELOAD",
+            HookTarget::Production => "ORC_PRODUCTION_GITRELOAD",
+        }
+    }
+}
+
+/// An existing repo known by the names it may have: today's name first, then
+/// the double-dash name old orcoursetrion gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoTarget {
+    pub org: String,
+    pub names: Vec<String>,
+}
+
+impl RepoTarget {
+    fn run(org: &str, s: &Settings, course: &Course, term: &Term) -> Self {
+        RepoTarget {
+            org: org.to_string(),
+            names: s.names.candidate_repo_names(course, term),
+        }
+    }
+    fn exact(org: &str, name: &str) -> Self {
+        RepoTarget {
+            org: org.to_string(),
+            names: vec![name.to_string()],
+        }
+    }
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.org, self.names.first().map(String::as_str).unwrap_or("?"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    CreateRepo {
+        org: String,
+        name: String,
+        description: Option<String>,
+    },
+    GrantTeam {
+        org: String,
+        team: String,
+        repo: String,
+        permission: Permission,
+    },
+    AddFile {
+        org: String,
+        repo: String,
+        path: String,
+        contents: String,
+    },
+    RemoveHooks {
+        repo: RepoTarget,
+    },
+    AddHook {
+        repo: RepoTarget,
+        target: HookTarget,
+    },
+    PutTeam {
+        org: String,
+        team: String,
+        permission: Permission,
+        members: Option<Vec<String>>,
+        /// Also give the team `permission` on this repo of `org`.
+        repo: Option<String>,
+    },
+    ShallowCopy {
+        src: RepoTarget,
+        dst_org: String,
+        dst: String,
+        branch: Option<String>,
+    },
+    /// Give every team with push access to `from` (but `skip`, the deploy
+    /// team, which has its own step) push access to `to`.
+    CopyTeams {
+        from: RepoTarget,
+        to_org: String,
+        to: String,
+        skip: String,
+    },
+}
+
+impl Step {
+    /// One line for a plan listing; never shows a hook URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::CreateRepo { org, name, .. } => format!("create private repo {org}/{name}"),
+            Step::GrantTeam {
+                org,
+                team,
+                repo,
+                permission,
+            } => format!("give team \"{team}\" {} access to {org}/{repo}", permission.as_str()),
+            Step::AddFile {
+                org, repo, path, ..
+            } => format!("commit {path} to {org}/{repo}"),
+            Step::RemoveHooks { repo } => format!("remove every webhook of {}", repo.display()),
+            Step::AddHook { repo, target } => format!(
+                "add the {} gitreload webhook ({}) to {}",
+                target.label(),
+                target.setting(),
+                repo.display()
+            ),
+            Step::PutTeam {
+                org,
+                team,
+                permission,
+                members,
+                repo,
+            } => {
+                let mut s = format!(
+                    "create or update team \"{team}\" in {org} ({} when created)",
+                    permission.as_str()
+                );
+                if let Some(m) = members {
+                    if m.is_empty() {
+                        s.push_str(", membership set to nobody");
+                    } else {
+                        s.push_str(&format!(", membership set to exactly {}", m.join(", ")));
+                    }
+                }
+                if let Some(r) = repo {
+                    s.push_str(&format!(", with {} access to {org}/{r}", permission.as_str()));
+                }
+                s
+            }
+            Step::ShallowCopy {
+                src,
+                dst_org,
+                dst,
+                branch,
+            } => format!(
+                "copy {}{} into {dst_org}/{dst} without history",
+                src.display(),
+                branch
+                    .as_deref()
+                    .map(|b| format!(" (branch {b})"))
+                    .unwrap_or_default()
+            ),
+            Step::CopyTeams { from, to_org, to, .. } => format!(
+                "give the course team(s) of {} push access to {to_org}/{to}",
+                from.display()
+            ),
+        }
+    }
+
+    /// Whether this step changes anything on GitHub (all do today; kept so a
+    /// read-only step can be added without touching the dry-run rule).
+    pub fn writes(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The dry-run listing.
+    pub fn render(&self) -> String {
+        let mut out = format!("Plan for {}:\n", self.title);
+        for (i, s) in self.steps.iter().enumerate() {
+            out.push_str(&format!("  {}. {}\n", i + 1, s.describe()));
+        }
+        out
+    }
+}
+
+fn hook_configured(s: &Settings, target: HookTarget) -> Result<(), ActionError> {
+    let set = match target {
+        HookTarget::Staging => s.staging_gitreload.is_some(),
+        HookTarget::Production => s.production_gitreload.is_some(),
+    };
+    if set {
+        Ok(())
+    } else {
+        Err(ActionError::NotConfigured(format!(
+            "{} is not set: there is no {} gitreload URL to add as a webhook",
+            target.setting(),
+            target.label()
+        )))
+    }
+}
+
+fn new_repo_steps(
+    org: &str,
+    deploy_team: &str,
+    name: &str,
+    description: &Option<String>,
+) -> Vec<Step> {
+    vec![
+        Step::CreateRepo {
+            org: org.to_string(),
+            name: name.to_string(),
+            description: description.clone(),
+        },
+        Step::GrantTeam {
+            org: org.to_string(),
+            team: deploy_team.to_string(),
+            repo: name.to_string(),
+            permission: Permission::Push,
+        },
+    ]
+}
+
+fn gitignore(org: &str, repo: &str) -> Step {
+    Step::AddFile {
+        org: org.to_string(),
+        repo: repo.to_string(),
+        path: ".gitignore".to_string(),
+        contents: GITIGNORE.to_string(),
+    }
+}
+
+/// Build the plan of an action. Pure; fails only on missing settings.
+pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
+    let n = &s.names;
+    let (title, steps) = match action {
+        Action::CreateExportRepo {
+            course,
+            term,
+            description,
+        } => {
+            let name = n.repo_name(course, term);
+            let org = &s.studio_org;
+            let mut steps = new_repo_steps(org, &s.studio_deploy_team, &name, description);
+            steps.push(gitignore(org, &name));
+            steps.push(Step::AddFile {
+                org: org.clone(),
+                repo: name.clone(),
+                path: "course.xml".to_string(),
+                contents: format!(
+                    "<course url_name=\"{}\" org=\"{}\" course=\"{}\"/>\n",
+                    term.as_str(),
+                    n.edx_org(),
+                    course.as_str()
+                ),
+            });
+            (format!("create_export_repo {course} {term}"), steps)
+        }
+        Action::RerunStudio {
+            course,
+            term,
+            new_term,
+            description,
+        } => {
+            let org = &s.studio_org;
+            let name = n.repo_name(course, new_term);
+            let mut steps = vec![Step::RemoveHooks {
+                repo: RepoTarget::run(org, s, course, term),
+            }];
+            steps.extend(new_repo_steps(org, &s.studio_deploy_team, &name, description));
+            steps.push(gitignore(org, &name));
+            (format!("rerun_studio {course} {term} → {new_term}"), steps)
+        }
+        Action::ReleaseStudio { course, term } | Action::ReleaseXml { course, term } => {
+            hook_configured(s, HookTarget::Production)?;
+            let (org, verb) = if matches!(action, Action::ReleaseStudio { .. }) {
+                (&s.studio_org, "release_studio")
+            } else {
+                (&s.xml_org, "release_xml")
+            };
+            (
+                format!("{verb} {course} {term}"),
+                vec![Step::AddHook {
+                    repo: RepoTarget::run(org, s, course, term),
+                    target: HookTarget::Production,
+                }],
+            )
+        }
+        Action::CreateXmlRepo {
+            course,
+            term,
+            team,
+            members,
+            description,
+        } => {
+            hook_configured(s, HookTarget::Staging)?;
+            let org = &s.xml_org;
+            let name = n.repo_name(course, term);
+            let team = team
+                .as_ref()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| n.team_name(course, term));
+            let mut steps = new_repo_steps(org, &s.xml_deploy_team, &name, description);
+            steps.push(Step::PutTeam {
+                org: org.clone(),
+                team,
+                permission: Permission::Push,
+                members: members
+                    .as_ref()
+                    .map(|m| m.iter().map(|l| l.as_str().to_string()).collect()),
+                repo: Some(name.clone()),
+            });
+            steps.push(Step::AddHook {
+                repo: RepoTarget::exact(org, &name),
+                target: HookTarget::Staging,
+            });
+            (format!("create_xml_repo {course} {term}"), steps)
+        }
+        Action::RerunXml { course, term } => (
+            format!("rerun_xml {course} {term}"),
+            vec![Step::RemoveHooks {
+                repo: RepoTarget::run(&s.xml_org, s, course, term),
+            }],
+        ),
+        Action::PutTeam {
+            org,
+            team,
+            read_only,
+            members,
+        } => (
+            format!("put_team {org} {team}"),
+            vec![Step::PutTeam {
+                org: org.as_str().to_string(),
+                team: team.as_str().to_string(),
+                permission: Permission::from_read_only(*read_only),
+                members: members
+                    .as_ref()
+                    .map(|m| m.iter().map(|l| l.as_str().to_string()).collect()),
+                repo: None,
+            }],
+        ),
+        Action::ShallowCopyRepo { src, dst, branch } => (
+            format!("shallow_copy_repo {src} → {dst}"),
+            vec![Step::ShallowCopy {
+                src: RepoTarget::exact(src.owner().as_str(), src.name()),
+                dst_org: dst.owner().to_string(),
+                dst: dst.name().to_string(),
+                branch: branch.clone(),
+            }],
+        ),
+        Action::RerunXmlCourse {
+            course,
+            term,
+            new_term,
+        } => {
+            hook_configured(s, HookTarget::Staging)?;
+            let org = &s.xml_org;
+            let old = RepoTarget::run(org, s, course, term);
+            let name = n.repo_name(course, new_term);
+            let mut steps = vec![Step::RemoveHooks { repo: old.clone() }];
+            steps.extend(new_repo_steps(org, &s.xml_deploy_team, &name, &None));
+            steps.push(Step::ShallowCopy {
+                src: old.clone(),
+                dst_org: org.clone(),
+                dst: name.clone(),
+                branch: None,
+            });
+            steps.push(Step::CopyTeams {
+                from: old,
+                to_org: org.clone(),
+                to: name.clone(),
+                skip: s.xml_deploy_team.clone(),
+            });
+            steps.push(Step::AddHook {
+                repo: RepoTarget::exact(org, &name),
+                target: HookTarget::Staging,
+            });
+            (format!("rerun {course} {term} → {new_term} (xml)"), steps)
+        }
+    };
+    Ok(Plan { title, steps })
+}

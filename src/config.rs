@@ -1,0 +1,381 @@
+//! Configuration from the environment (SPEC §9). orcoursetrion's `ORC_*`
+//! names are kept; every problem is collected and reported together, by
+//! variable name and with what was expected, so one start-up shows them all.
+//! Secrets are read into [`Secret`] and never printed.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::actions::Settings;
+use crate::github::api::Committer;
+use crate::github::DEFAULT_API_URL;
+use crate::naming::{Names, OrgName, RepoFullName};
+use crate::secret::Secret;
+
+/// Every problem found, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem{}):", self.problems.len(), if self.problems.len() == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How we authenticate to GitHub.
+#[derive(Debug, Clone)]
+pub enum GitHubAuth {
+    /// `ORC_GH_OAUTH2_TOKEN`: a personal token, as orcoursetrion used.
+    Token(Secret),
+    /// `ORC_APP_ID` + `ORC_APP_PRIVATE_KEY`/`_PATH` (+ an installation for the CLI).
+    App {
+        app_id: String,
+        private_key: Secret,
+        installation_id: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Team named as `org/team-slug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRef {
+    pub org: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api_url: String,
+    pub auth: Option<GitHubAuth>,
+    pub settings: Settings,
+    pub webhook_secrets: Vec<Secret>,
+    pub database_url: String,
+    pub port: u16,
+    pub log_format: LogFormat,
+    pub requests_repos: Vec<RepoFullName>,
+    pub operators_team: Option<TeamRef>,
+    pub require_approval: bool,
+    pub approvers_team: Option<TeamRef>,
+    pub workers: usize,
+}
+
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn opt(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn or(&self, name: &str, default: &str) -> String {
+        self.opt(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn problem(&mut self, name: &str, msg: impl fmt::Display) {
+        self.problems.push(format!("{name}: {msg}"));
+    }
+
+    fn url(&mut self, name: &str) -> Option<Secret> {
+        let v = self.opt(name)?;
+        match url::Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                Some(Secret::new(v))
+            }
+            // The value may hold a password: never echo it.
+            _ => {
+                self.problem(name, "expected an http(s) URL (the value is not shown: it may hold credentials)");
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        match self.opt(name).map(|v| v.to_ascii_lowercase()) {
+            None => default,
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => true,
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => false,
+            Some(v) => {
+                self.problem(name, format!("expected true or false, got {v:?}"));
+                default
+            }
+        }
+    }
+
+    fn team_ref(&mut self, name: &str) -> Option<TeamRef> {
+        let v = self.opt(name)?;
+        match v.split_once('/') {
+            Some((org, slug)) if OrgName::parse(org).is_ok() && !slug.is_empty() && !slug.contains('/') => {
+                Some(TeamRef {
+                    org: org.to_string(),
+                    slug: crate::naming::team_slug(slug),
+                })
+            }
+            _ => {
+                self.problem(name, format!("expected ORG/TEAM (e.g. mitodl/course-operators), got {v:?}"));
+                None
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Read the process environment (after an optional `.env`).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut r = Reader {
+            vars,
+            problems: Vec::new(),
+        };
+
+        let api_url = r.or("ORC_GH_API_URL", DEFAULT_API_URL).trim_end_matches('/').to_string();
+        match url::Url::parse(&api_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.username().is_empty() && u.password().is_none() => {}
+            _ => r.problem(
+                "ORC_GH_API_URL",
+                "expected an http(s) URL without credentials, e.g. https://api.github.com or https://ghe.example.edu/api/v3",
+            ),
+        }
+
+        let token = r.opt("ORC_GH_OAUTH2_TOKEN").map(Secret::new);
+        let app_id = r.opt("ORC_APP_ID");
+        let key_inline = r.opt("ORC_APP_PRIVATE_KEY");
+        let key_path = r.opt("ORC_APP_PRIVATE_KEY_PATH");
+        let installation_id = match r.opt("ORC_APP_INSTALLATION_ID") {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    r.problem("ORC_APP_INSTALLATION_ID", format!("expected a number, got {v:?}"));
+                    None
+                }
+            },
+        };
+        let private_key = match (key_inline, key_path) {
+            (Some(k), _) => Some(Secret::new(k.replace("\\n", "\n"))),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(k) => Some(Secret::new(k)),
+                Err(e) => {
+                    r.problem("ORC_APP_PRIVATE_KEY_PATH", format!("cannot read {path}: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let auth = match (app_id, private_key, token) {
+            (Some(app_id), Some(private_key), _) => {
+                if !private_key.expose().contains("PRIVATE KEY-----") {
+                    r.problem("ORC_APP_PRIVATE_KEY", "expected a PEM private key (-----BEGIN RSA PRIVATE KEY----- …)");
+                }
+                Some(GitHubAuth::App {
+                    app_id,
+                    private_key,
+                    installation_id,
+                })
+            }
+            (Some(_), None, _) => {
+                r.problem("ORC_APP_PRIVATE_KEY", "ORC_APP_ID is set but neither ORC_APP_PRIVATE_KEY nor ORC_APP_PRIVATE_KEY_PATH is");
+                None
+            }
+            (None, Some(_), _) => {
+                r.problem("ORC_APP_ID", "a private key is set but ORC_APP_ID is not");
+                None
+            }
+            (None, None, Some(t)) => Some(GitHubAuth::Token(t)),
+            (None, None, None) => None,
+        };
+
+        let names = match Names::new(&r.or("ORC_COURSE_PREFIX", "content-mit"), &r.or("ORC_EDX_ORG", "MITx")) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                r.problem("ORC_COURSE_PREFIX/ORC_EDX_ORG", e);
+                None
+            }
+        };
+        let org = |r: &mut Reader, name: &str, default: &str| -> String {
+            let v = r.or(name, default);
+            if let Err(e) = OrgName::parse(&v) {
+                r.problem(name, e);
+            }
+            v
+        };
+        let studio_org = org(&mut r, "ORC_STUDIO_ORG", "MITx-Studio2LMS");
+        let xml_org = org(&mut r, "ORC_XML_ORG", "mitx");
+        let studio_deploy_team = r.or("ORC_STUDIO_DEPLOY_TEAM", "mitx-studio-export");
+        let xml_deploy_team = r.or("ORC_XML_DEPLOY_TEAM", "mitx-content-deployment");
+        let staging_gitreload = r.url("ORC_STAGING_GITRELOAD");
+        let production_gitreload = r.url("ORC_PRODUCTION_GITRELOAD");
+        let gitreload_secret = r.opt("ORC_GITRELOAD_SECRET").map(Secret::new);
+        let committer = Committer {
+            name: r.or("ORC_GH_NAME", "Orcoursetrion"),
+            email: r.or("ORC_GH_EMAIL", "orcoursetrion@example.com"),
+        };
+        if !committer.email.contains('@') {
+            r.problem("ORC_GH_EMAIL", format!("expected an e-mail address, got {:?}", committer.email));
+        }
+
+        let webhook_secrets: Vec<Secret> = r
+            .opt("ORC_WEBHOOK_SECRET")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let database_url = r.or("ORC_DATABASE_URL", "sqlite://orcoursetrion.db");
+        if !database_url.starts_with("sqlite:") {
+            r.problem(
+                "ORC_DATABASE_URL",
+                "expected sqlite://PATH (PostgreSQL support is planned, not built yet)",
+            );
+        }
+        let port = match r.opt("PORT") {
+            None => 8080,
+            Some(v) => v.parse::<u16>().unwrap_or_else(|_| {
+                r.problem("PORT", format!("expected a port number, got {v:?}"));
+                8080
+            }),
+        };
+        let log_format = match r.or("ORC_LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => {
+                r.problem("ORC_LOG_FORMAT", format!("expected json or pretty, got {other:?}"));
+                LogFormat::Pretty
+            }
+        };
+        let mut requests_repos = Vec::new();
+        if let Some(v) = r.opt("ORC_REQUESTS_REPOS") {
+            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match RepoFullName::parse(item) {
+                    Ok(repo) => requests_repos.push(repo),
+                    Err(e) => r.problem("ORC_REQUESTS_REPOS", e),
+                }
+            }
+        }
+        let operators_team = r.team_ref("ORC_OPERATORS_TEAM");
+        let require_approval = r.bool("ORC_REQUIRE_APPROVAL", false);
+        let approvers_team = r.team_ref("ORC_APPROVERS_TEAM");
+        let workers = match r.opt("ORC_WORKERS") {
+            None => 4,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => {
+                    r.problem("ORC_WORKERS", format!("expected a number from 1 to 64, got {v:?}"));
+                    4
+                }
+            },
+        };
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        let names = names.ok_or_else(|| ConfigError {
+            problems: vec!["ORC_COURSE_PREFIX: invalid".into()],
+        })?;
+        Ok(Config {
+            api_url,
+            auth,
+            settings: Settings {
+                names,
+                studio_org,
+                xml_org,
+                studio_deploy_team,
+                xml_deploy_team,
+                staging_gitreload,
+                production_gitreload,
+                gitreload_secret,
+                committer,
+            },
+            webhook_secrets,
+            database_url,
+            port,
+            log_format,
+            requests_repos,
+            operators_team,
+            require_approval,
+            approvers_team,
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_orcoursetrion() {
+        let c = Config::from_vars(&vars(&[("ORC_GH_OAUTH2_TOKEN", "t")])).expect("config");
+        assert_eq!(c.api_url, "https://api.github.com");
+        assert_eq!(c.settings.studio_org, "MITx-Studio2LMS");
+        assert_eq!(c.settings.xml_org, "mitx");
+        assert!(matches!(c.auth, Some(GitHubAuth::Token(_))));
+        assert_eq!(c.port, 8080);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_by_name_without_secrets() {
+        let err = Config::from_vars(&vars(&[
+            ("ORC_GH_API_URL", "ftp://x"),
+            ("ORC_STAGING_GITRELOAD", "not a url with password hunter2"),
+            ("PORT", "eighty"),
+            ("ORC_LOG_FORMAT", "xml"),
+            ("ORC_APP_ID", "12"),
+            ("ORC_REQUESTS_REPOS", "ok/repo,bad"),
+        ]))
+        .expect_err("invalid");
+        let text = err.to_string();
+        for name in [
+            "ORC_GH_API_URL",
+            "ORC_STAGING_GITRELOAD",
+            "PORT",
+            "ORC_LOG_FORMAT",
+            "ORC_APP_PRIVATE_KEY",
+            "ORC_REQUESTS_REPOS",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(err.problems.len(), 6, "{text}");
+    }
+
+    #[test]
+    fn webhook_secrets_are_a_comma_list_for_rotation() {
+        let c = Config::from_vars(&vars(&[("ORC_WEBHOOK_SECRET", "old, new")])).expect("config");
+        assert_eq!(c.webhook_secrets.len(), 2);
+        assert_eq!(c.webhook_secrets[1].expose(), "new");
+    }
+}

@@ -1,0 +1,458 @@
+//! Typed GitHub endpoints with orcoursetrion's error meanings. Each function is
+//! one REST call (or one paginated listing) so call counts stay visible.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::types::{Comment, Hook, Permission, Repo, Team};
+use super::{seg, GitHub, GitHubError, Request, Response};
+use crate::naming::team_slug;
+use crate::secret::Secret;
+
+/// Who signs commits made through the contents API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+}
+
+fn is_already_exists(resp: &Response) -> bool {
+    resp.status == 422 && resp.message().to_ascii_lowercase().contains("already exist")
+}
+
+impl GitHub {
+    async fn call(&self, req: Request) -> Result<(Response, Method, String), GitHubError> {
+        let method = req.method.clone();
+        let path = req.path.clone();
+        let resp = self.send(req).await?;
+        Ok((resp, method, path))
+    }
+
+    /// `POST /orgs/{org}/repos`: no existence check first, the 422 says it exists.
+    pub async fn create_repo(
+        &self,
+        org: &str,
+        name: &str,
+        description: Option<&str>,
+        private: bool,
+    ) -> Result<Repo, GitHubError> {
+        let mut body = json!({ "name": name, "private": private });
+        if let Some(d) = description {
+            body["description"] = Value::String(d.to_string());
+        }
+        let (resp, m, p) = self
+            .call(Request::new(Method::POST, format!("/orgs/{}/repos", seg(org))).json(body))
+            .await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            422 if is_already_exists(&resp) => Err(GitHubError::RepoExists {
+                owner: org.to_string(),
+                repo: name.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `GET /repos/{owner}/{repo}`; `None` when it does not exist.
+    pub async fn get_repo(&self, owner: &str, repo: &str) -> Result<Option<Repo>, GitHubError> {
+        let (resp, m, p) = self
+            .call(Request::get(format!("/repos/{}/{}", seg(owner), seg(repo))))
+            .await?;
+        match resp.status {
+            200 => resp.json(&m, &p).map(Some),
+            404 => Ok(None),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Every repo of an org (paginated).
+    pub async fn list_org_repos(&self, org: &str) -> Result<Vec<Repo>, GitHubError> {
+        self.get_all(&format!("/orgs/{}/repos", seg(org))).await
+    }
+
+    /// `GET /orgs/{org}/teams/{slug}`; `None` on 404.
+    pub async fn get_team(&self, org: &str, slug: &str) -> Result<Option<Team>, GitHubError> {
+        let (resp, m, p) = self
+            .call(Request::get(format!("/orgs/{}/teams/{}", seg(org), seg(slug))))
+            .await?;
+        match resp.status {
+            200 => resp.json(&m, &p).map(Some),
+            404 => Ok(None),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Every team of an org (paginated).
+    pub async fn list_teams(&self, org: &str) -> Result<Vec<Team>, GitHubError> {
+        self.get_all(&format!("/orgs/{}/teams", seg(org))).await
+    }
+
+    /// Find a team by its name as people type it (orcoursetrion compared names
+    /// ignoring case and surrounding spaces): one GET by the derived slug, and
+    /// only if that misses, a scan of the org's teams.
+    pub async fn find_team(&self, org: &str, name: &str) -> Result<Option<Team>, GitHubError> {
+        let wanted = name.trim();
+        if let Some(t) = self.get_team(org, &team_slug(wanted)).await? {
+            if t.name.trim().eq_ignore_ascii_case(wanted) || t.slug == team_slug(wanted) {
+                return Ok(Some(t));
+            }
+        }
+        Ok(self
+            .list_teams(org)
+            .await?
+            .into_iter()
+            .find(|t| t.name.trim().eq_ignore_ascii_case(wanted)))
+    }
+
+    /// `POST /orgs/{org}/teams`, optionally granting `permission` on `repos`
+    /// (full names) in the same call.
+    pub async fn create_team(
+        &self,
+        org: &str,
+        name: &str,
+        permission: Permission,
+        repos: &[String],
+    ) -> Result<Team, GitHubError> {
+        let body = json!({
+            "name": name,
+            "privacy": "closed",
+            "permission": permission.as_str(),
+            "repo_names": repos,
+        });
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::POST, format!("/orgs/{}/teams", seg(org)))
+                    .json(body)
+                    .replayable(false),
+            )
+            .await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            422 if is_already_exists(&resp) => Err(GitHubError::TeamExists {
+                org: org.to_string(),
+                team: name.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `PUT /orgs/{org}/teams/{slug}/repos/{owner}/{repo}`. A 404 means the
+    /// team (or repo) is not there.
+    pub async fn add_team_repo(
+        &self,
+        org: &str,
+        slug: &str,
+        owner: &str,
+        repo: &str,
+        permission: Permission,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/orgs/{}/teams/{}/repos/{}/{}",
+            seg(org),
+            seg(slug),
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::PUT, path).json(json!({ "permission": permission.as_str() })))
+            .await?;
+        match resp.status {
+            204 | 200 => Ok(()),
+            404 => Err(GitHubError::TeamNotFound {
+                org: org.to_string(),
+                team: slug.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Logins of a team's members (paginated).
+    pub async fn list_team_members(&self, org: &str, slug: &str) -> Result<Vec<String>, GitHubError> {
+        #[derive(serde::Deserialize)]
+        struct Member {
+            login: String,
+        }
+        let path = format!("/orgs/{}/teams/{}/members", seg(org), seg(slug));
+        match self.get_all_or_404::<Member>(&path).await? {
+            Some(ms) => Ok(ms.into_iter().map(|m| m.login).collect()),
+            None => Err(GitHubError::TeamNotFound {
+                org: org.to_string(),
+                team: slug.to_string(),
+            }),
+        }
+    }
+
+    /// `PUT /orgs/{org}/teams/{slug}/memberships/{user}` (idempotent).
+    pub async fn add_team_member(&self, org: &str, slug: &str, user: &str) -> Result<(), GitHubError> {
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            seg(org),
+            seg(slug),
+            seg(user)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::PUT, path).json(json!({ "role": "member" })))
+            .await?;
+        match resp.status {
+            200 | 201 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `DELETE /orgs/{org}/teams/{slug}/memberships/{user}`; a 404 (already
+    /// gone) counts as done.
+    pub async fn remove_team_member(&self, org: &str, slug: &str, user: &str) -> Result<(), GitHubError> {
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            seg(org),
+            seg(slug),
+            seg(user)
+        );
+        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
+        match resp.status {
+            204 | 200 | 404 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Whether `user` is an active member of the team (`GET …/memberships/{user}`).
+    pub async fn is_team_member(&self, org: &str, slug: &str, user: &str) -> Result<bool, GitHubError> {
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            seg(org),
+            seg(slug),
+            seg(user)
+        );
+        let (resp, m, p) = self.call(Request::get(path)).await?;
+        match resp.status {
+            200 => {
+                let v: Value = resp.json(&m, &p)?;
+                Ok(v.get("state").and_then(Value::as_str) == Some("active"))
+            }
+            404 => Ok(false),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Teams with access to a repo (paginated); `None` when the repo is missing.
+    pub async fn list_repo_teams(&self, owner: &str, repo: &str) -> Result<Option<Vec<Team>>, GitHubError> {
+        self.get_all_or_404(&format!("/repos/{}/{}/teams", seg(owner), seg(repo)))
+            .await
+    }
+
+    /// A repo's hooks (paginated); `RepoNotFound` on 404.
+    pub async fn list_hooks(&self, owner: &str, repo: &str) -> Result<Vec<Hook>, GitHubError> {
+        let path = format!("/repos/{}/{}/hooks", seg(owner), seg(repo));
+        self.get_all_or_404(&path)
+            .await?
+            .ok_or_else(|| GitHubError::RepoNotFound {
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+            })
+    }
+
+    /// Add a JSON, push-only hook; `secret` signs its deliveries.
+    pub async fn create_hook(
+        &self,
+        owner: &str,
+        repo: &str,
+        url: &Secret,
+        secret: Option<&Secret>,
+    ) -> Result<Hook, GitHubError> {
+        let mut config = json!({ "url": url.expose(), "content_type": "json", "insecure_ssl": "0" });
+        if let Some(s) = secret {
+            config["secret"] = Value::String(s.expose().to_string());
+        }
+        let body = json!({ "name": "web", "active": true, "events": ["push"], "config": config });
+        let (resp, m, p) = self
+            .call(Request::new(
+                Method::POST,
+                format!("/repos/{}/{}/hooks", seg(owner), seg(repo)),
+            )
+            .json(body))
+            .await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            404 => Err(GitHubError::RepoNotFound {
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `DELETE /repos/{owner}/{repo}/hooks/{id}`; a 404 (already gone) is done.
+    pub async fn delete_hook(&self, owner: &str, repo: &str, id: u64) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/{}/hooks/{id}", seg(owner), seg(repo));
+        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
+        match resp.status {
+            204 | 404 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Commit one new file to the default branch (`PUT /repos/…/contents/{path}`).
+    pub async fn add_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        contents: &str,
+        message: &str,
+        committer: &Committer,
+    ) -> Result<(), GitHubError> {
+        use base64::Engine;
+        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
+        let url = format!(
+            "/repos/{}/{}/contents/{}",
+            seg(owner),
+            seg(repo),
+            encoded_path.join("/")
+        );
+        let body = json!({
+            "message": message,
+            "content": base64::engine::general_purpose::STANDARD.encode(contents),
+            "committer": { "name": committer.name, "email": committer.email },
+        });
+        let (resp, m, p) = self.call(Request::new(Method::PUT, url).json(body)).await?;
+        match resp.status {
+            200 | 201 => Ok(()),
+            404 => Err(GitHubError::RepoNotFound {
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+            }),
+            422 if resp.message().contains("sha") => Err(GitHubError::FileExists {
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+                path: path.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Whether a file exists on the default branch.
+    pub async fn file_exists(&self, owner: &str, repo: &str, path: &str) -> Result<bool, GitHubError> {
+        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
+        let url = format!(
+            "/repos/{}/{}/contents/{}",
+            seg(owner),
+            seg(repo),
+            encoded_path.join("/")
+        );
+        let (resp, m, p) = self.call(Request::get(url)).await?;
+        match resp.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    // ---- issues, comments, reactions, permissions (the chat bot) ----
+
+    pub async fn create_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        body: &str,
+    ) -> Result<Comment, GitHubError> {
+        let path = format!("/repos/{}/{}/issues/{issue}/comments", seg(owner), seg(repo));
+        let (resp, m, p) = self
+            .call(Request::new(Method::POST, path).json(json!({ "body": body })))
+            .await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    pub async fn update_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::PATCH, path).json(json!({ "body": body })))
+            .await?;
+        match resp.status {
+            200 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    pub async fn list_issue_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+    ) -> Result<Vec<Comment>, GitHubError> {
+        self.get_all(&format!(
+            "/repos/{}/{}/issues/{issue}/comments",
+            seg(owner),
+            seg(repo)
+        ))
+        .await
+    }
+
+    /// React to a comment; GitHub answers 200 for a reaction we already left,
+    /// so this is safe to repeat.
+    pub async fn add_comment_reaction(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        content: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}/reactions",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::POST, path)
+                    .json(json!({ "content": content }))
+                    .replayable(true),
+            )
+            .await?;
+        match resp.status {
+            200 | 201 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// A user's permission on a repo: "admin", "maintain", "write", "triage",
+    /// "read" or "none" (GitHub's `role_name` where present, else `permission`).
+    pub async fn collaborator_permission(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<String, GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/collaborators/{}/permission",
+            seg(owner),
+            seg(repo),
+            seg(user)
+        );
+        let (resp, m, p) = self.call(Request::get(path)).await?;
+        match resp.status {
+            200 => {
+                let v: Value = resp.json(&m, &p)?;
+                Ok(v.get("permission")
+                    .and_then(Value::as_str)
+                    .unwrap_or("none")
+                    .to_string())
+            }
+            404 => Ok("none".to_string()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! The GitHub REST client: authentication, standard headers, retries,
+//! pagination and pacing live here once; `api.rs` holds the typed endpoints.
+
+pub mod api;
+pub mod error;
+pub mod retry;
+pub mod types;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::app_auth::{AppCredentials, TokenCache};
+use crate::clock::{SharedClock, SystemClock};
+use crate::secret::Secret;
+pub use error::GitHubError;
+pub use retry::RetryPolicy;
+use retry::Verdict;
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+const API_VERSION: &str = "2022-11-28";
+const PER_PAGE: &str = "100";
+/// GitHub's guidance: at most 80 content-creating requests a minute.
+pub const CONTENT_WRITES_PER_MINUTE: usize = 80;
+
+/// Told about every HTTP exchange with GitHub (metrics, audit log).
+pub trait CallObserver: Send + Sync {
+    fn on_call(&self, call: &CallRecord<'_>);
+}
+
+#[derive(Debug)]
+pub struct CallRecord<'a> {
+    pub method: &'a str,
+    /// Path only: never a query string, never a credential.
+    pub path: &'a str,
+    /// None when no answer came (timeout, dropped connection).
+    pub status: Option<u16>,
+    pub elapsed: Duration,
+    pub installation: Option<u64>,
+}
+
+pub struct ClientConfig {
+    pub api_url: String,
+    pub user_agent: String,
+    pub retry: RetryPolicy,
+    pub clock: SharedClock,
+    pub observer: Option<Arc<dyn CallObserver>>,
+    pub content_writes_per_minute: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            api_url: DEFAULT_API_URL.to_string(),
+            user_agent: format!("orcoursetrion/{}", env!("CARGO_PKG_VERSION")),
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            observer: None,
+            content_writes_per_minute: CONTENT_WRITES_PER_MINUTE,
+        }
+    }
+}
+
+struct Shared {
+    http: reqwest::Client,
+    api: String,
+    user_agent: HeaderValue,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    observer: Option<Arc<dyn CallObserver>>,
+    app: Option<AppCredentials>,
+    tokens: TokenCache,
+    pacer: Mutex<HashMap<Option<u64>, VecDeque<DateTime<Utc>>>>,
+    content_writes_per_minute: usize,
+}
+
+#[derive(Clone)]
+enum Credentials {
+    Token(Secret),
+    Installation(u64),
+    App,
+}
+
+/// A handle on GitHub with one identity. Cheap to clone; handles made from one
+/// another (`installation`) share the HTTP pool and the token cache.
+#[derive(Clone)]
+pub struct GitHub {
+    shared: Arc<Shared>,
+    creds: Credentials,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub")
+            .field("api", &self.shared.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request. Writes that may not be repeated blindly (creating a repo, a
+/// hook, a comment) set `replayable: false`: an ambiguous failure then comes
+/// back as `InDoubt` for the caller to reconcile.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub replayable: bool,
+}
+
+impl Request {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        let replayable = method != Method::POST;
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            replayable,
+        }
+    }
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.query.push((k.to_string(), v.into()));
+        self
+    }
+    pub fn replayable(mut self, yes: bool) -> Self {
+        self.replayable = yes;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+    pub request_id: Option<String>,
+    /// Whether an earlier attempt of this call may have been applied.
+    pub after_doubt: bool,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn json<T: DeserializeOwned>(&self, method: &Method, path: &str) -> Result<T, GitHubError> {
+        serde_json::from_slice(&self.body).map_err(|e| GitHubError::InvalidResponse {
+            method: method.to_string(),
+            path: path.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// GitHub's `message`, plus the `errors[].message`/`code` details it gives on 422.
+    pub fn message(&self) -> String {
+        let Ok(v) = serde_json::from_slice::<Value>(&self.body) else {
+            return String::from_utf8_lossy(&self.body).chars().take(300).collect();
+        };
+        let mut msg = v
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(errors) = v.get("errors").and_then(Value::as_array) {
+            let details: Vec<String> = errors
+                .iter()
+                .filter_map(|e| {
+                    e.get("message")
+                        .or_else(|| e.get("code"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| e.as_str().map(str::to_string))
+                })
+                .collect();
+            if !details.is_empty() {
+                msg = format!("{msg} ({})", details.join("; "));
+            }
+        }
+        msg
+    }
+
+    /// The error for a status the caller did not expect.
+    pub fn unexpected(&self, method: &Method, path: &str) -> GitHubError {
+        GitHubError::Status {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: self.status,
+            message: self.message(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl GitHub {
+    fn build(config: ClientConfig, app: Option<AppCredentials>, creds: Credentials) -> Result<Self, GitHubError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GitHubError::Auth(format!("cannot build HTTP client: {e}")))?;
+        let user_agent = HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| GitHubError::Auth("user agent is not a valid header".into()))?;
+        let api = config.api_url.trim_end_matches('/').to_string();
+        Ok(GitHub {
+            shared: Arc::new(Shared {
+                http,
+                api,
+                user_agent,
+                retry: config.retry,
+                clock: config.clock,
+                observer: config.observer,
+                app,
+                tokens: TokenCache::default(),
+                pacer: Mutex::new(HashMap::new()),
+                content_writes_per_minute: config.content_writes_per_minute.max(1),
+            }),
+            creds,
+        })
+    }
+
+    /// Personal-token mode (`ORC_GH_OAUTH2_TOKEN`), as orcoursetrion's CLI used.
+    pub fn with_token(config: ClientConfig, token: Secret) -> Result<Self, GitHubError> {
+        Self::build(config, None, Credentials::Token(token))
+    }
+
+    /// App mode: this handle speaks as the App itself (JWT); use
+    /// [`GitHub::installation`] for a handle acting inside one installation.
+    pub fn app(config: ClientConfig, app: AppCredentials) -> Result<Self, GitHubError> {
+        Self::build(config, Some(app), Credentials::App)
+    }
+
+    /// A handle acting as one installation; shares pool and token cache.
+    pub fn installation(&self, id: u64) -> GitHub {
+        GitHub {
+            shared: self.shared.clone(),
+            creds: Credentials::Installation(id),
+        }
+    }
+
+    fn as_app(&self) -> GitHub {
+        GitHub {
+            shared: self.shared.clone(),
+            creds: Credentials::App,
+        }
+    }
+
+    /// True for a user's personal token: GitHub then makes that user a
+    /// maintainer of any team it creates, which exclusive membership must undo.
+    pub fn is_personal_token(&self) -> bool {
+        matches!(self.creds, Credentials::Token(_))
+    }
+
+    pub fn installation_id(&self) -> Option<u64> {
+        match self.creds {
+            Credentials::Installation(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn api_url(&self) -> &str {
+        &self.shared.api
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.shared.clock
+    }
+
+    /// A token usable outside the REST client (git over HTTPS), never put in a URL.
+    pub async fn token_for_git(&self) -> Result<Secret, GitHubError> {
+        match &self.creds {
+            Credentials::Token(t) => Ok(t.clone()),
+            Credentials::Installation(id) => self.installation_token(*id).await,
+            Credentials::App => Err(GitHubError::Auth(
+                "the App itself cannot push; use an installation".into(),
+            )),
+        }
+    }
+
+    async fn installation_token(&self, id: u64) -> Result<Secret, GitHubError> {
+        if self.shared.app.is_none() {
+            return Err(GitHubError::Auth("no App credentials configured".into()));
+        }
+        let me = self.as_app();
+        self.shared
+            .tokens
+            .get_or_fetch(id, &self.shared.clock, move || {
+                Box::pin(async move { me.fetch_installation_token(id).await })
+            })
+            .await
+            .map_err(|e| match e {
+                GitHubError::Auth(m) => GitHubError::Auth(m),
+                other => GitHubError::Auth(format!("installation {id}: {other}")),
+            })
+    }
+
+    async fn fetch_installation_token(&self, id: u64) -> Result<(Secret, DateTime<Utc>), GitHubError> {
+        let path = format!("/app/installations/{id}/access_tokens");
+        let req = Request::new(Method::POST, path.clone()).replayable(true);
+        let resp = self.send(req).await?;
+        if resp.status != 201 && resp.status != 200 {
+            return Err(resp.unexpected(&Method::POST, &path));
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenResp {
+            token: String,
+            expires_at: DateTime<Utc>,
+        }
+        let t: TokenResp = resp.json(&Method::POST, &path)?;
+        Ok((Secret::new(t.token), t.expires_at))
+    }
+
+    async fn authorization(&self) -> Result<HeaderValue, GitHubError> {
+        let value = match &self.creds {
+            Credentials::Token(t) => format!("Bearer {}", t.expose()),
+            Credentials::Installation(id) => {
+                let t = Box::pin(self.installation_token(*id)).await?;
+                format!("Bearer {}", t.expose())
+            }
+            Credentials::App => {
+                let app = self
+                    .shared
+                    .app
+                    .as_ref()
+                    .ok_or_else(|| GitHubError::Auth("no App credentials configured".into()))?;
+                format!("Bearer {}", app.jwt(self.shared.clock.now())?.expose())
+            }
+        };
+        let mut v = HeaderValue::from_str(&value)
+            .map_err(|_| GitHubError::Auth("credential is not a valid header value".into()))?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+
+    fn url_for(&self, path: &str) -> Result<String, GitHubError> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            // Pagination links: follow only links back to our API, so a token
+            // is never sent to another host.
+            if path.starts_with(&format!("{}/", self.shared.api)) {
+                Ok(path.to_string())
+            } else {
+                Err(GitHubError::InvalidResponse {
+                    method: "GET".into(),
+                    path: "(pagination)".into(),
+                    detail: "a Link header pointed outside the configured API URL".into(),
+                })
+            }
+        } else {
+            Ok(format!("{}{}", self.shared.api, path))
+        }
+    }
+
+    /// Wait so that content-creating calls stay under GitHub's per-minute budget.
+    async fn pace(&self, method: &Method) {
+        if !matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+            return;
+        }
+        let key = self.installation_id();
+        let limit = self.shared.content_writes_per_minute;
+        let wait = {
+            let now = self.shared.clock.now();
+            let Ok(mut all) = self.shared.pacer.lock() else {
+                return;
+            };
+            let window = all.entry(key).or_default();
+            while window
+                .front()
+                .is_some_and(|t| now - *t >= chrono::Duration::seconds(60))
+            {
+                window.pop_front();
+            }
+            let wait = if window.len() >= limit {
+                window
+                    .front()
+                    .map(|oldest| (*oldest + chrono::Duration::seconds(60) - now).to_std().unwrap_or_default())
+            } else {
+                None
+            };
+            window.push_back(now + chrono::Duration::from_std(wait.unwrap_or_default()).unwrap_or_default());
+            wait
+        };
+        if let Some(w) = wait {
+            self.shared.clock.sleep(w).await;
+        }
+    }
+
+    /// Send with the standard headers and the retry policy. Error statuses that
+    /// are final come back as `Ok(Response)` so each endpoint maps its own
+    /// meanings (404 → repo does not exist, 422 → exists, …).
+    pub fn send(
+        &self,
+        req: Request,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, GitHubError>> + Send + '_>>
+    {
+        // Boxed: fetching an installation token is itself a `send`, and the
+        // recursion needs a named, `Send` future type.
+        Box::pin(self.send_inner(req))
+    }
+
+    async fn send_inner(&self, req: Request) -> Result<Response, GitHubError> {
+        let url = self.url_for(&req.path)?;
+        let path_only = req.path.split('?').next().unwrap_or("").to_string();
+        let log_path = path_only
+            .strip_prefix(&self.shared.api)
+            .unwrap_or(&path_only)
+            .to_string();
+        let method_s = req.method.to_string();
+        let retry = &self.shared.retry;
+        let mut after_doubt = false;
+        let mut reauthed = false;
+        let mut attempt = 0u32;
+        self.pace(&req.method).await;
+        loop {
+            attempt += 1;
+            let auth = self.authorization().await?;
+            let mut builder = self
+                .shared
+                .http
+                .request(req.method.clone(), &url)
+                .header(USER_AGENT, self.shared.user_agent.clone())
+                .header(ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", API_VERSION)
+                .header(AUTHORIZATION, auth)
+                .timeout(retry.timeout);
+            if !req.query.is_empty() {
+                builder = builder.query(&req.query);
+            }
+            if let Some(body) = &req.body {
+                builder = builder.json(body);
+            }
+            let started = Instant::now();
+            let outcome = match builder.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|body| (status, headers, body))
+                }
+                Err(e) => Err(e),
+            };
+            let status = outcome.as_ref().ok().map(|(s, _, _)| *s);
+            if let Some(obs) = &self.shared.observer {
+                obs.on_call(&CallRecord {
+                    method: &method_s,
+                    path: &log_path,
+                    status,
+                    elapsed: started.elapsed(),
+                    installation: self.installation_id(),
+                });
+            }
+            let (status, headers, body) = match outcome {
+                Ok(ok) => ok,
+                Err(e) => {
+                    // A refused connection never reached GitHub; anything later might have.
+                    let in_doubt = !e.is_connect();
+                    let detail = describe_transport_error(&e);
+                    tracing::warn!(method = %method_s, path = %log_path, attempt, %detail, "GitHub call failed");
+                    if in_doubt && !req.replayable {
+                        return Err(GitHubError::InDoubt {
+                            method: method_s,
+                            path: log_path,
+                            detail,
+                        });
+                    }
+                    after_doubt |= in_doubt;
+                    if attempt >= retry.max_attempts {
+                        return Err(GitHubError::Transport {
+                            method: method_s,
+                            path: log_path,
+                            detail,
+                        });
+                    }
+                    self.shared.clock.sleep(retry.backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let request_id = headers
+                .get("x-github-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let response = Response {
+                status,
+                headers,
+                body,
+                request_id,
+                after_doubt,
+            };
+            if status == 401 && !reauthed {
+                if let Credentials::Installation(id) = self.creds {
+                    // The cached token was revoked or expired early: fetch a new one once.
+                    self.shared.tokens.invalidate(id);
+                    reauthed = true;
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            let now = self.shared.clock.now();
+            match retry.classify_status(status, &response.headers, &response.body, attempt, now) {
+                Verdict::Done => return Ok(response),
+                Verdict::GiveUpRateLimited { after } => {
+                    return Err(GitHubError::RateLimited {
+                        method: method_s,
+                        path: log_path,
+                        retry_after_secs: after.as_secs(),
+                    })
+                }
+                Verdict::Retry { after, in_doubt } => {
+                    tracing::warn!(method = %method_s, path = %log_path, status, attempt, wait_ms = after.as_millis() as u64, "GitHub asked us to retry");
+                    if in_doubt && !req.replayable {
+                        return Err(GitHubError::InDoubt {
+                            method: method_s,
+                            path: log_path,
+                            detail: format!("GitHub answered {status}: {}", response.message()),
+                        });
+                    }
+                    after_doubt |= in_doubt;
+                    if attempt >= retry.max_attempts {
+                        if in_doubt {
+                            return Ok(response);
+                        }
+                        return Err(GitHubError::RateLimited {
+                            method: method_s,
+                            path: log_path,
+                            retry_after_secs: after.as_secs(),
+                        });
+                    }
+                    self.shared.clock.sleep(after).await;
+                }
+            }
+        }
+    }
+
+    /// GET every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, GitHubError> {
+        Ok(self.get_all_or_404(path).await?.unwrap_or_default())
+    }
+
+    /// Like `get_all`, but `None` when the first page is a 404 (the parent is missing).
+    pub async fn get_all_or_404<T: DeserializeOwned>(&self, path: &str) -> Result<Option<Vec<T>>, GitHubError> {
+        let mut out = Vec::new();
+        let mut next = Some(Request::get(path).query("per_page", PER_PAGE));
+        let mut first = true;
+        while let Some(req) = next.take() {
+            let resp = self.send(req).await?;
+            if first && resp.status == 404 {
+                return Ok(None);
+            }
+            first = false;
+            if resp.status != 200 {
+                return Err(resp.unexpected(&Method::GET, path));
+            }
+            let page: Vec<T> = resp.json(&Method::GET, path)?;
+            out.extend(page);
+            next = next_link(&resp.headers).map(Request::get);
+        }
+        Ok(Some(out))
+    }
+}
+
+fn describe_transport_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        // reqwest's Display includes the URL, which never holds a secret here.
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s.push_str(": ");
+            s.push_str(&inner.to_string());
+            src = inner.source();
+        }
+        s
+    }
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let mut pieces = part.split(';');
+        let target = pieces.next()?.trim();
+        let is_next = pieces.any(|p| p.trim() == "rel=\"next\"");
+        if is_next && target.starts_with('<') && target.ends_with('>') {
+            Some(target[1..target.len() - 1].to_string())
+        } else {
+            None
+        }
+    })
+}
+
+/// Percent-encode one path segment (names are validated already; this is the
+/// second line of defence so no name can change the path's shape).
+pub fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_parses_github_link_header() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://api.github.com/orgs/x/teams?per_page=100&page=2>; rel=\"next\", <https://api.github.com/orgs/x/teams?per_page=100&page=3>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/orgs/x/teams?per_page=100&page=2")
+        );
+        h.insert("link", HeaderValue::from_static("<https://a/b?page=1>; rel=\"prev\""));
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn seg_encodes_everything_but_unreserved() {
+        assert_eq!(seg("content-mit-6004r-2018_Spring"), "content-mit-6004r-2018_Spring");
+        assert_eq!(seg("a/b c"), "a%2Fb%20c");
+        assert_eq!(seg(".."), "..");
+    }
+}
