@@ -1,1 +1,2 @@
 //! orcoursetrion: provisions edX course repositories on GitHub.
+pub mod naming;
