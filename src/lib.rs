@@ -1,2 +1,3 @@
 //! orcoursetrion: provisions edX course repositories on GitHub.
+pub mod command;
 pub mod naming;
