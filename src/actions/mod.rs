@@ -9,7 +9,7 @@ mod exec;
 mod plan;
 mod resolve;
 
-pub use exec::{execute, JournalSink, NoJournal, StepReport};
+pub use exec::{execute, JournalSink, NoJournal, SaveFuture, StepReport};
 pub use plan::{plan, HookTarget, Plan, RepoTarget, Step};
 pub use resolve::{find_latest_run, find_run, CourseKind, RunRef};
 
