@@ -1207,6 +1207,58 @@ async fn dropped_connection_is_a_transport_error() {
 }
 
 #[tokio::test]
+async fn drop_after_handling_keeps_the_side_effect() {
+    let fake = fake().await;
+    fake.inject("POST", "/orgs/*/repos", Fault::DropAfter, 1);
+    let body = json!({"name": "r"});
+    let url = format!("{}/orgs/mitx/repos", fake.url());
+    let err = client()
+        .post(&url)
+        .bearer_auth(PAT)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.status().is_none(), "{err:?}");
+    assert!(fake.repo("mitx", "r").is_some());
+    // The retry learns that it exists.
+    let resp = client()
+        .post(&url)
+        .bearer_auth(PAT)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [0, 422]);
+}
+
+#[tokio::test]
+async fn wait_until_polls() {
+    let fake = fake().await;
+    fake.add_repo("mitx", "requests");
+    fake.add_issue("mitx", "requests", 1, "t", "b", "alice");
+    let f2 = fake.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let path = "/repos/mitx/requests/issues/1/comments";
+        call(&f2, Method::POST, path, PAT, Some(json!({"body": "hi"}))).await;
+    });
+    let seen = fake
+        .wait_until(Duration::from_secs(5), |f| {
+            !f.comments("mitx", "requests", 1).is_empty()
+        })
+        .await;
+    assert!(seen);
+    assert!(
+        !fake
+            .wait_until(Duration::from_millis(30), |f| f.tokens_issued() > 0)
+            .await
+    );
+}
+
+#[tokio::test]
 async fn manifest_conversion_is_single_use() {
     let fake = FakeGitHub::start().await;
     fake.add_manifest_code("abc123");

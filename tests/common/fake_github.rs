@@ -155,7 +155,8 @@ pub struct Req {
     pub query: Option<String>,
     /// The JSON body; a body that is not JSON is kept as a JSON string.
     pub body: Option<Value>,
-    /// Response status; 0 while in flight and for [`Fault::Drop`].
+    /// Response status; 0 while in flight and when no response was sent
+    /// ([`Fault::Drop`], [`Fault::DropAfter`]).
     pub status: u16,
     pub auth: Auth,
     pub user_agent: Option<String>,
@@ -196,6 +197,10 @@ pub enum Fault {
     /// Close the connection without answering (the client sees a
     /// connection error, not a status).
     Drop,
+    /// Handle the request normally (its side effects happen), then close the
+    /// connection instead of sending the response: "the call worked but the
+    /// client never heard".
+    DropAfter,
 }
 
 // ---------------------------------------------------------------------------
@@ -1092,6 +1097,24 @@ impl FakeGitHub {
         self.s.with(|w| w.log.clear())
     }
 
+    /// Poll `pred` every 10 ms until it holds (true) or `timeout` passes (false).
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&FakeGitHub) -> bool,
+    ) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if pred(self) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Time since the fake started.
     pub fn uptime(&self) -> Duration {
         self.s.started.elapsed()
@@ -1654,7 +1677,10 @@ async fn gate(
             dropped = true;
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        Some(Fault::Latency(_)) | None => {
+        Some(Fault::Latency(_) | Fault::DropAfter) | None => {
+            if fault == Some(Fault::DropAfter) {
+                dropped = true;
+            }
             match authenticate(&s, &parts.method, &path, &parts.headers, token.as_deref()) {
                 Err(e) => e.into_response(),
                 Ok(id) => {
@@ -1691,7 +1717,12 @@ async fn gate(
     if let Some(ra) = retry_after {
         set("retry-after", ra.to_string());
     }
-    let status = if dropped { 0 } else { resp.status().as_u16() };
+    let status = if dropped {
+        conn.0.store(true, Ordering::SeqCst);
+        0
+    } else {
+        resp.status().as_u16()
+    };
     s.with(|w| {
         if let Some(r) = w.log.get_mut(idx) {
             r.status = status;
@@ -3656,15 +3687,12 @@ async fn put_contents(
         message.clone(),
     );
     let a2 = author.clone();
+    let size = bytes.len();
     let (created, blob, commit) = tokio::task::spawn_blocking(move || {
         put_file(&s2, &r2, &b2, &p2, bytes, sha.as_deref(), &m2, a2)
     })
     .await
     .expect("put task")?;
-    let size = match read_entry(&s, &repo.owner, &repo.name, &branch, &path) {
-        Some(Entry::File { bytes, .. }) => bytes.len(),
-        _ => 0,
-    };
     s.with(|w| {
         if let Some(r) = w.repo_mut(&repo.owner, &repo.name) {
             r.repo.pushed_at = Utc::now();
