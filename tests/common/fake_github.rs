@@ -32,7 +32,7 @@ use std::{
 use axum::{
     body::{Body, Bytes},
     extract::{connect_info::Connected, ConnectInfo, Path as P, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -1681,7 +1681,7 @@ async fn gate(
             if fault == Some(Fault::DropAfter) {
                 dropped = true;
             }
-            match authenticate(&s, &parts.method, &path, &parts.headers, token.as_deref()) {
+            match authenticate(&s, &path, &parts.headers, token.as_deref()) {
                 Err(e) => e.into_response(),
                 Ok(id) => {
                     let mut req = Request::from_parts(parts, Body::from(bytes));
@@ -1740,7 +1740,6 @@ fn secondary_message(request_id: &str) -> String {
 /// Checks User-Agent, API version and credentials for the route kind.
 fn authenticate(
     s: &Shared,
-    method: &Method,
     path: &str,
     h: &HeaderMap,
     token: Option<&str>,
@@ -1782,7 +1781,6 @@ fn authenticate(
             let Some(tok) = token else {
                 return Err(ApiError::new(401, "Requires authentication"));
             };
-            let _ = method;
             s.with(|w| {
                 if let Some(t) = w.tokens.get(tok) {
                     if Instant::now() >= t.expires {
