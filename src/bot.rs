@@ -116,7 +116,10 @@ impl Run<'_> {
     }
 
     fn marker(&self, index: usize) -> String {
-        format!("<!-- orcoursetrion:job={}:command={} -->", self.job_id, index)
+        format!(
+            "<!-- orcoursetrion:job={}:command={} -->",
+            self.job_id, index
+        )
     }
 
     /// Create the command's status comment, or edit it if it exists. A create
@@ -155,7 +158,12 @@ impl Run<'_> {
 
     async fn react(&self, content: &str) -> Result<(), Failure> {
         self.gh
-            .add_comment_reaction(self.owner(), self.job.repo.name(), self.job.comment_id, content)
+            .add_comment_reaction(
+                self.owner(),
+                self.job.repo.name(),
+                self.job.comment_id,
+                content,
+            )
             .await?;
         Ok(())
     }
@@ -195,7 +203,11 @@ impl Run<'_> {
         )
     }
 
-    async fn run_command(&mut self, index: usize, inv: &Invocation) -> Result<CommandResult, Failure> {
+    async fn run_command(
+        &mut self,
+        index: usize,
+        inv: &Invocation,
+    ) -> Result<CommandResult, Failure> {
         let cmd = match &inv.result {
             Err(e) => {
                 return Ok(CommandResult {
@@ -241,7 +253,11 @@ impl Run<'_> {
         }
     }
 
-    fn action_error(&self, e: ActionError, plan: Option<(&Plan, &[Outcome])>) -> Result<CommandResult, Failure> {
+    fn action_error(
+        &self,
+        e: ActionError,
+        plan: Option<(&Plan, &[Outcome])>,
+    ) -> Result<CommandResult, Failure> {
         if e.is_transient() {
             return Err(Failure::Transient(e.to_string()));
         }
@@ -289,7 +305,10 @@ impl Run<'_> {
         self.journal.commands[index].steps = steps;
         match outcome {
             Ok(result) => {
-                let mut text = format!("{heading} ✅ done\n\n{}", checklist(&plan, &result.outcomes));
+                let mut text = format!(
+                    "{heading} ✅ done\n\n{}",
+                    checklist(&plan, &result.outcomes)
+                );
                 if let Some(n) = result.hooks_removed() {
                     text.push_str(&format!("\n\nWebhooks removed: {n}."));
                 }
@@ -320,7 +339,11 @@ struct ProgressSink<'r, 'a> {
 }
 
 impl JournalSink for ProgressSink<'_, '_> {
-    fn save<'s>(&'s mut self, journal: &'s actions::Journal, report: StepReport<'s>) -> SaveFuture<'s> {
+    fn save<'s>(
+        &'s mut self,
+        journal: &'s actions::Journal,
+        report: StepReport<'s>,
+    ) -> SaveFuture<'s> {
         Box::pin(async move {
             self.run.journal.commands[self.index].steps = journal.clone();
             let is_last = report.index + 1 == report.total;
@@ -513,7 +536,11 @@ pub async fn run_comment_job(
     }
 }
 
-async fn drive(run: &mut Run<'_>, invocations: &[Invocation], final_attempt: bool) -> Result<JobVerdict, Failure> {
+async fn drive(
+    run: &mut Run<'_>,
+    invocations: &[Invocation],
+    final_attempt: bool,
+) -> Result<JobVerdict, Failure> {
     if run.journal.final_reaction.take().is_some() {
         // A finished job run again (its delivery was redelivered after it
         // failed): retry the commands that did not succeed; finished steps
@@ -571,6 +598,13 @@ async fn drive(run: &mut Run<'_>, invocations: &[Invocation], final_attempt: boo
     Ok(if all_ok {
         JobVerdict::Done(summary)
     } else {
-        JobVerdict::Failed(format!("{} command(s) did not succeed", run.journal.commands.iter().filter(|c| !c.result.as_ref().is_some_and(|r| r.ok)).count()))
+        JobVerdict::Failed(format!(
+            "{} command(s) did not succeed",
+            run.journal
+                .commands
+                .iter()
+                .filter(|c| !c.result.as_ref().is_some_and(|r| r.ok))
+                .count()
+        ))
     })
 }

@@ -144,7 +144,11 @@ fn course_term(run: &CourseTerm) -> Result<(Course, Term), NameError> {
 
 fn members(list: &Option<Vec<String>>) -> Result<Option<Vec<Login>>, NameError> {
     list.as_ref()
-        .map(|ms| ms.iter().map(|m| Login::parse(m)).collect::<Result<Vec<_>, _>>())
+        .map(|ms| {
+            ms.iter()
+                .map(|m| Login::parse(m))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()
 }
 
@@ -265,7 +269,8 @@ pub async fn run_action(
     }
     let gh = github_from_config(config, client)?;
     let mut journal = actions::Journal::default();
-    let result = actions::execute(&gh, &config.settings, &plan, &mut journal, &mut NoJournal).await?;
+    let result =
+        actions::execute(&gh, &config.settings, &plan, &mut journal, &mut NoJournal).await?;
     Ok(match action {
         Action::RerunXml { .. } => result.hooks_removed().unwrap_or(0).to_string(),
         _ => match result.created_repo_url() {

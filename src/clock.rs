@@ -55,7 +55,10 @@ impl ManualClock {
     }
 
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.inner.lock().map(|s| s.slept.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|s| s.slept.clone())
+            .unwrap_or_default()
     }
 }
 

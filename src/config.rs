@@ -20,7 +20,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} problem{}):", self.problems.len(), if self.problems.len() == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             writeln!(f, "  - {p}")?;
         }
@@ -101,7 +106,10 @@ impl Reader<'_> {
             }
             // The value may hold a password: never echo it.
             _ => {
-                self.problem(name, "expected an http(s) URL (the value is not shown: it may hold credentials)");
+                self.problem(
+                    name,
+                    "expected an http(s) URL (the value is not shown: it may hold credentials)",
+                );
                 None
             }
         }
@@ -122,14 +130,19 @@ impl Reader<'_> {
     fn team_ref(&mut self, name: &str) -> Option<TeamRef> {
         let v = self.opt(name)?;
         match v.split_once('/') {
-            Some((org, slug)) if OrgName::parse(org).is_ok() && !slug.is_empty() && !slug.contains('/') => {
+            Some((org, slug))
+                if OrgName::parse(org).is_ok() && !slug.is_empty() && !slug.contains('/') =>
+            {
                 Some(TeamRef {
                     org: org.to_string(),
                     slug: crate::naming::team_slug(slug),
                 })
             }
             _ => {
-                self.problem(name, format!("expected ORG/TEAM (e.g. mitodl/course-operators), got {v:?}"));
+                self.problem(
+                    name,
+                    format!("expected ORG/TEAM (e.g. mitodl/course-operators), got {v:?}"),
+                );
                 None
             }
         }
@@ -149,7 +162,10 @@ impl Config {
             problems: Vec::new(),
         };
 
-        let api_url = r.or("ORC_GH_API_URL", DEFAULT_API_URL).trim_end_matches('/').to_string();
+        let api_url = r
+            .or("ORC_GH_API_URL", DEFAULT_API_URL)
+            .trim_end_matches('/')
+            .to_string();
         match url::Url::parse(&api_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.username().is_empty() && u.password().is_none() => {}
             _ => r.problem(
@@ -167,7 +183,10 @@ impl Config {
             Some(v) => match v.parse::<u64>() {
                 Ok(id) => Some(id),
                 Err(_) => {
-                    r.problem("ORC_APP_INSTALLATION_ID", format!("expected a number, got {v:?}"));
+                    r.problem(
+                        "ORC_APP_INSTALLATION_ID",
+                        format!("expected a number, got {v:?}"),
+                    );
                     None
                 }
             },
@@ -177,7 +196,10 @@ impl Config {
             (None, Some(path)) => match std::fs::read_to_string(&path) {
                 Ok(k) => Some(Secret::new(k)),
                 Err(e) => {
-                    r.problem("ORC_APP_PRIVATE_KEY_PATH", format!("cannot read {path}: {e}"));
+                    r.problem(
+                        "ORC_APP_PRIVATE_KEY_PATH",
+                        format!("cannot read {path}: {e}"),
+                    );
                     None
                 }
             },
@@ -186,7 +208,10 @@ impl Config {
         let auth = match (app_id, private_key, token) {
             (Some(app_id), Some(private_key), _) => {
                 if !private_key.expose().contains("PRIVATE KEY-----") {
-                    r.problem("ORC_APP_PRIVATE_KEY", "expected a PEM private key (-----BEGIN RSA PRIVATE KEY----- …)");
+                    r.problem(
+                        "ORC_APP_PRIVATE_KEY",
+                        "expected a PEM private key (-----BEGIN RSA PRIVATE KEY----- …)",
+                    );
                 }
                 Some(GitHubAuth::App {
                     app_id,
@@ -206,7 +231,10 @@ impl Config {
             (None, None, None) => None,
         };
 
-        let names = match Names::new(&r.or("ORC_COURSE_PREFIX", "content-mit"), &r.or("ORC_EDX_ORG", "MITx")) {
+        let names = match Names::new(
+            &r.or("ORC_COURSE_PREFIX", "content-mit"),
+            &r.or("ORC_EDX_ORG", "MITx"),
+        ) {
             Ok(n) => Some(n),
             Err(e) => {
                 r.problem("ORC_COURSE_PREFIX/ORC_EDX_ORG", e);
@@ -232,7 +260,10 @@ impl Config {
             email: r.or("ORC_GH_EMAIL", "orcoursetrion@example.com"),
         };
         if !committer.email.contains('@') {
-            r.problem("ORC_GH_EMAIL", format!("expected an e-mail address, got {:?}", committer.email));
+            r.problem(
+                "ORC_GH_EMAIL",
+                format!("expected an e-mail address, got {:?}", committer.email),
+            );
         }
 
         let webhook_secrets: Vec<Secret> = r
@@ -259,11 +290,18 @@ impl Config {
                 8080
             }),
         };
-        let log_format = match r.or("ORC_LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
+        let log_format = match r
+            .or("ORC_LOG_FORMAT", "pretty")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "json" => LogFormat::Json,
             "pretty" => LogFormat::Pretty,
             other => {
-                r.problem("ORC_LOG_FORMAT", format!("expected json or pretty, got {other:?}"));
+                r.problem(
+                    "ORC_LOG_FORMAT",
+                    format!("expected json or pretty, got {other:?}"),
+                );
                 LogFormat::Pretty
             }
         };
@@ -284,7 +322,10 @@ impl Config {
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if (1..=64).contains(&n) => n,
                 _ => {
-                    r.problem("ORC_WORKERS", format!("expected a number from 1 to 64, got {v:?}"));
+                    r.problem(
+                        "ORC_WORKERS",
+                        format!("expected a number from 1 to 64, got {v:?}"),
+                    );
                     4
                 }
             },

@@ -35,8 +35,7 @@ pub fn validate_branch(b: &str) -> Result<(), ActionError> {
         && !b.ends_with(".lock")
         && !b.contains("..")
         && !b.contains("//")
-        && b
-            .bytes()
+        && b.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'));
     if ok {
         Ok(())
@@ -62,7 +61,10 @@ fn git(dir: &Path, token: Option<&Secret>) -> Command {
             .encode(format!("x-access-token:{}", t.expose()));
         cmd.env("GIT_CONFIG_COUNT", "1")
             .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-            .env("GIT_CONFIG_VALUE_0", format!("Authorization: Basic {basic}"));
+            .env(
+                "GIT_CONFIG_VALUE_0",
+                format!("Authorization: Basic {basic}"),
+            );
     }
     cmd
 }
@@ -93,13 +95,22 @@ pub async fn shallow_copy(req: &CopyRequest<'_>) -> Result<(), ActionError> {
     }
     for url in [req.src_url, req.dst_url] {
         if url.starts_with('-') {
-            return Err(ActionError::Git("a repository URL may not start with '-'".into()));
+            return Err(ActionError::Git(
+                "a repository URL may not start with '-'".into(),
+            ));
         }
     }
     let tmp = tempfile::tempdir().map_err(|e| ActionError::Git(format!("temp dir: {e}")))?;
     let work = tmp.path().join("copy");
     let mut clone = git(tmp.path(), req.token);
-    clone.args(["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags"]);
+    clone.args([
+        "clone",
+        "--quiet",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+    ]);
     if let Some(b) = req.branch {
         clone.args(["--branch", b]);
     }
@@ -127,7 +138,14 @@ pub async fn shallow_copy(req: &CopyRequest<'_>) -> Result<(), ActionError> {
         .env("GIT_AUTHOR_EMAIL", &req.committer.email)
         .env("GIT_COMMITTER_NAME", &req.committer.name)
         .env("GIT_COMMITTER_EMAIL", &req.committer.email)
-        .args(["-c", "commit.gpgsign=false", "commit", "--quiet", "--allow-empty", "-m"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+        ])
         .arg(&message);
     run(commit, "commit", None).await?;
     let mut push = git(&work, req.token);

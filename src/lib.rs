@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod app_auth;
+pub mod bot;
 pub mod cli;
 pub mod clock;
 pub mod command;
@@ -11,4 +12,3 @@ pub mod git;
 pub mod github;
 pub mod naming;
 pub mod secret;
-pub mod bot;

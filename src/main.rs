@@ -12,7 +12,10 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     // An optional .env beside the binary's working directory (SPEC §9).
     let _ = dotenvy::dotenv();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

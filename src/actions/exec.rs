@@ -129,7 +129,9 @@ async fn run_step(
                     return Ok(repo_created(r));
                 }
             }
-            let r = gh.create_repo(org, name, description.as_deref(), true).await?;
+            let r = gh
+                .create_repo(org, name, description.as_deref(), true)
+                .await?;
             Ok(repo_created(r))
         }
         Step::GrantTeam {
@@ -184,7 +186,9 @@ async fn run_step(
                 HookTarget::Staging => s.staging_gitreload.as_ref(),
                 HookTarget::Production => s.production_gitreload.as_ref(),
             }
-            .ok_or_else(|| ActionError::NotConfigured(format!("{} is not set", target.setting())))?;
+            .ok_or_else(|| {
+                ActionError::NotConfigured(format!("{} is not set", target.setting()))
+            })?;
             for name in &repo.names {
                 let outcome = Outcome::HookAdded {
                     repo: format!("{}/{name}", repo.org),
@@ -221,7 +225,18 @@ async fn run_step(
             permission,
             members,
             repo,
-        } => put_team(gh, org, team, *permission, members.as_deref(), repo.as_deref(), in_doubt).await,
+        } => {
+            put_team(
+                gh,
+                org,
+                team,
+                *permission,
+                members.as_deref(),
+                repo.as_deref(),
+                in_doubt,
+            )
+            .await
+        }
         Step::ShallowCopy {
             src,
             dst_org,
@@ -289,10 +304,8 @@ async fn run_step(
                 };
                 let mut copied = Vec::new();
                 for t in teams {
-                    let can_push = matches!(
-                        t.permission.as_deref(),
-                        Some("push" | "admin" | "maintain")
-                    );
+                    let can_push =
+                        matches!(t.permission.as_deref(), Some("push" | "admin" | "maintain"));
                     if !can_push || t.slug == skip_slug {
                         continue;
                     }
@@ -366,13 +379,12 @@ async fn put_team(
             match gh.create_team(org, team, permission, &repos).await {
                 Ok(t) => (t, true),
                 Err(GitHubError::TeamExists { .. }) => {
-                    let t = gh
-                        .find_team(org, team)
-                        .await?
-                        .ok_or_else(|| GitHubError::TeamNotFound {
+                    let t = gh.find_team(org, team).await?.ok_or_else(|| {
+                        GitHubError::TeamNotFound {
                             org: org.to_string(),
                             team: team.to_string(),
-                        })?;
+                        }
+                    })?;
                     (t, false)
                 }
                 Err(e) => return Err(e.into()),

@@ -185,7 +185,10 @@ impl Outcome {
             Outcome::TeamGranted { team, repo } => format!("gave team {team} access to {repo}"),
             Outcome::FileAdded { repo, path } => format!("committed {path} to {repo}"),
             Outcome::HooksRemoved { repo, count } => {
-                format!("removed {count} webhook{} from {repo}", if *count == 1 { "" } else { "s" })
+                format!(
+                    "removed {count} webhook{} from {repo}",
+                    if *count == 1 { "" } else { "s" }
+                )
             }
             Outcome::HookAdded { repo, target } => {
                 format!("added the {} gitreload webhook to {repo}", target.label())

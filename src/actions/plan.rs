@@ -54,7 +54,11 @@ impl RepoTarget {
         }
     }
     pub fn display(&self) -> String {
-        format!("{}/{}", self.org, self.names.first().map(String::as_str).unwrap_or("?"))
+        format!(
+            "{}/{}",
+            self.org,
+            self.names.first().map(String::as_str).unwrap_or("?")
+        )
     }
 }
 
@@ -118,7 +122,10 @@ impl Step {
                 team,
                 repo,
                 permission,
-            } => format!("give team \"{team}\" {} access to {org}/{repo}", permission.as_str()),
+            } => format!(
+                "give team \"{team}\" {} access to {org}/{repo}",
+                permission.as_str()
+            ),
             Step::AddFile {
                 org, repo, path, ..
             } => format!("commit {path} to {org}/{repo}"),
@@ -148,7 +155,10 @@ impl Step {
                     }
                 }
                 if let Some(r) = repo {
-                    s.push_str(&format!(", with {} access to {org}/{r}", permission.as_str()));
+                    s.push_str(&format!(
+                        ", with {} access to {org}/{r}",
+                        permission.as_str()
+                    ));
                 }
                 s
             }
@@ -165,7 +175,9 @@ impl Step {
                     .map(|b| format!(" (branch {b})"))
                     .unwrap_or_default()
             ),
-            Step::CopyTeams { from, to_org, to, .. } => format!(
+            Step::CopyTeams {
+                from, to_org, to, ..
+            } => format!(
                 "give the course team(s) of {} push access to {to_org}/{to}",
                 from.display()
             ),
@@ -279,7 +291,12 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             let mut steps = vec![Step::RemoveHooks {
                 repo: RepoTarget::run(org, s, course, term),
             }];
-            steps.extend(new_repo_steps(org, &s.studio_deploy_team, &name, description));
+            steps.extend(new_repo_steps(
+                org,
+                &s.studio_deploy_team,
+                &name,
+                description,
+            ));
             steps.push(gitignore(org, &name));
             (format!("rerun_studio {course} {term} → {new_term}"), steps)
         }

@@ -17,7 +17,10 @@ pub struct Committer {
 }
 
 fn is_already_exists(resp: &Response) -> bool {
-    resp.status == 422 && resp.message().to_ascii_lowercase().contains("already exist")
+    // Repos say "name already exists on this account"; teams say "Name must
+    // be unique for this org".
+    let msg = resp.message().to_ascii_lowercase();
+    resp.status == 422 && (msg.contains("already exist") || msg.contains("must be unique"))
 }
 
 impl GitHub {
@@ -73,7 +76,11 @@ impl GitHub {
     /// `GET /orgs/{org}/teams/{slug}`; `None` on 404.
     pub async fn get_team(&self, org: &str, slug: &str) -> Result<Option<Team>, GitHubError> {
         let (resp, m, p) = self
-            .call(Request::get(format!("/orgs/{}/teams/{}", seg(org), seg(slug))))
+            .call(Request::get(format!(
+                "/orgs/{}/teams/{}",
+                seg(org),
+                seg(slug)
+            )))
             .await?;
         match resp.status {
             200 => resp.json(&m, &p).map(Some),
@@ -154,7 +161,9 @@ impl GitHub {
             seg(repo)
         );
         let (resp, m, p) = self
-            .call(Request::new(Method::PUT, path).json(json!({ "permission": permission.as_str() })))
+            .call(
+                Request::new(Method::PUT, path).json(json!({ "permission": permission.as_str() })),
+            )
             .await?;
         match resp.status {
             204 | 200 => Ok(()),
@@ -167,7 +176,11 @@ impl GitHub {
     }
 
     /// Logins of a team's members (paginated).
-    pub async fn list_team_members(&self, org: &str, slug: &str) -> Result<Vec<String>, GitHubError> {
+    pub async fn list_team_members(
+        &self,
+        org: &str,
+        slug: &str,
+    ) -> Result<Vec<String>, GitHubError> {
         #[derive(serde::Deserialize)]
         struct Member {
             login: String,
@@ -183,7 +196,12 @@ impl GitHub {
     }
 
     /// `PUT /orgs/{org}/teams/{slug}/memberships/{user}` (idempotent).
-    pub async fn add_team_member(&self, org: &str, slug: &str, user: &str) -> Result<(), GitHubError> {
+    pub async fn add_team_member(
+        &self,
+        org: &str,
+        slug: &str,
+        user: &str,
+    ) -> Result<(), GitHubError> {
         let path = format!(
             "/orgs/{}/teams/{}/memberships/{}",
             seg(org),
@@ -201,7 +219,12 @@ impl GitHub {
 
     /// `DELETE /orgs/{org}/teams/{slug}/memberships/{user}`; a 404 (already
     /// gone) counts as done.
-    pub async fn remove_team_member(&self, org: &str, slug: &str, user: &str) -> Result<(), GitHubError> {
+    pub async fn remove_team_member(
+        &self,
+        org: &str,
+        slug: &str,
+        user: &str,
+    ) -> Result<(), GitHubError> {
         let path = format!(
             "/orgs/{}/teams/{}/memberships/{}",
             seg(org),
@@ -216,7 +239,12 @@ impl GitHub {
     }
 
     /// Whether `user` is an active member of the team (`GET …/memberships/{user}`).
-    pub async fn is_team_member(&self, org: &str, slug: &str, user: &str) -> Result<bool, GitHubError> {
+    pub async fn is_team_member(
+        &self,
+        org: &str,
+        slug: &str,
+        user: &str,
+    ) -> Result<bool, GitHubError> {
         let path = format!(
             "/orgs/{}/teams/{}/memberships/{}",
             seg(org),
@@ -235,7 +263,11 @@ impl GitHub {
     }
 
     /// Teams with access to a repo (paginated); `None` when the repo is missing.
-    pub async fn list_repo_teams(&self, owner: &str, repo: &str) -> Result<Option<Vec<Team>>, GitHubError> {
+    pub async fn list_repo_teams(
+        &self,
+        owner: &str,
+        repo: &str,
+    ) -> Result<Option<Vec<Team>>, GitHubError> {
         self.get_all_or_404(&format!("/repos/{}/{}/teams", seg(owner), seg(repo)))
             .await
     }
@@ -259,17 +291,20 @@ impl GitHub {
         url: &Secret,
         secret: Option<&Secret>,
     ) -> Result<Hook, GitHubError> {
-        let mut config = json!({ "url": url.expose(), "content_type": "json", "insecure_ssl": "0" });
+        let mut config =
+            json!({ "url": url.expose(), "content_type": "json", "insecure_ssl": "0" });
         if let Some(s) = secret {
             config["secret"] = Value::String(s.expose().to_string());
         }
         let body = json!({ "name": "web", "active": true, "events": ["push"], "config": config });
         let (resp, m, p) = self
-            .call(Request::new(
-                Method::POST,
-                format!("/repos/{}/{}/hooks", seg(owner), seg(repo)),
+            .call(
+                Request::new(
+                    Method::POST,
+                    format!("/repos/{}/{}/hooks", seg(owner), seg(repo)),
+                )
+                .json(body),
             )
-            .json(body))
             .await?;
         match resp.status {
             201 => resp.json(&m, &p),
@@ -331,7 +366,12 @@ impl GitHub {
     }
 
     /// Whether a file exists on the default branch.
-    pub async fn file_exists(&self, owner: &str, repo: &str, path: &str) -> Result<bool, GitHubError> {
+    pub async fn file_exists(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+    ) -> Result<bool, GitHubError> {
         let encoded_path: Vec<String> = path.split('/').map(seg).collect();
         let url = format!(
             "/repos/{}/{}/contents/{}",
@@ -356,7 +396,11 @@ impl GitHub {
         issue: u64,
         body: &str,
     ) -> Result<Comment, GitHubError> {
-        let path = format!("/repos/{}/{}/issues/{issue}/comments", seg(owner), seg(repo));
+        let path = format!(
+            "/repos/{}/{}/issues/{issue}/comments",
+            seg(owner),
+            seg(repo)
+        );
         let (resp, m, p) = self
             .call(Request::new(Method::POST, path).json(json!({ "body": body })))
             .await?;

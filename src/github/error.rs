@@ -55,7 +55,9 @@ pub enum GitHubError {
 
     /// Still rate limited after the waits this call allows; the job should be
     /// retried later rather than fail.
-    #[error("GitHub rate limit still in force for {method} {path} (retry in {retry_after_secs} s)")]
+    #[error(
+        "GitHub rate limit still in force for {method} {path} (retry in {retry_after_secs} s)"
+    )]
     RateLimited {
         method: String,
         path: String,
@@ -90,9 +92,7 @@ impl GitHubError {
             GitHubError::Transport { .. }
             | GitHubError::InDoubt { .. }
             | GitHubError::RateLimited { .. } => true,
-            GitHubError::Status { status, .. } => {
-                *status >= 500 || *status == 429
-            }
+            GitHubError::Status { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
     }

@@ -169,7 +169,10 @@ impl Response {
     /// GitHub's `message`, plus the `errors[].message`/`code` details it gives on 422.
     pub fn message(&self) -> String {
         let Ok(v) = serde_json::from_slice::<Value>(&self.body) else {
-            return String::from_utf8_lossy(&self.body).chars().take(300).collect();
+            return String::from_utf8_lossy(&self.body)
+                .chars()
+                .take(300)
+                .collect();
         };
         let mut msg = v
             .get("message")
@@ -207,7 +210,11 @@ impl Response {
 }
 
 impl GitHub {
-    fn build(config: ClientConfig, app: Option<AppCredentials>, creds: Credentials) -> Result<Self, GitHubError> {
+    fn build(
+        config: ClientConfig,
+        app: Option<AppCredentials>,
+        creds: Credentials,
+    ) -> Result<Self, GitHubError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -309,7 +316,10 @@ impl GitHub {
             })
     }
 
-    async fn fetch_installation_token(&self, id: u64) -> Result<(Secret, DateTime<Utc>), GitHubError> {
+    async fn fetch_installation_token(
+        &self,
+        id: u64,
+    ) -> Result<(Secret, DateTime<Utc>), GitHubError> {
         let path = format!("/app/installations/{id}/access_tokens");
         let req = Request::new(Method::POST, path.clone()).replayable(true);
         let resp = self.send(req).await?;
@@ -367,7 +377,10 @@ impl GitHub {
 
     /// Wait so that content-creating calls stay under GitHub's per-minute budget.
     async fn pace(&self, method: &Method) {
-        if !matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        if !matches!(
+            *method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        ) {
             return;
         }
         let key = self.installation_id();
@@ -385,13 +398,17 @@ impl GitHub {
                 window.pop_front();
             }
             let wait = if window.len() >= limit {
-                window
-                    .front()
-                    .map(|oldest| (*oldest + chrono::Duration::seconds(60) - now).to_std().unwrap_or_default())
+                window.front().map(|oldest| {
+                    (*oldest + chrono::Duration::seconds(60) - now)
+                        .to_std()
+                        .unwrap_or_default()
+                })
             } else {
                 None
             };
-            window.push_back(now + chrono::Duration::from_std(wait.unwrap_or_default()).unwrap_or_default());
+            window.push_back(
+                now + chrono::Duration::from_std(wait.unwrap_or_default()).unwrap_or_default(),
+            );
             wait
         };
         if let Some(w) = wait {
@@ -405,8 +422,9 @@ impl GitHub {
     pub fn send(
         &self,
         req: Request,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, GitHubError>> + Send + '_>>
-    {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, GitHubError>> + Send + '_>,
+    > {
         // Boxed: fetching an installation token is itself a `send`, and the
         // recursion needs a named, `Send` future type.
         Box::pin(self.send_inner(req))
@@ -550,7 +568,10 @@ impl GitHub {
     }
 
     /// Like `get_all`, but `None` when the first page is a 404 (the parent is missing).
-    pub async fn get_all_or_404<T: DeserializeOwned>(&self, path: &str) -> Result<Option<Vec<T>>, GitHubError> {
+    pub async fn get_all_or_404<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<Vec<T>>, GitHubError> {
         let mut out = Vec::new();
         let mut next = Some(Request::get(path).query("per_page", PER_PAGE));
         let mut first = true;
@@ -635,13 +656,19 @@ mod tests {
             next_link(&h).as_deref(),
             Some("https://api.github.com/orgs/x/teams?per_page=100&page=2")
         );
-        h.insert("link", HeaderValue::from_static("<https://a/b?page=1>; rel=\"prev\""));
+        h.insert(
+            "link",
+            HeaderValue::from_static("<https://a/b?page=1>; rel=\"prev\""),
+        );
         assert_eq!(next_link(&h), None);
     }
 
     #[test]
     fn seg_encodes_everything_but_unreserved() {
-        assert_eq!(seg("content-mit-6004r-2018_Spring"), "content-mit-6004r-2018_Spring");
+        assert_eq!(
+            seg("content-mit-6004r-2018_Spring"),
+            "content-mit-6004r-2018_Spring"
+        );
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
         assert_eq!(seg(".."), "..");
     }

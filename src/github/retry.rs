@@ -51,9 +51,10 @@ impl RetryPolicy {
     /// Exponential backoff with full jitter, capped: attempt 1 → up to base,
     /// attempt 2 → up to 2×base, … never above `max_delay`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX));
+        let exp = self.base_delay.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
         let cap = exp.min(self.max_delay);
         let millis = cap.as_millis().max(1) as u64;
         let jittered = rand::thread_rng().gen_range(millis / 2..=millis);
@@ -178,7 +179,10 @@ mod tests {
         let p = RetryPolicy::default();
         let now = Utc::now();
         let reset = (now.timestamp() + 30).to_string();
-        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)]);
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &reset),
+        ]);
         assert_eq!(
             p.classify_status(403, &h, b"", 1, now),
             Verdict::Retry {
@@ -209,7 +213,13 @@ mod tests {
     #[test]
     fn very_long_rate_limit_gives_up_for_the_job_queue() {
         let p = RetryPolicy::default();
-        let v = p.classify_status(429, &headers(&[("retry-after", "7200")]), b"", 1, Utc::now());
+        let v = p.classify_status(
+            429,
+            &headers(&[("retry-after", "7200")]),
+            b"",
+            1,
+            Utc::now(),
+        );
         assert_eq!(
             v,
             Verdict::GiveUpRateLimited {
