@@ -12,3 +12,5 @@ pub mod git;
 pub mod github;
 pub mod naming;
 pub mod secret;
+pub mod server;
+pub mod worker;

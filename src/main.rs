@@ -60,7 +60,13 @@ async fn run(args: Cli) -> ExitCode {
     }
 }
 
-async fn serve(_config: Config) -> ExitCode {
-    eprintln!("error: serve is not built yet");
-    ExitCode::FAILURE
+async fn serve(config: Config) -> ExitCode {
+    orcoursetrion::server::init_logging(config.log_format);
+    match orcoursetrion::server::serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

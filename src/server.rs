@@ -1,0 +1,267 @@
+//! `orcoursetrion serve`: the webhook router, the store, the workers and the
+//! audit log, started together; or setup mode when there are no App
+//! credentials yet.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::app_auth::AppCredentials;
+use crate::bot::Bot;
+use crate::config::{Config, GitHubAuth, LogFormat};
+use crate::github::{CallObserver, CallRecord, ClientConfig, GitHub, GitHubError};
+use crate::metrics::Metrics;
+use crate::store::{AuditEntry, Store, StoreError};
+use crate::webhook::{self, EventFilter, IngressState};
+use crate::worker::{Worker, WorkerOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Knobs the tests and benchmarks turn; `serve` uses the defaults.
+pub struct ServerOptions {
+    pub bind: SocketAddr,
+    pub client: ClientConfig,
+    pub worker: WorkerOptions,
+    pub progress_interval: Duration,
+}
+
+impl ServerOptions {
+    pub fn from_config(config: &Config) -> Self {
+        ServerOptions {
+            bind: SocketAddr::from(([0, 0, 0, 0], config.port)),
+            client: ClientConfig {
+                api_url: config.api_url.clone(),
+                ..ClientConfig::default()
+            },
+            worker: WorkerOptions::default(),
+            progress_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A started server. Dropping it does not stop it: call `shutdown` (graceful)
+/// or `abort` (what a crash looks like: no task gets to finish its step).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.store.close().await;
+    }
+
+    pub fn abort(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Feeds GitHub call records to the metrics and, for writes, the audit log.
+struct Observers {
+    metrics: Arc<Metrics>,
+    audit: mpsc::UnboundedSender<AuditEntry>,
+}
+
+impl CallObserver for Observers {
+    fn on_call(&self, call: &CallRecord<'_>) {
+        self.metrics.on_call(call);
+        if let Some(entry) = AuditEntry::from_call(None, call, chrono::Utc::now()) {
+            let _ = self.audit.send(entry);
+        }
+    }
+}
+
+async fn audit_writer(store: Store, mut rx: mpsc::UnboundedReceiver<AuditEntry>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        if let Err(e) = store.record_audit(&batch).await {
+            tracing::error!(error = %e, entries = batch.len(), "cannot write the audit log");
+        }
+    }
+}
+
+/// Start everything with App credentials; returns once the socket listens.
+pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningServer, ServerError> {
+    let Some(GitHubAuth::App {
+        app_id,
+        private_key,
+        ..
+    }) = &config.auth
+    else {
+        return Err(ServerError::Config(
+            "serve needs App credentials (ORC_APP_ID and ORC_APP_PRIVATE_KEY or ORC_APP_PRIVATE_KEY_PATH)".into(),
+        ));
+    };
+    if config.webhook_secrets.is_empty() {
+        tracing::warn!("ORC_WEBHOOK_SECRET is not set: every delivery will be refused with 401");
+    }
+    if config.requests_repos.is_empty() {
+        tracing::warn!("ORC_REQUESTS_REPOS is empty: no comment will be treated as a command");
+    }
+    let store = Store::open(&config.database_url).await?;
+    let metrics = Arc::new(Metrics::new());
+    let wake = Arc::new(Notify::new());
+    let (audit_tx, audit_rx) = mpsc::unbounded_channel();
+    let mut client = options.client;
+    client.observer = Some(Arc::new(Observers {
+        metrics: metrics.clone(),
+        audit: audit_tx,
+    }));
+    let app = GitHub::app(client, AppCredentials::from_pem(app_id.clone(), private_key)?)?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: options.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: options.bind,
+        source,
+    })?;
+    let router = webhook::router(IngressState {
+        store: store.clone(),
+        secrets: config.webhook_secrets.clone(),
+        filter: EventFilter {
+            requests_repos: config.requests_repos.clone(),
+        },
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    });
+    let mut tasks = Vec::new();
+    let mut http_shutdown = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = http_shutdown.changed().await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    }));
+    tasks.push(tokio::spawn(audit_writer(store.clone(), audit_rx)));
+    let bot = Arc::new(Bot {
+        settings: config.settings.clone(),
+        operators_team: config.operators_team.clone(),
+        progress_interval: options.progress_interval,
+    });
+    let instance = format!("{}-{}", std::process::id(), rand::random::<u32>());
+    for n in 0..config.workers {
+        let worker = Worker {
+            store: store.clone(),
+            app: app.clone(),
+            bot: bot.clone(),
+            metrics: metrics.clone(),
+            wake: wake.clone(),
+            options: options.worker.clone(),
+            owner: format!("{instance}-w{n}"),
+        };
+        tasks.push(tokio::spawn(worker.run(shutdown_rx.clone())));
+    }
+    // Jobs left by an earlier process (or due retries) start without waiting
+    // for a new delivery.
+    wake.notify_one();
+    tracing::info!(%addr, workers = config.workers, "orcoursetrion is listening");
+    Ok(RunningServer {
+        addr,
+        store,
+        metrics,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}
+
+/// Wait for Ctrl-C or SIGTERM (what Fly and Docker send).
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `orcoursetrion serve`.
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    if !matches!(config.auth, Some(GitHubAuth::App { .. })) {
+        return serve_setup(&config).await;
+    }
+    let server = start(&config, ServerOptions::from_config(&config)).await?;
+    stop_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn serve_setup(config: &Config) -> Result<(), ServerError> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let state = crate::setup::SetupState::from_vars(&vars);
+    let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    tracing::warn!(
+        "no GitHub App credentials: setup mode. Open {} to register the App",
+        state.public_url
+    );
+    axum::serve(listener, crate::setup::router(state))
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.
+/// `RUST_LOG` filters (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}

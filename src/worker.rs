@@ -1,0 +1,181 @@
+//! Workers: claim a job with a lease, run it, record how it ended.
+//!
+//! The store hands out one job per installation at a time (GitHub's advice
+//! against concurrent writes), so several workers only run different
+//! installations in parallel. A job whose process died is claimed again when
+//! its lease expires and resumes from its journal.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+use tracing::Instrument;
+
+use crate::actions::SaveFuture;
+use crate::bot::{self, Bot, CommentJob, JobJournalStore, JobVerdict};
+use crate::github::GitHub;
+use crate::metrics::Metrics;
+use crate::store::{Job, JobEnd, Store};
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a claim holds without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// First job-level retry delay; doubles per attempt, capped at 30 minutes.
+    pub retry_base: Duration,
+    /// Longest idle sleep between looks at the queue (a wake-up comes sooner
+    /// when ingress stores a job).
+    pub idle_poll: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            lease: Duration::from_secs(300),
+            retry_base: Duration::from_secs(30),
+            idle_poll: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    pub store: Store,
+    /// The App-level handle; each job acts through `app.installation(id)`.
+    pub app: GitHub,
+    pub bot: Arc<Bot>,
+    pub metrics: Arc<Metrics>,
+    pub wake: Arc<Notify>,
+    pub options: WorkerOptions,
+    pub owner: String,
+}
+
+struct StoreJournal<'a> {
+    store: &'a Store,
+    job_id: i64,
+    owner: &'a str,
+}
+
+impl JobJournalStore for StoreJournal<'_> {
+    fn save<'s>(&'s mut self, journal: &'s serde_json::Value) -> SaveFuture<'s> {
+        Box::pin(async move {
+            self.store
+                .save_journal(self.job_id, self.owner, journal)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Worker {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.store.claim_job(&self.owner, self.options.lease).await {
+                Ok(Some(job)) => {
+                    let span = tracing::info_span!("job", job = job.id, delivery = %job.delivery_id);
+                    self.process(job).instrument(span).await;
+                }
+                Ok(None) => {
+                    let due = self.store.next_due_in().await.ok().flatten();
+                    let wait = due.unwrap_or(self.options.idle_poll).min(self.options.idle_poll);
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim a job");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    fn retry_delay(&self, attempts: i64) -> Duration {
+        let exp = attempts.clamp(1, 16) as u32 - 1;
+        self.options
+            .retry_base
+            .saturating_mul(1 << exp)
+            .min(Duration::from_secs(30 * 60))
+    }
+
+    async fn process(&self, job: Job) {
+        let started = Instant::now();
+        tracing::info!(kind = %job.kind, attempt = job.attempts, "job claimed");
+        let final_attempt = job.attempts >= job.max_attempts;
+        let verdict = {
+            let renew = async {
+                let mut tick = tokio::time::interval(self.options.lease / 3);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = self.store.renew_lease(job.id, &self.owner).await {
+                        tracing::warn!(error = %e, "lease renewal failed");
+                    }
+                }
+            };
+            tokio::select! {
+                v = self.run_job(&job, final_attempt) => v,
+                _ = renew => unreachable_verdict(),
+            }
+        };
+        let (end, state) = match verdict {
+            JobVerdict::Done(result) => (JobEnd::Done { result }, "done"),
+            JobVerdict::Failed(error) => (JobEnd::Failed { error }, "failed"),
+            JobVerdict::Retry(error) if final_attempt => (JobEnd::Failed { error }, "failed"),
+            JobVerdict::Retry(error) => {
+                let after = self.retry_delay(job.attempts);
+                tracing::warn!(%error, retry_in_ms = after.as_millis() as u64, "job will be retried");
+                (JobEnd::Retry { after, error }, "retry")
+            }
+        };
+        if let Err(e) = self.store.finish_job(job.id, &self.owner, end).await {
+            tracing::error!(error = %e, "cannot record the end of the job");
+        }
+        self.metrics.observe_job(state, started.elapsed());
+        tracing::info!(state, elapsed_ms = started.elapsed().as_millis() as u64, "job ended");
+        if state == "retry" {
+            self.wake.notify_one();
+        }
+    }
+
+    async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {
+        match job.kind.as_str() {
+            "comment" => {
+                let payload: CommentJob = match serde_json::from_value(job.payload.clone()) {
+                    Ok(p) => p,
+                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
+                };
+                let gh = self.app.installation(payload.installation_id);
+                let mut journal = StoreJournal {
+                    store: &self.store,
+                    job_id: job.id,
+                    owner: &self.owner,
+                };
+                bot::run_comment_job(
+                    &self.bot,
+                    &gh,
+                    job.id,
+                    &payload,
+                    job.journal.as_ref(),
+                    &mut journal,
+                    final_attempt,
+                )
+                .await
+            }
+            other => JobVerdict::Failed(format!("unknown job kind {other:?}")),
+        }
+    }
+}
+
+/// The lease renewer never ends; this only satisfies the type checker.
+fn unreachable_verdict() -> JobVerdict {
+    JobVerdict::Failed("lease renewal loop ended".into())
+}
