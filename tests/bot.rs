@@ -1,0 +1,461 @@
+//! End to end: the real server (router, store, workers) in-process, signed
+//! webhooks over HTTP, the stateful fake GitHub; assertions on the comments,
+//! reactions, repos, teams and hooks the fake ends with.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::fake_github::{Fault, FakeGitHub, BOT_LOGIN};
+use orcoursetrion::config::Config;
+use orcoursetrion::github::ClientConfig;
+use orcoursetrion::server::{self, RunningServer, ServerOptions};
+use orcoursetrion::webhook::sign;
+use orcoursetrion::worker::WorkerOptions;
+use serde_json::{json, Value};
+
+const SECRET: &str = "webhook-s3cret";
+const REQ_OWNER: &str = "mitx";
+const REQ_REPO: &str = "course-requests";
+const STUDIO: &str = "MITx-Studio2LMS";
+const XML: &str = "mitx";
+const STAGING: &str = "https://gr:stagingpw@staging.example.edu/gitreload";
+const PRODUCTION: &str = "https://gr:prodpw@lms.example.edu/gitreload";
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    fake: FakeGitHub,
+    server: Option<RunningServer>,
+    config: Config,
+    _dir: tempfile::TempDir,
+    http: reqwest::Client,
+    deliveries: u32,
+}
+
+fn config_for(fake: &FakeGitHub, db: &str) -> Config {
+    let vars: HashMap<String, String> = [
+        ("ORC_GH_API_URL", fake.url()),
+        ("ORC_APP_ID", common::TEST_APP_ID.to_string()),
+        ("ORC_APP_PRIVATE_KEY", common::test_app_private_key_pem().to_string()),
+        ("ORC_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
+        ("ORC_DATABASE_URL", format!("sqlite://{db}")),
+        ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
+        ("ORC_STAGING_GITRELOAD", STAGING.to_string()),
+        ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
+        ("ORC_OPERATORS_TEAM", "mitx/course-operators".to_string()),
+        ("ORC_WORKERS", "2".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Config::from_vars(&vars).expect("config")
+}
+
+fn options(fake: &FakeGitHub) -> ServerOptions {
+    ServerOptions {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        client: ClientConfig {
+            api_url: fake.url(),
+            ..ClientConfig::default()
+        },
+        worker: WorkerOptions {
+            lease: Duration::from_secs(2),
+            retry_base: Duration::from_millis(200),
+            idle_poll: Duration::from_millis(500),
+        },
+        progress_interval: Duration::ZERO,
+    }
+}
+
+async fn harness() -> Harness {
+    let fake = FakeGitHub::start_with_git().await;
+    fake.add_org(STUDIO);
+    fake.add_installation(1, XML);
+    fake.add_team(STUDIO, "mitx-studio-export", "push");
+    fake.add_team(XML, "mitx-content-deployment", "push");
+    let ops = fake.add_team(XML, "course-operators", "pull");
+    fake.add_repo(REQ_OWNER, REQ_REPO);
+    fake.add_issue(REQ_OWNER, REQ_REPO, 1, "New course 6.004r", "Please create it", "alice");
+    fake.set_permission(REQ_OWNER, REQ_REPO, "alice", "write");
+    fake.set_permission(REQ_OWNER, REQ_REPO, "bob", "read");
+    fake.set_permission(REQ_OWNER, REQ_REPO, "olivia", "read");
+    fake.add_team_member(XML, &ops, "olivia");
+    for u in ["carol", "dave"] {
+        fake.add_user(u);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("orc.db");
+    let config = config_for(&fake, &db.to_string_lossy());
+    let server = server::start(&config, options(&fake)).await.expect("server");
+    Harness {
+        fake,
+        server: Some(server),
+        config,
+        _dir: dir,
+        http: reqwest::Client::new(),
+        deliveries: 0,
+    }
+}
+
+impl Harness {
+    fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server().addr)
+    }
+
+    async fn restart(&mut self) {
+        let server = server::start(&self.config, options(&self.fake)).await.expect("restart");
+        self.server = Some(server);
+    }
+
+    fn payload(&self, action: &str, comment_id: u64, author: &str, kind: &str, body: &str, from: Option<&str>) -> Value {
+        let user = json!({"login": author, "id": 1000, "type": kind, "site_admin": false});
+        let mut p = json!({
+            "action": action,
+            "issue": {"number": 1, "title": "New course 6.004r", "state": "open", "user": {"login": "alice", "type": "User"}},
+            "comment": {
+                "id": comment_id,
+                "html_url": format!("https://github.example/{REQ_OWNER}/{REQ_REPO}/issues/1#issuecomment-{comment_id}"),
+                "body": body,
+                "user": user,
+                "author_association": "MEMBER",
+            },
+            "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"), "private": true, "owner": {"login": REQ_OWNER, "type": "Organization"}},
+            "organization": {"login": REQ_OWNER},
+            "sender": user,
+            "installation": {"id": 1, "node_id": "MDIz"},
+        });
+        if let Some(prev) = from {
+            p["changes"] = json!({"body": {"from": prev}});
+        }
+        p
+    }
+
+    async fn deliver_raw(&mut self, id: &str, event: &str, body: &[u8], signature: Option<String>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url("/webhook"))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", id)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(sig) = signature {
+            req = req.header("X-Hub-Signature-256", sig);
+        }
+        req.send().await.expect("delivery sent")
+    }
+
+    async fn deliver(&mut self, id: &str, payload: &Value) -> u16 {
+        let body = serde_json::to_vec(payload).expect("json");
+        let sig = sign(SECRET.as_bytes(), &body);
+        self.deliver_raw(id, "issue_comment", &body, Some(sig)).await.status().as_u16()
+    }
+
+    /// A user comments on the request issue; GitHub delivers the webhook.
+    async fn comment(&mut self, author: &str, body: &str) -> u64 {
+        let id = self.fake.add_comment(REQ_OWNER, REQ_REPO, 1, author, body);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let payload = self.payload("created", id, author, "User", body, None);
+        assert_eq!(self.deliver(&delivery, &payload).await, 202);
+        id
+    }
+
+    async fn finished(&self, comment_id: u64) -> Vec<String> {
+        let ok = self
+            .fake
+            .wait_until(WAIT, |f| {
+                let r = f.comment_reactions(REQ_OWNER, REQ_REPO, comment_id);
+                r.iter().any(|c| c == "rocket" || c == "confused")
+            })
+            .await;
+        assert!(ok, "no final reaction; comments: {:#?}", self.bot_comments());
+        self.fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id)
+    }
+
+    fn bot_comments(&self) -> Vec<String> {
+        self.fake
+            .comments(REQ_OWNER, REQ_REPO, 1)
+            .into_iter()
+            .filter(|c| c.author == BOT_LOGIN)
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Writes other than the bot's own talking (comments and reactions).
+    fn provisioning_writes(&self) -> Vec<String> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("GET ") && !c.contains("/issues/") && !c.contains("/app/"))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------- happy paths
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_lists_every_command() {
+    let mut h = harness().await;
+    let c = h.comment("bob", "/help").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let comments = h.bot_comments();
+    assert_eq!(comments.len(), 1, "exactly one reply");
+    for spec in orcoursetrion::command::COMMANDS {
+        assert!(comments[0].contains(spec.name), "help misses {}", spec.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_export_repo_from_a_comment() {
+    let mut h = harness().await;
+    let c = h.comment("alice", "Please:\r\n/create-export-repo 6.004r 2018_Spring description=\"Computation Structures\"  \r\n").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let repo = "content-mit-6004r-2018_Spring";
+    let r = h.fake.repo(STUDIO, repo).expect("repo created");
+    assert_eq!(r.description.as_deref(), Some("Computation Structures"));
+    assert!(h.fake.file(STUDIO, repo, "course.xml").is_some());
+    let comments = h.bot_comments();
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(comments[0].contains("✅ done"), "{}", comments[0]);
+    assert!(comments[0].contains(&format!("https://github.example/{STUDIO}/{repo}")), "{}", comments[0]);
+    assert!(!comments[0].contains("stagingpw") && !comments[0].contains("prodpw"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_xml_repo_and_put_team_from_comments() {
+    let mut h = harness().await;
+    let c = h
+        .comment("alice", "/create-xml-repo 6.004r 2018_Spring members=carol,dave\n/put-team mitx \"TA Team\" read_only=true members=carol")
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let repo = "content-mit-6004r-2018_Spring";
+    let team = h.fake.team(XML, "content-mit-6004r-2018_spring").expect("course team");
+    assert_eq!(team.members, vec!["carol", "dave"]);
+    assert_eq!(team.repos.get(&format!("{XML}/{repo}")).map(String::as_str), Some("push"));
+    assert_eq!(h.fake.hooks(XML, repo).len(), 1);
+    assert_eq!(h.fake.hooks(XML, repo)[0].url, STAGING);
+    let ta = h.fake.team(XML, "ta-team").expect("ta team");
+    assert_eq!(ta.permission, "pull");
+    assert_eq!(h.bot_comments().len(), 2, "one status comment per command");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_a_studio_course() {
+    let mut h = harness().await;
+    h.fake.add_repo(STUDIO, "content-mit-6004r-2017_Fall");
+    h.fake.add_repo(STUDIO, "content-mit-6004r-2016_Fall");
+    h.fake.add_hook(STUDIO, "content-mit-6004r-2017_Fall", PRODUCTION);
+    let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    assert!(h.fake.hooks(STUDIO, "content-mit-6004r-2017_Fall").is_empty());
+    assert!(h.fake.repo(STUDIO, "content-mit-6004r-2018_Spring").is_some());
+    assert!(h.bot_comments()[0].contains("Webhooks removed: 1"), "{:#?}", h.bot_comments());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook() {
+    let mut h = harness().await;
+    let old = "content-mit-6004r-2017_Fall";
+    h.fake.add_repo(XML, old);
+    h.fake.seed_git(XML, old, "main", &[("course.xml", "<course/>\n"), ("chapter/1.xml", "<chapter/>\n")]);
+    h.fake.add_hook(XML, old, STAGING);
+    let team = h.fake.add_team(XML, old, "push");
+    h.fake.add_team_repo(XML, &team, XML, old, "push");
+    h.fake.add_team_repo(XML, "mitx-content-deployment", XML, old, "push");
+    let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    let new = "content-mit-6004r-2018_Spring";
+    assert!(h.fake.hooks(XML, old).is_empty(), "old hooks removed");
+    assert_eq!(h.fake.git_log(XML, new, "main").len(), 1, "history-free");
+    assert_eq!(h.fake.git_file(XML, new, "main", "chapter/1.xml").as_deref(), Some("<chapter/>\n"));
+    let t = h.fake.team(XML, &team).expect("team");
+    assert_eq!(t.repos.get(&format!("{XML}/{new}")).map(String::as_str), Some("push"));
+    let hooks = h.fake.hooks(XML, new);
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].url, STAGING);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_finds_the_org_and_plan_changes_nothing() {
+    let mut h = harness().await;
+    h.fake.add_repo(XML, "content-mit-801-2018_Spring");
+    let c = h.comment("bob", "/plan /release 8.01 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    assert!(h.provisioning_writes().is_empty(), "{:?}", h.provisioning_writes());
+    assert!(h.bot_comments()[0].contains("Dry run"), "{}", h.bot_comments()[0]);
+    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let hooks = h.fake.hooks(XML, "content-mit-801-2018_Spring");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].url, PRODUCTION);
+}
+
+// ---------------------------------------------------------------- who may do what
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
+    let mut h = harness().await;
+    let c = h.comment("bob", "/create-export-repo 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    assert!(h.provisioning_writes().is_empty(), "{:?}", h.provisioning_writes());
+    let reply = &h.bot_comments()[0];
+    assert!(reply.contains("@bob") && reply.contains("write access"), "{reply}");
+    // An operator without write access may.
+    let c = h.comment("olivia", "/create-export-repo 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_command_gets_did_you_mean_and_help() {
+    let mut h = harness().await;
+    let c = h.comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    let reply = &h.bot_comments()[0];
+    assert!(reply.contains("rerun-studio") && reply.contains("/help"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_comments_code_blocks_and_quotes_are_ignored() {
+    let mut h = harness().await;
+    let id = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
+    let p = h.payload("created", id, BOT_LOGIN, "Bot", "/help", None);
+    assert_eq!(h.deliver("bot-1", &p).await, 202);
+    let c2 = h.comment("alice", "```\n/create-export-repo 6.004r 2018_Spring\n```\n> /help\n").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, id).is_empty());
+    assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, c2).is_empty());
+    assert!(h.bot_comments().is_empty());
+    let jobs = h.server().store.job_counts().await.expect("counts");
+    assert_eq!(jobs.values().sum::<i64>(), 0, "{jobs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_comment_runs_only_the_new_command() {
+    let mut h = harness().await;
+    let first = "/create-export-repo 6.004r 2018_Spring";
+    let c = h.comment("alice", first).await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let edited = format!("{first}\n/create-export-repo 8.01 2018_Spring");
+    let p = h.payload("edited", c, "alice", "User", &edited, Some(first));
+    assert_eq!(h.deliver("edit-1", &p).await, 202);
+    assert!(
+        h.fake.wait_until(WAIT, |f| f.repo(STUDIO, "content-mit-801-2018_Spring").is_some() && f.comments(REQ_OWNER, REQ_REPO, 1).len() >= 3).await,
+        "new command ran"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let creates: Vec<_> = h.fake.calls().into_iter().filter(|c| c.starts_with("POST /orgs/")).collect();
+    assert_eq!(creates.len(), 2, "the old command did not run again: {creates:?}");
+    assert_eq!(h.bot_comments().len(), 2);
+}
+
+// ---------------------------------------------------------------- ingress
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
+    let mut h = harness().await;
+    let body = serde_json::to_vec(&h.payload("created", 5, "alice", "User", "/help", None)).expect("json");
+    let forged = sign(b"wrong secret", &body);
+    assert_eq!(h.deliver_raw("f-1", "issue_comment", &body, Some(forged)).await.status(), 401);
+    assert_eq!(h.deliver_raw("f-2", "issue_comment", &body, None).await.status(), 401);
+    assert_eq!(h.server().store.delivery_count().await.expect("count"), 0);
+    // Malformed JSON with a good signature: stored, no job.
+    let junk = b"{not json";
+    let resp = h.deliver_raw("f-3", "issue_comment", junk, Some(sign(SECRET.as_bytes(), junk))).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
+    assert_eq!(h.server().store.job_counts().await.expect("jobs").values().sum::<i64>(), 0);
+    // Over 25 MiB.
+    let big = vec![b' '; 25 * 1024 * 1024 + 10];
+    let resp = h.deliver_raw("f-4", "issue_comment", &big, Some(sign(SECRET.as_bytes(), &big))).await;
+    assert_eq!(resp.status(), 413);
+    assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
+    let health = h.http.get(h.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), 200);
+    let ready = h.http.get(h.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let metrics = h.http.get(h.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("orcoursetrion_"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
+    let mut h = harness().await;
+    let body = "/create-export-repo 6.004r 2018_Spring";
+    let c = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", body);
+    let p = h.payload("created", c, "alice", "User", body, None);
+    assert_eq!(h.deliver("dup-1", &p).await, 202);
+    assert_eq!(h.deliver("dup-1", &p).await, 202);
+    h.finished(c).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let creates = |f: &FakeGitHub| f.calls().into_iter().filter(|c| c.starts_with("POST /orgs/")).count();
+    assert_eq!(creates(&h.fake), 1);
+
+    // A delivery whose job failed (GitHub refused the team grant) runs again
+    // when redelivered, and picks up where it stopped.
+    let body2 = "/create-export-repo 8.01 2018_Spring";
+    let c2 = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", body2);
+    h.fake.inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(422), 1);
+    let p2 = h.payload("created", c2, "alice", "User", body2, None);
+    assert_eq!(h.deliver("fail-1", &p2).await, 202);
+    assert_eq!(h.finished(c2).await, vec!["eyes", "confused"]);
+    assert_eq!(h.deliver("fail-1", &p2).await, 202);
+    assert!(
+        h.fake.wait_until(WAIT, |f| f.comment_reactions(REQ_OWNER, REQ_REPO, c2).contains(&"rocket".to_string())).await,
+        "{:#?}",
+        h.bot_comments()
+    );
+    assert_eq!(creates(&h.fake), 2, "the repo was not created a second time");
+    assert!(h.fake.file(STUDIO, "content-mit-801-2018_Spring", "course.xml").is_some());
+}
+
+// ---------------------------------------------------------------- GitHub trouble
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_5xx_and_secondary_limit_then_success() {
+    let mut h = harness().await;
+    h.fake.inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(502), 1);
+    h.fake.inject("PUT", "/repos/*/*/contents/**", Fault::SecondaryLimit { retry_after: Some(1) }, 1);
+    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    assert!(h.fake.file(STUDIO, "content-mit-6004r-2018_Spring", ".gitignore").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_422_ends_confused_with_githubs_message() {
+    let mut h = harness().await;
+    h.fake.add_repo(STUDIO, "content-mit-6004r-2018_Spring");
+    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    let reply = &h.bot_comments()[0];
+    assert!(reply.contains("already exists"), "{reply}");
+    assert!(reply.contains("failed at step 1"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step() {
+    let mut h = harness().await;
+    // Step 4 (course.xml) is slow enough to kill the process while it is in flight.
+    h.fake.inject("PUT", "/repos/*/*/contents/course.xml", Fault::Latency(Duration::from_millis(700)), 1);
+    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
+    assert!(
+        h.fake.wait_until(WAIT, |f| f.calls().iter().any(|c| c.ends_with("/contents/course.xml"))).await,
+        "step 4 started"
+    );
+    h.server.take().expect("server").abort();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.restart().await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    let writes = h.provisioning_writes();
+    let mut unique = writes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(writes.len(), unique.len(), "a step was repeated: {writes:?}");
+    assert_eq!(h.bot_comments().len(), 1, "the status comment was edited, not posted again");
+    assert!(h.bot_comments()[0].contains("✅ done"));
+}
