@@ -1,0 +1,29 @@
+//! Helpers shared by the integration tests and the benchmarks.
+//!
+//! Every test binary says `mod common;`; benchmarks include this file with
+//! `#[path = "../tests/common/mod.rs"] mod common;`. Nothing here depends on
+//! the test harness.
+#![allow(dead_code)]
+
+pub mod fake_github;
+
+/// The GitHub App id of the test app (the fake's `/app` answers with it).
+pub const TEST_APP_ID: u64 = 4242;
+
+/// The client id the fake also accepts as a JWT `iss` (and returns from the
+/// manifest conversion).
+pub const TEST_CLIENT_ID: &str = "Iv23liFakeOrcClient01";
+
+/// The slug of the test app; its bot user is `{slug}[bot]`.
+pub const TEST_APP_SLUG: &str = "orcoursetrion-test";
+
+/// Private key (PKCS#1 PEM) of the test app: sign app JWTs with it.
+pub fn test_app_private_key_pem() -> &'static str {
+    include_str!("../fixtures/test-app-key.pem")
+}
+
+/// Public key (SPKI PEM) matching [`test_app_private_key_pem`]; the fake
+/// verifies JWT signatures with it.
+pub fn test_app_public_key_pem() -> &'static str {
+    include_str!("../fixtures/test-app-key.pub.pem")
+}
