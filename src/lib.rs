@@ -11,3 +11,4 @@ pub mod git;
 pub mod github;
 pub mod naming;
 pub mod secret;
+pub mod setup;
