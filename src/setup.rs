@@ -160,7 +160,10 @@ pub fn manifest_json(public_url: &str) -> Result<Value, SetupError> {
         .as_object_mut()
         .ok_or_else(|| SetupError::Manifest("expected a mapping at the top level".into()))?;
     obj.insert("url".into(), Value::String(base.clone()));
-    obj.insert("redirect_url".into(), Value::String(format!("{base}/setup/callback")));
+    obj.insert(
+        "redirect_url".into(),
+        Value::String(format!("{base}/setup/callback")),
+    );
     let hook = obj
         .entry("hook_attributes")
         .or_insert_with(|| Value::Object(Default::default()));
@@ -206,7 +209,10 @@ pub fn github_web_url(api_url: &str) -> String {
 /// GitHub's "register a new App" page, for the user or an organization.
 fn new_app_url(web: &str, org: Option<&str>, state: &str) -> String {
     match org {
-        Some(org) => format!("{web}/organizations/{}/settings/apps/new?state={state}", seg(org)),
+        Some(org) => format!(
+            "{web}/organizations/{}/settings/apps/new?state={state}",
+            seg(org)
+        ),
         None => format!("{web}/settings/apps/new?state={state}"),
     }
 }
@@ -244,7 +250,9 @@ pub fn escape_html(s: &str) -> String {
 
 /// A manifest code as GitHub issues them: ASCII letters and digits.
 fn valid_code(code: &str) -> bool {
-    !code.is_empty() && code.len() <= MAX_CODE_LEN && code.bytes().all(|b| b.is_ascii_alphanumeric())
+    !code.is_empty()
+        && code.len() <= MAX_CODE_LEN
+        && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 // ---------------------------------------------------------------------------
@@ -265,8 +273,13 @@ fn valid_key(k: &str) -> bool {
 /// `\\`, `\"`, `\$` and `\n` escaped. Other control characters cannot be
 /// written faithfully and are refused.
 pub fn quote_env_value(value: &str) -> io::Result<String> {
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid("a .env value cannot hold control characters other than newline and tab"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(invalid(
+            "a .env value cannot hold control characters other than newline and tab",
+        ));
     }
     // dotenvy treats a backslash inside single quotes as escaping the next
     // character when it joins lines, so values with one go in double quotes.
@@ -385,7 +398,11 @@ fn entry_key(entry: &str) -> Option<&str> {
 /// `existing` with each of `updates` set (first assignment replaced, later
 /// ones dropped, missing ones appended) and each of `disable` replaced by a
 /// comment that names it but not its value. Everything else is kept as is.
-pub fn render_env(existing: &str, updates: &[(&str, &str)], disable: &[(&str, &str)]) -> io::Result<String> {
+pub fn render_env(
+    existing: &str,
+    updates: &[(&str, &str)],
+    disable: &[(&str, &str)],
+) -> io::Result<String> {
     for (k, _) in updates.iter().chain(disable) {
         if !valid_key(k) {
             return Err(invalid(format!("{k:?} is not a valid variable name")));
@@ -443,8 +460,17 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
         .into_owned();
     let mut attempt = 0;
     let (tmp, mut file) = loop {
-        let tmp = dir.join(format!(".{name}.tmp-{}-{:016x}", std::process::id(), rand::rngs::OsRng.next_u64()));
-        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+        let tmp = dir.join(format!(
+            ".{name}.tmp-{}-{:016x}",
+            std::process::id(),
+            rand::rngs::OsRng.next_u64()
+        ));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 8 => attempt += 1,
             Err(e) => return Err(e),
@@ -477,9 +503,14 @@ pub fn write_env(path: &Path, updates: &[(&str, &str)]) -> io::Result<()> {
 
 /// [`write_env`], also replacing the assignments of `disable` (name, reason)
 /// by a comment.
-pub fn update_env(path: &Path, updates: &[(&str, &str)], disable: &[(&str, &str)]) -> io::Result<()> {
+pub fn update_env(
+    path: &Path,
+    updates: &[(&str, &str)],
+    disable: &[(&str, &str)],
+) -> io::Result<()> {
     let existing = match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| invalid(format!("{} is not UTF-8", path.display())))?,
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| invalid(format!("{} is not UTF-8", path.display())))?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
@@ -524,7 +555,8 @@ impl App {
         let state = hex::encode(bytes);
         let mut rt = self.runtime();
         let now = Instant::now();
-        rt.states.retain(|(_, t)| now.duration_since(*t) < STATE_TTL);
+        rt.states
+            .retain(|(_, t)| now.duration_since(*t) < STATE_TTL);
         while rt.states.len() >= MAX_STATES {
             rt.states.pop_front();
         }
@@ -550,7 +582,12 @@ impl App {
 pub fn router(state: SetupState) -> Router {
     let prepared = (|| {
         let manifest = manifest_json(&state.public_url)?;
-        let org = match state.org.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        let org = match state
+            .org
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
             Some(o) => Some(
                 OrgName::parse(o)
                     .map_err(|_| SetupError::Org(o.to_string()))?
@@ -603,16 +640,25 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     );
     let mut resp = (status, html).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // The callback URL carries the code: never send it on as a Referer.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -639,7 +685,7 @@ fn registered_body(app: &App, r: &Registered) -> String {
         "<p class=\"ok\">App <strong>{slug}</strong> registered{owner}.</p>\n\
          <ol>\n\
          <li>Install it on your organization: <a href=\"{install}\">{install_text}</a>.</li>\n\
-         <li>Restart <code>orcoursetrion serve</code>: it reads the App's credentials from \
+         <li>Then restart <code>orcoursetrion serve</code>: it reads the App's credentials from \
          <code>{env}</code> and leaves setup mode.</li>\n\
          </ol>\n\
          <p>The App id, client id and secrets are in <code>{env}</code> and its private key in \
@@ -654,7 +700,11 @@ fn registered_body(app: &App, r: &Registered) -> String {
 
 async fn index(State(app): State<Arc<App>>) -> Response {
     if let Some(r) = &app.runtime().registered {
-        return page(StatusCode::OK, "orcoursetrion setup", &registered_body(&app, r));
+        return page(
+            StatusCode::OK,
+            "orcoursetrion setup",
+            &registered_body(&app, r),
+        );
     }
     let (manifest, org) = match &app.prepared {
         Ok(p) => p,
@@ -819,16 +869,31 @@ async fn callback(State(app): State<Arc<App>>, Query(q): Query<CallbackParams>) 
 
 /// `POST {api}/app-manifests/{code}/conversions`, no authentication.
 async fn convert(app: &App, code: &str) -> Result<Conversion, String> {
-    let http = app.http.as_ref().map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let url = format!("{}/app-manifests/{code}/conversions", app.cfg.api_url.trim().trim_end_matches('/'));
+    let http = app
+        .http
+        .as_ref()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let url = format!(
+        "{}/app-manifests/{code}/conversions",
+        app.cfg.api_url.trim().trim_end_matches('/')
+    );
     let resp = http
         .post(&url)
         .header(header::ACCEPT, "application/vnd.github+json")
         .header("X-GitHub-Api-Version", API_VERSION)
-        .header(header::USER_AGENT, format!("orcoursetrion/{}", env!("CARGO_PKG_VERSION")))
+        .header(
+            header::USER_AGENT,
+            format!("orcoursetrion/{}", env!("CARGO_PKG_VERSION")),
+        )
         .send()
         .await
-        .map_err(|e| format!("cannot reach GitHub at {}: {}", app.cfg.api_url, e.without_url()))?;
+        .map_err(|e| {
+            format!(
+                "cannot reach GitHub at {}: {}",
+                app.cfg.api_url,
+                e.without_url()
+            )
+        })?;
     let status = resp.status();
     let body = resp
         .bytes()
@@ -852,14 +917,20 @@ async fn convert(app: &App, code: &str) -> Result<Conversion, String> {
 /// The private key, then `.env` (which points at it).
 fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
     if !cfg.key_dir.as_os_str().is_empty() && !cfg.key_dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&cfg.key_dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&cfg.key_dir)?;
     }
     let key_dir = fs::canonicalize(&cfg.key_dir)?;
     let key_path = key_dir.join(KEY_FILE_NAME);
     write_private_file(&key_path, conv.pem.as_bytes())?;
     if let Some(parent) = cfg.env_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.exists() {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
         }
     }
     let id = conv.id.to_string();
@@ -881,7 +952,10 @@ fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
     update_env(
         &cfg.env_path,
         &updates,
-        &[("ORC_APP_PRIVATE_KEY", "ORC_APP_PRIVATE_KEY_PATH points at the new App's key")],
+        &[(
+            "ORC_APP_PRIVATE_KEY",
+            "ORC_APP_PRIVATE_KEY_PATH points at the new App's key",
+        )],
     )
 }
 
@@ -909,19 +983,43 @@ mod tests {
 
     #[test]
     fn web_url_from_api_url() {
-        assert_eq!(github_web_url("https://api.github.com"), "https://github.com");
-        assert_eq!(github_web_url("https://api.github.com/"), "https://github.com");
-        assert_eq!(github_web_url("https://ghe.example.edu/api/v3"), "https://ghe.example.edu");
-        assert_eq!(github_web_url("https://ghe.example.edu/api/v3/"), "https://ghe.example.edu");
-        assert_eq!(github_web_url("https://ghe.example.edu:8443/api/v3"), "https://ghe.example.edu:8443");
-        assert_eq!(github_web_url("https://api.acme.ghe.com"), "https://acme.ghe.com");
-        assert_eq!(github_web_url("http://127.0.0.1:4000"), "http://127.0.0.1:4000");
+        assert_eq!(
+            github_web_url("https://api.github.com"),
+            "https://github.com"
+        );
+        assert_eq!(
+            github_web_url("https://api.github.com/"),
+            "https://github.com"
+        );
+        assert_eq!(
+            github_web_url("https://ghe.example.edu/api/v3"),
+            "https://ghe.example.edu"
+        );
+        assert_eq!(
+            github_web_url("https://ghe.example.edu/api/v3/"),
+            "https://ghe.example.edu"
+        );
+        assert_eq!(
+            github_web_url("https://ghe.example.edu:8443/api/v3"),
+            "https://ghe.example.edu:8443"
+        );
+        assert_eq!(
+            github_web_url("https://api.acme.ghe.com"),
+            "https://acme.ghe.com"
+        );
+        assert_eq!(
+            github_web_url("http://127.0.0.1:4000"),
+            "http://127.0.0.1:4000"
+        );
         assert_eq!(github_web_url("not a url"), "not a url");
     }
 
     #[test]
     fn new_app_urls_for_user_and_org() {
-        assert_eq!(new_app_url("https://github.com", None, "s1"), "https://github.com/settings/apps/new?state=s1");
+        assert_eq!(
+            new_app_url("https://github.com", None, "s1"),
+            "https://github.com/settings/apps/new?state=s1"
+        );
         assert_eq!(
             new_app_url("https://ghe.example.edu", Some("mitodl"), "s2"),
             "https://ghe.example.edu/organizations/mitodl/settings/apps/new?state=s2"
@@ -932,14 +1030,20 @@ mod tests {
     fn manifest_fills_in_the_public_url() {
         let m = manifest_json("https://orc.example.edu/").expect("manifest");
         assert_eq!(m["url"], "https://orc.example.edu");
-        assert_eq!(m["hook_attributes"]["url"], "https://orc.example.edu/webhook");
+        assert_eq!(
+            m["hook_attributes"]["url"],
+            "https://orc.example.edu/webhook"
+        );
         assert_eq!(m["hook_attributes"]["active"], true);
         assert_eq!(m["redirect_url"], "https://orc.example.edu/setup/callback");
         assert_eq!(m["public"], false);
         assert!(!m.to_string().contains(PUBLIC_URL_PLACEHOLDER), "{m}");
 
         let m = manifest_json("https://proxy.example.edu/orc").expect("manifest with a path");
-        assert_eq!(m["hook_attributes"]["url"], "https://proxy.example.edu/orc/webhook");
+        assert_eq!(
+            m["hook_attributes"]["url"],
+            "https://proxy.example.edu/orc/webhook"
+        );
     }
 
     #[test]
@@ -979,7 +1083,10 @@ mod tests {
             "https://x.example/?a=1",
             "https://x.example/#f",
         ] {
-            assert!(matches!(manifest_json(bad), Err(SetupError::PublicUrl(_))), "{bad:?}");
+            assert!(
+                matches!(manifest_json(bad), Err(SetupError::PublicUrl(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -1005,7 +1112,10 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape_html(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
@@ -1019,19 +1129,29 @@ mod tests {
     #[test]
     fn quoting_prefers_single_quotes() {
         assert_eq!(quote_env_value("4242").expect("q"), "'4242'");
-        assert_eq!(quote_env_value("/data/orcoursetrion-app.pem").expect("q"), "'/data/orcoursetrion-app.pem'");
-        assert_eq!(quote_env_value("it's $HOME\\x").expect("q"), r#""it's \$HOME\\x""#);
+        assert_eq!(
+            quote_env_value("/data/orcoursetrion-app.pem").expect("q"),
+            "'/data/orcoursetrion-app.pem'"
+        );
+        assert_eq!(
+            quote_env_value("it's $HOME\\x").expect("q"),
+            r#""it's \$HOME\\x""#
+        );
         assert!(quote_env_value("a\rb").is_err());
         assert!(quote_env_value("a\0b").is_err());
     }
 
     #[test]
     fn new_env_gets_every_key() {
-        let text = render_env("", &[("ORC_APP_ID", "4242"), ("ORC_APP_SLUG", "orc")], &[]).expect("render");
+        let text = render_env("", &[("ORC_APP_ID", "4242"), ("ORC_APP_SLUG", "orc")], &[])
+            .expect("render");
         let vars = read_back(&text);
         assert_eq!(vars["ORC_APP_ID"], "4242");
         assert_eq!(vars["ORC_APP_SLUG"], "orc");
-        assert!(text.starts_with("# Written by orcoursetrion setup\n"), "{text}");
+        assert!(
+            text.starts_with("# Written by orcoursetrion setup\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1050,11 +1170,22 @@ mod tests {
             &[("ORC_APP_PRIVATE_KEY", "replaced")],
         )
         .expect("render");
-        assert!(text.starts_with("# my settings\nORC_REQUESTS_REPOS=mitodl/course-requests\nORC_APP_ID='4242'\n"), "{text}");
-        assert!(text.contains("ORC_GH_NAME=\"Multi\nline\"   # trailing comment\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "# my settings\nORC_REQUESTS_REPOS=mitodl/course-requests\nORC_APP_ID='4242'\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ORC_GH_NAME=\"Multi\nline\"   # trailing comment\n"),
+            "{text}"
+        );
         assert_eq!(text.matches("ORC_APP_ID").count(), 1, "{text}");
         assert!(!text.contains("secretstuff"), "{text}");
-        assert!(text.contains("# ORC_APP_PRIVATE_KEY removed by orcoursetrion setup: replaced\n"), "{text}");
+        assert!(
+            text.contains("# ORC_APP_PRIVATE_KEY removed by orcoursetrion setup: replaced\n"),
+            "{text}"
+        );
         assert!(text.contains("ORC_EDX_ORG=MITx\n"), "{text}");
         let vars = read_back(&text);
         assert_eq!(vars["ORC_APP_ID"], "4242");
@@ -1064,7 +1195,12 @@ mod tests {
         assert_eq!(vars["ORC_EDX_ORG"], "MITx");
         assert!(!vars.contains_key("ORC_APP_PRIVATE_KEY"));
         // Writing the same values again changes nothing.
-        let again = render_env(&text, &[("ORC_APP_ID", "4242"), ("ORC_APP_SLUG", "orc")], &[]).expect("render");
+        let again = render_env(
+            &text,
+            &[("ORC_APP_ID", "4242"), ("ORC_APP_SLUG", "orc")],
+            &[],
+        )
+        .expect("render");
         assert_eq!(again, text);
     }
 
@@ -1112,7 +1248,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("new.env");
         write_env(&path, &[("A", "1")]).expect("write");
-        assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     proptest! {
