@@ -622,7 +622,20 @@ pub fn router(state: SetupState) -> Router {
         .with_state(app)
 }
 
+/// Referrer policy of the setup page: its form's POST to GitHub must carry a
+/// real `Origin` (under `no-referrer` browsers send `Origin: null`).
+const INDEX_REFERRER_POLICY: &str = "strict-origin-when-cross-origin";
+
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with(status, title, body, "no-referrer")
+}
+
+fn page_with(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    referrer_policy: &'static str,
+) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -654,10 +667,11 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // The callback URL carries the code: never send it on as a Referer.
+    // The callback URL carries the code: result pages never send it on as a
+    // Referer.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(referrer_policy),
     );
     resp
 }
@@ -762,7 +776,12 @@ async fn index(State(app): State<Arc<App>>) -> Response {
         manifest_attr = escape_html(manifest),
         pretty = escape_html(&pretty),
     );
-    page(StatusCode::OK, "orcoursetrion setup", &body)
+    page_with(
+        StatusCode::OK,
+        "orcoursetrion setup",
+        &body,
+        INDEX_REFERRER_POLICY,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -906,8 +925,15 @@ async fn convert(app: &App, code: &str) -> Result<Conversion, String> {
             .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
         return Err(format!("GitHub answered {status}: {message}"));
     }
-    let conv: Conversion = serde_json::from_slice(&body)
-        .map_err(|e| format!("GitHub's answer is not an App with credentials ({e})"))?;
+    // serde's message may quote a value: report only where it went wrong.
+    let conv: Conversion = serde_json::from_slice(&body).map_err(|e| {
+        format!(
+            "GitHub's answer is not an App with credentials ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        )
+    })?;
     if !conv.html_url.starts_with("https://") && !conv.html_url.starts_with("http://") {
         return Err("GitHub's answer has no usable html_url".into());
     }
@@ -916,13 +942,17 @@ async fn convert(app: &App, code: &str) -> Result<Conversion, String> {
 
 /// The private key, then `.env` (which points at it).
 fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
-    if !cfg.key_dir.as_os_str().is_empty() && !cfg.key_dir.exists() {
+    let key_dir = match cfg.key_dir.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => cfg.key_dir.as_path(),
+    };
+    if !key_dir.exists() {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&cfg.key_dir)?;
+            .create(key_dir)?;
     }
-    let key_dir = fs::canonicalize(&cfg.key_dir)?;
+    let key_dir = fs::canonicalize(key_dir)?;
     let key_path = key_dir.join(KEY_FILE_NAME);
     write_private_file(&key_path, conv.pem.as_bytes())?;
     if let Some(parent) = cfg.env_path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::fake_github::{FakeGitHub, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
+use common::fake_github::{FakeGitHub, Fault, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
 use common::{TEST_APP_ID, TEST_APP_SLUG, TEST_CLIENT_ID};
 use orcoursetrion::app_auth::AppCredentials;
 use orcoursetrion::config::{Config, GitHubAuth};
@@ -86,6 +86,11 @@ impl Setup {
             .unwrap_or("");
         assert!(ct.starts_with("text/html"), "{ct}");
         assert!(headers.contains_key("content-security-policy"));
+        // The POST to GitHub must carry a real Origin.
+        assert_eq!(
+            headers.get("referrer-policy").and_then(|v| v.to_str().ok()),
+            Some("strict-origin-when-cross-origin")
+        );
         let action = unescape(between(&html, "<form method=\"post\" action=\"", "\""));
         let manifest = unescape(between(&html, "name=\"manifest\" value=\"", "\""));
         let manifest: Value = serde_json::from_str(&manifest).expect("manifest is JSON");
@@ -435,4 +440,42 @@ async fn webhooks_in_setup_mode_are_unavailable() {
         .await
         .expect("post");
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn github_failures_are_bad_gateway_pages_and_the_code_can_be_retried() {
+    let fake = FakeGitHub::start().await;
+    fake.add_manifest_code("flaky1");
+    let s = Setup::start(&fake, None).await;
+    let state = s.state().await;
+
+    fake.inject(
+        "POST",
+        "/app-manifests/*/conversions",
+        Fault::Status(502),
+        1,
+    );
+    let (status, _, html) = s
+        .get(&format!("/setup/callback?code=flaky1&state={state}"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{html}");
+    assert!(html.contains("502"), "{html}");
+    assert!(!s.env_path().exists());
+
+    fake.inject("POST", "/app-manifests/*/conversions", Fault::Drop, 1);
+    let (status, _, html) = s
+        .get(&format!("/setup/callback?code=flaky1&state={state}"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{html}");
+    assert!(!s.env_path().exists());
+
+    // Neither failure spent the code (the fake answered before consuming it).
+    let (status, _, html) = s
+        .get(&format!("/setup/callback?code=flaky1&state={state}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        env_vars(&s.env_path())["ORC_APP_ID"],
+        TEST_APP_ID.to_string()
+    );
 }
