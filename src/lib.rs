@@ -13,4 +13,5 @@ pub mod github;
 pub mod naming;
 pub mod secret;
 pub mod server;
+pub mod setup;
 pub mod worker;
