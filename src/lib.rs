@@ -9,5 +9,8 @@ pub mod command;
 pub mod config;
 pub mod git;
 pub mod github;
+pub mod metrics;
 pub mod naming;
 pub mod secret;
+pub mod store;
+pub mod webhook;
