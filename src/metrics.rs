@@ -1,0 +1,331 @@
+//! Process metrics in Prometheus' text format, without a metrics crate: a few
+//! counters and fixed-bucket histograms are all `/metrics` needs, and atomics
+//! keep the ingest hot path free of locks (label maps take a short mutex).
+//!
+//! Label values come only from bounded sets (verified event names, outcome
+//! words, job states, HTTP status codes), never from request data an
+//! unauthenticated caller controls, so an attacker cannot blow up cardinality.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::github::{CallObserver, CallRecord};
+use crate::store::WriteStats;
+
+/// Seconds; the ingest path should live in the first few buckets.
+const INGEST_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+/// Seconds; a job is a handful of GitHub calls, or minutes behind a rate limit.
+const JOB_BUCKETS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+/// Seconds per GitHub HTTP exchange.
+const GITHUB_BUCKETS: &[f64] = &[0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// A histogram with fixed upper bounds (Prometheus `le`), lock-free.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// Non-cumulative count per bucket; the last slot is `+Inf`.
+    counts: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(self.bounds.len());
+        if let Some(c) = self.counts.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            match self.bounds.get(i) {
+                Some(b) => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cumulative}");
+                }
+                None => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+                }
+            }
+        }
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+/// Everything `/metrics` shows besides the job counts, which come from the store.
+#[derive(Debug)]
+pub struct Metrics {
+    deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
+    jobs_finished: Mutex<BTreeMap<String, u64>>,
+    github_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
+    ingest_latency: Histogram,
+    job_duration: Histogram,
+    github_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Metrics {
+            deliveries: Mutex::default(),
+            jobs_finished: Mutex::default(),
+            github_calls: Mutex::default(),
+            ingest_latency: Histogram::new(INGEST_BUCKETS),
+            job_duration: Histogram::new(JOB_BUCKETS),
+            github_latency: Histogram::new(GITHUB_BUCKETS),
+        }
+    }
+
+    /// One webhook request: `event` is the verified event name (or `unknown`
+    /// before verification), `outcome` a fixed word (`stored`, `duplicate`,
+    /// `requeued`, `unauthorized`, `bad_request`, `too_large`, `unavailable`).
+    pub fn observe_delivery(&self, event: &str, outcome: &'static str, elapsed: Duration) {
+        if let Ok(mut m) = self.deliveries.lock() {
+            *m.entry((event.to_owned(), outcome)).or_default() += 1;
+        }
+        self.ingest_latency.observe(elapsed);
+    }
+
+    /// A job left a worker's hands: `state` is `done`, `failed` or `retry`.
+    pub fn observe_job(&self, state: &str, elapsed: Duration) {
+        if let Ok(mut m) = self.jobs_finished.lock() {
+            *m.entry(state.to_owned()).or_default() += 1;
+        }
+        self.job_duration.observe(elapsed);
+    }
+
+    /// Deliveries counted so far for `(event, outcome)`.
+    pub fn deliveries(&self, event: &str, outcome: &str) -> u64 {
+        self.deliveries
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter(|((e, o), _)| e == event && *o == outcome)
+                    .map(|(_, n)| *n)
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The exposition text. `job_counts` is the store's jobs by state.
+    pub fn render(&self, job_counts: &BTreeMap<String, i64>) -> String {
+        self.render_with(job_counts, None)
+    }
+
+    /// [`Metrics::render`] plus the store's group-commit counters.
+    pub fn render_with(
+        &self,
+        job_counts: &BTreeMap<String, i64>,
+        write_stats: Option<&WriteStats>,
+    ) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str(
+            "# HELP orcoursetrion_webhook_deliveries_total Webhook requests by event and outcome.\n\
+             # TYPE orcoursetrion_webhook_deliveries_total counter\n",
+        );
+        if let Ok(m) = self.deliveries.lock() {
+            for ((event, outcome), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
+                    escape(event),
+                    outcome
+                );
+            }
+        }
+        out.push_str(
+            "# HELP orcoursetrion_jobs Jobs in the queue by state.\n\
+             # TYPE orcoursetrion_jobs gauge\n",
+        );
+        for (state, n) in job_counts {
+            let _ = writeln!(out, "orcoursetrion_jobs{{state=\"{}\"}} {n}", escape(state));
+        }
+        out.push_str(
+            "# HELP orcoursetrion_jobs_finished_total Job attempts ended by this process, by how they ended.\n\
+             # TYPE orcoursetrion_jobs_finished_total counter\n",
+        );
+        if let Ok(m) = self.jobs_finished.lock() {
+            for (state, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_jobs_finished_total{{state=\"{}\"}} {n}",
+                    escape(state)
+                );
+            }
+        }
+        out.push_str(
+            "# HELP orcoursetrion_github_calls_total GitHub HTTP exchanges by status (class none: no answer).\n\
+             # TYPE orcoursetrion_github_calls_total counter\n",
+        );
+        if let Ok(m) = self.github_calls.lock() {
+            for ((class, code), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_github_calls_total{{class=\"{class}\",code=\"{code}\"}} {n}"
+                );
+            }
+        }
+        self.ingest_latency.render(
+            &mut out,
+            "orcoursetrion_webhook_duration_seconds",
+            "Time to verify, store and answer a webhook request.",
+        );
+        self.job_duration.render(
+            &mut out,
+            "orcoursetrion_job_duration_seconds",
+            "Time a worker held a job, per attempt.",
+        );
+        self.github_latency.render(
+            &mut out,
+            "orcoursetrion_github_call_duration_seconds",
+            "Time per GitHub HTTP exchange.",
+        );
+        if let Some(s) = write_stats {
+            let _ = write!(
+                out,
+                "# HELP orcoursetrion_store_batches_total Group-commit transactions.\n\
+                 # TYPE orcoursetrion_store_batches_total counter\n\
+                 orcoursetrion_store_batches_total {}\n\
+                 # HELP orcoursetrion_store_writes_total Writes carried by group-commit transactions.\n\
+                 # TYPE orcoursetrion_store_writes_total counter\n\
+                 orcoursetrion_store_writes_total {}\n\
+                 # HELP orcoursetrion_store_failed_batches_total Group-commit transactions that failed.\n\
+                 # TYPE orcoursetrion_store_failed_batches_total counter\n\
+                 orcoursetrion_store_failed_batches_total {}\n\
+                 # HELP orcoursetrion_store_max_batch Largest group-commit transaction so far.\n\
+                 # TYPE orcoursetrion_store_max_batch gauge\n\
+                 orcoursetrion_store_max_batch {}\n",
+                s.batches, s.ops, s.failed_batches, s.max_batch
+            );
+        }
+        out
+    }
+}
+
+impl CallObserver for Metrics {
+    fn on_call(&self, call: &CallRecord<'_>) {
+        let (class, code) = match call.status {
+            Some(s) => (
+                match s {
+                    100..=199 => "1xx",
+                    200..=299 => "2xx",
+                    300..=399 => "3xx",
+                    400..=499 => "4xx",
+                    500..=599 => "5xx",
+                    _ => "other",
+                },
+                s.to_string(),
+            ),
+            None => ("none", "none".to_owned()),
+        };
+        if let Ok(mut m) = self.github_calls.lock() {
+            *m.entry((class, code)).or_default() += 1;
+        }
+        self.github_latency.observe(call.elapsed);
+    }
+}
+
+/// Prometheus label-value escaping.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&[0.001, 0.01]);
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(5));
+        h.observe(Duration::from_secs(1));
+        let mut out = String::new();
+        h.render(&mut out, "x", "help");
+        assert!(out.contains("x_bucket{le=\"0.001\"} 1\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"0.01\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"+Inf\"} 3\n"), "{out}");
+        assert!(out.contains("x_count 3\n"), "{out}");
+        assert!(out.contains("x_sum 1.0055\n"), "{out}");
+        assert_eq!(h.count(), 3);
+    }
+
+    #[test]
+    fn render_shows_every_family() {
+        let m = Metrics::new();
+        m.observe_delivery("issue_comment", "stored", Duration::from_millis(2));
+        m.observe_job("done", Duration::from_secs(3));
+        m.on_call(&CallRecord {
+            method: "POST",
+            path: "/orgs/x/repos",
+            status: Some(201),
+            elapsed: Duration::from_millis(80),
+            installation: Some(1),
+        });
+        m.on_call(&CallRecord {
+            method: "GET",
+            path: "/x",
+            status: None,
+            elapsed: Duration::from_secs(10),
+            installation: None,
+        });
+        let counts = BTreeMap::from([("queued".to_owned(), 4), ("done".to_owned(), 1)]);
+        let text = m.render_with(&counts, Some(&WriteStats::default()));
+        for needle in [
+            "orcoursetrion_webhook_deliveries_total{event=\"issue_comment\",outcome=\"stored\"} 1",
+            "orcoursetrion_jobs{state=\"queued\"} 4",
+            "orcoursetrion_jobs_finished_total{state=\"done\"} 1",
+            "orcoursetrion_github_calls_total{class=\"2xx\",code=\"201\"} 1",
+            "orcoursetrion_github_calls_total{class=\"none\",code=\"none\"} 1",
+            "orcoursetrion_webhook_duration_seconds_count 1",
+            "orcoursetrion_github_call_duration_seconds_count 2",
+            "# TYPE orcoursetrion_store_batches_total counter",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        assert_eq!(m.deliveries("issue_comment", "stored"), 1);
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,262 @@
+use super::*;
+use crate::clock::ManualClock;
+use serde_json::json;
+
+fn delivery(id: &str) -> NewDelivery {
+    NewDelivery {
+        id: id.to_owned(),
+        event: "issue_comment".to_owned(),
+        action: Some("created".to_owned()),
+        installation_id: Some(7),
+        body: bytes::Bytes::from_static(b"{\"action\":\"created\"}"),
+        parse_error: None,
+    }
+}
+
+fn job(installation: i64) -> NewJob {
+    NewJob {
+        kind: "comment".to_owned(),
+        installation_id: Some(installation),
+        payload: json!({"body": "/help"}),
+    }
+}
+
+async fn manual_store() -> (Store, ManualClock) {
+    let clock = ManualClock::new();
+    let store = Store::open_with(
+        "sqlite::memory:",
+        StoreOptions {
+            clock: Arc::new(clock.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .expect("open");
+    (store, clock)
+}
+
+#[test]
+fn chunks_use_few_statement_shapes() {
+    let items: Vec<u32> = (0..100).collect();
+    let sizes: Vec<usize> = chunked(&items).iter().map(|c| c.len()).collect();
+    assert_eq!(sizes, vec![64, 16, 16, 4]);
+    let items: Vec<u32> = (0..7).collect();
+    let sizes: Vec<usize> = chunked(&items).iter().map(|c| c.len()).collect();
+    assert_eq!(sizes, vec![4, 1, 1, 1]);
+    assert!(chunked::<u32>(&[]).is_empty());
+}
+
+#[test]
+fn long_errors_are_truncated_on_a_char_boundary() {
+    let s = "é".repeat(MAX_ERROR_BYTES);
+    let t = truncate_error(s);
+    assert!(t.len() <= MAX_ERROR_BYTES + '…'.len_utf8());
+    assert!(t.ends_with('…'));
+    assert_eq!(truncate_error("short".into()), "short");
+}
+
+#[tokio::test]
+async fn rejects_non_sqlite_urls_without_echoing_them() {
+    let err = Store::open("postgres://user:pw@db/x").await.expect_err("must fail");
+    let msg = err.to_string();
+    assert!(msg.contains("postgres"), "{msg}");
+    assert!(!msg.contains("pw"), "{msg}");
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let store = Store::open(&url).await.expect("open");
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(&store.inner.read)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(n, MIGRATIONS.len() as i64);
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&store.inner.read)
+            .await
+            .expect("pragma")
+            .get(0);
+        assert_eq!(mode, "wal");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_schema_newer_than_the_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("n.db").display());
+    let store = Store::open(&url).await.expect("open");
+    store.close().await;
+    let mut conn = SqliteConnectOptions::from_str(&url)
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    sqlx::query("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    conn.close().await.expect("close");
+    match Store::open(&url).await {
+        Err(StoreError::SchemaTooNew { found: 999, .. }) => {}
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn duplicate_inside_one_batch_is_stored_once() {
+    let (store, _) = manual_store().await;
+    // On the current-thread runtime both requests are queued before the writer
+    // runs, so they land in the same batch.
+    let (a, b) = tokio::join!(
+        store.record_delivery(delivery("d1"), vec![job(1)]),
+        store.record_delivery(delivery("d1"), vec![job(1)]),
+    );
+    let mut outcomes = [a.expect("a"), b.expect("b")];
+    outcomes.sort_by_key(|o| o.as_str());
+    assert_eq!(
+        outcomes,
+        [DeliveryOutcome::Duplicate, DeliveryOutcome::Stored { jobs: 1 }]
+    );
+    assert_eq!(store.write_stats().max_batch, 2);
+    assert_eq!(store.jobs_of_delivery("d1").await.expect("jobs").len(), 1);
+    assert_eq!(store.delivery_count().await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn a_failing_write_does_not_fail_its_batch_neighbours() {
+    let (store, _) = manual_store().await;
+    let bad = AuditEntry {
+        job_id: Some(424242), // no such job: foreign key violation
+        installation_id: None,
+        method: "POST".into(),
+        path: "/orgs/x/repos".into(),
+        status: Some(201),
+        at: Utc::now(),
+    };
+    let (a, b, c) = tokio::join!(
+        store.record_delivery(delivery("ok-1"), vec![job(1)]),
+        store.record_audit(std::slice::from_ref(&bad)),
+        store.record_delivery(delivery("ok-2"), vec![]),
+    );
+    assert_eq!(a.expect("a"), DeliveryOutcome::Stored { jobs: 1 });
+    assert!(matches!(b, Err(StoreError::Db(_))), "{b:?}");
+    assert_eq!(c.expect("c"), DeliveryOutcome::Stored { jobs: 0 });
+    let stats = store.write_stats();
+    assert_eq!(stats.failed_batches, 1);
+    assert_eq!(store.delivery_count().await.expect("count"), 2);
+}
+
+#[tokio::test]
+async fn job_lifecycle_with_journal_retry_and_audit() {
+    let (store, clock) = manual_store().await;
+    store
+        .record_delivery(delivery("d"), vec![job(1)])
+        .await
+        .expect("record");
+    let j = store
+        .claim_job("w1", Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!((j.attempts, j.max_attempts, j.journal.clone()), (1, 5, None));
+    assert_eq!(j.payload, json!({"body": "/help"}));
+    store
+        .save_journal(j.id, "w1", &json!({"steps": ["a"]}))
+        .await
+        .expect("journal");
+    let entry = AuditEntry {
+        job_id: Some(j.id),
+        installation_id: Some(1),
+        method: "POST".into(),
+        path: "/orgs/x/repos".into(),
+        status: None,
+        at: ms_to_time(1_700_000_000_000),
+    };
+    store
+        .record_audit(std::slice::from_ref(&entry))
+        .await
+        .expect("audit");
+    assert_eq!(store.audit_for_job(j.id).await.expect("audit"), vec![entry]);
+
+    store
+        .finish_job(
+            j.id,
+            "w1",
+            JobEnd::Retry {
+                after: Duration::from_secs(60),
+                error: "502".into(),
+            },
+        )
+        .await
+        .expect("retry");
+    assert!(store.claim_job("w2", Duration::from_secs(30)).await.expect("claim").is_none());
+    let due = store.next_due_in().await.expect("due").expect("something queued");
+    assert!(due > Duration::from_secs(50) && due <= Duration::from_secs(60), "{due:?}");
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(store.next_due_in().await.expect("due"), Some(Duration::ZERO));
+    let j2 = store
+        .claim_job("w2", Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .expect("due now");
+    assert_eq!(j2.id, j.id);
+    assert_eq!(j2.attempts, 2);
+    assert_eq!(j2.journal, Some(json!({"steps": ["a"]})));
+    // The first owner cannot finish what it no longer holds.
+    assert!(matches!(
+        store.finish_job(j.id, "w1", JobEnd::Done { result: json!(1) }).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    store
+        .finish_job(j.id, "w2", JobEnd::Done { result: json!({"ok": true}) })
+        .await
+        .expect("done");
+    let row = store.job(j.id).await.expect("row").expect("exists");
+    assert_eq!(row.state, JobState::Done);
+    assert_eq!(row.result, Some(json!({"ok": true})));
+    assert_eq!(row.last_error.as_deref(), Some("502"));
+    assert_eq!(store.next_due_in().await.expect("due"), None);
+    let counts = store.job_counts().await.expect("counts");
+    assert_eq!(counts.get("done"), Some(&1));
+    assert_eq!(counts.get("queued"), Some(&0));
+}
+
+#[tokio::test]
+async fn upsert_run_creates_then_updates() {
+    let (store, _) = manual_store().await;
+    let mut run = CatalogRun {
+        org: "MITx".into(),
+        course: "6.004r".into(),
+        title: Some("Computation Structures".into()),
+        term: "2018_Spring".into(),
+        course_key: "course-v1:MITx+6.004r+2018_Spring".into(),
+        repo: "mitx-xml/content-mit-6004r-2018_Spring".into(),
+        kind: RunKind::Xml,
+        state: RunState::Staging,
+    };
+    store.upsert_run(&run).await.expect("insert");
+    run.state = RunState::Released;
+    run.title = None;
+    store.upsert_run(&run).await.expect("update");
+    let runs = store.catalog_runs("6.004r").await.expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].state, RunState::Released);
+    assert_eq!(runs[0].title.as_deref(), Some("Computation Structures"));
+}
+
+#[tokio::test]
+async fn closed_store_refuses_writes_and_pings() {
+    let (store, _) = manual_store().await;
+    store.ping().await.expect("ping");
+    store.close().await;
+    assert!(store.ping().await.is_err());
+    assert!(matches!(
+        store.record_delivery(delivery("late"), vec![]).await,
+        Err(StoreError::Closed)
+    ));
+}

@@ -1,0 +1,754 @@
+//! Webhook ingress and the durable queue, driven through the real router
+//! in-process, asserting on what the database holds afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use orcoursetrion::clock::ManualClock;
+use orcoursetrion::metrics::Metrics;
+use orcoursetrion::naming::RepoFullName;
+use orcoursetrion::secret::Secret;
+use orcoursetrion::store::{
+    DeliveryOutcome, JobEnd, JobState, NewDelivery, NewJob, Store, StoreError, StoreOptions,
+};
+use orcoursetrion::webhook::{self, EventFilter, IngressState, MAX_BODY_BYTES};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+const SECRET: &str = "current-webhook-secret";
+const OLD_SECRET: &str = "previous-webhook-secret";
+const REQUESTS_REPO: &str = "mitx-staff/course-requests";
+const LEASE: Duration = Duration::from_secs(60);
+
+struct Harness {
+    store: Store,
+    router: Router,
+    wake: Arc<Notify>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
+    IngressState {
+        store: store.clone(),
+        secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
+        filter: EventFilter {
+            requests_repos: vec![RepoFullName::parse(REQUESTS_REPO).expect("repo")],
+        },
+        metrics: Arc::new(Metrics::new()),
+        wake,
+    }
+}
+
+fn harness_for(store: Store, secrets: &[&str], dir: Option<tempfile::TempDir>) -> Harness {
+    let wake = Arc::new(Notify::new());
+    let router = webhook::router(state(&store, secrets, wake.clone()));
+    Harness {
+        store,
+        router,
+        wake,
+        _dir: dir,
+    }
+}
+
+async fn harness() -> Harness {
+    let store = Store::open("sqlite::memory:").await.expect("open store");
+    harness_for(store, &[SECRET, OLD_SECRET], None)
+}
+
+async fn file_harness() -> (Harness, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("orc.db").display());
+    let store = Store::open(&url).await.expect("open store");
+    (harness_for(store, &[SECRET], Some(dir)), url)
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn fixture_json(name: &str) -> Value {
+    serde_json::from_slice(&fixture(name)).expect("fixture is JSON")
+}
+
+/// A comment payload in the real shape with another body.
+fn comment_with_body(body: &str) -> Vec<u8> {
+    let mut v = fixture_json("issue_comment_created.json");
+    v["comment"]["body"] = json!(body);
+    serde_json::to_vec(&v).expect("json")
+}
+
+/// A POST /webhook as GitHub sends it; `signature: None` leaves the header out.
+fn webhook_request(
+    delivery: Option<&str>,
+    event: Option<&str>,
+    body: Vec<u8>,
+    signature: Option<String>,
+) -> Request<Body> {
+    let mut b = Request::builder()
+        .method("POST")
+        .uri("/webhook")
+        .header("content-type", "application/json")
+        .header("user-agent", "GitHub-Hookshot/abc1234")
+        .header("content-length", body.len());
+    if let Some(d) = delivery {
+        b = b.header("x-github-delivery", d);
+    }
+    if let Some(e) = event {
+        b = b.header("x-github-event", e);
+    }
+    if let Some(s) = signature {
+        b = b.header("x-hub-signature-256", s);
+    }
+    b.body(Body::from(body)).expect("request")
+}
+
+fn signed(delivery: &str, event: &str, body: Vec<u8>) -> Request<Body> {
+    let sig = webhook::sign(SECRET.as_bytes(), &body);
+    webhook_request(Some(delivery), Some(event), body, Some(sig))
+}
+
+async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
+}
+
+async fn get(router: &Router, path: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .uri(path)
+        .body(Body::empty())
+        .expect("request");
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn total_jobs(store: &Store) -> i64 {
+    store.job_counts().await.expect("counts").values().sum()
+}
+
+// ---------------------------------------------------------------------------
+// Signature, headers, limits.
+
+#[tokio::test]
+async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
+    let h = harness().await;
+    let (status, body) = send(
+        &h.router,
+        signed("d-1", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        body,
+        json!({"delivery": "d-1", "outcome": "stored", "jobs": 1})
+    );
+    // The permit left by the handler: a worker that starts waiting now is not stuck.
+    tokio::time::timeout(Duration::from_secs(1), h.wake.notified())
+        .await
+        .expect("workers were woken");
+
+    let d = h.store.delivery("d-1").await.expect("read").expect("stored");
+    assert_eq!(d.event, "issue_comment");
+    assert_eq!(d.action.as_deref(), Some("created"));
+    assert_eq!(d.installation_id, Some(45001234));
+    assert_eq!(d.parse_error, None);
+    assert!(d.has_body());
+    assert_eq!(
+        h.store.delivery_body("d-1").await.expect("body"),
+        Some(fixture("issue_comment_created.json"))
+    );
+
+    let jobs = h.store.jobs_of_delivery("d-1").await.expect("jobs");
+    assert_eq!(jobs.len(), 1);
+    let j = &jobs[0];
+    assert_eq!((j.kind.as_str(), j.state), ("comment", JobState::Queued));
+    assert_eq!(j.installation_id, Some(45001234));
+    assert_eq!(j.payload["repo"], json!(REQUESTS_REPO));
+    assert_eq!(j.payload["issue"], json!(42));
+    assert_eq!(j.payload["comment_id"], json!(358200117));
+    assert_eq!(j.payload["author"], json!("alice-mit"));
+    assert_eq!(j.payload["previous_body"], Value::Null);
+    assert_eq!(j.payload["installation_id"], json!(45001234));
+    assert!(j.payload["body"]
+        .as_str()
+        .is_some_and(|b| b.contains("/create-xml-repo 6.004r 2018_Spring")));
+}
+
+#[tokio::test]
+async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stored() {
+    let h = harness().await;
+    let body = fixture("issue_comment_created.json");
+    let forged = webhook::sign(b"not-the-secret", &body);
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    let good_for_original = webhook::sign(SECRET.as_bytes(), &body);
+    let cases = vec![
+        ("forged", body.clone(), Some(forged)),
+        ("missing", body.clone(), None),
+        ("malformed", body.clone(), Some("sha256=nothex".to_owned())),
+        ("sha1", body.clone(), Some("sha1=0123".to_owned())),
+        ("tampered", tampered, Some(good_for_original)),
+    ];
+    for (name, body, sig) in cases {
+        let req = webhook_request(Some(name), Some("issue_comment"), body, sig);
+        let (status, _) = send(&h.router, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_eq!(h.store.delivery_count().await.expect("count"), 0);
+    assert_eq!(total_jobs(&h.store).await, 0);
+}
+
+#[tokio::test]
+async fn a_rotated_out_secret_still_verifies() {
+    let h = harness().await;
+    let body = fixture("issue_comment_created.json");
+    let sig = webhook::sign(OLD_SECRET.as_bytes(), &body);
+    let req = webhook_request(Some("old-secret"), Some("issue_comment"), body, Some(sig));
+    let (status, body) = send(&h.router, req).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["outcome"], json!("stored"));
+}
+
+#[tokio::test]
+async fn without_a_configured_secret_everything_is_refused() {
+    let store = Store::open("sqlite::memory:").await.expect("open");
+    let h = harness_for(store, &[""], None);
+    let body = fixture("issue_comment_created.json");
+    let sig = webhook::sign(b"", &body);
+    let (status, _) = send(
+        &h.router,
+        webhook_request(Some("x"), Some("issue_comment"), body, Some(sig)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.store.delivery_count().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error() {
+    let h = harness().await;
+    let (status, body) = send(
+        &h.router,
+        signed("bad-json", "issue_comment", b"{\"action\": \"created\", ".to_vec()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["jobs"], json!(0));
+    let d = h.store.delivery("bad-json").await.expect("read").expect("stored");
+    assert!(d.parse_error.is_some());
+    assert_eq!(d.action, None);
+    assert!(d.has_body());
+    assert_eq!(total_jobs(&h.store).await, 0);
+    // Still serving.
+    assert_eq!(get(&h.router, "/healthz").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bodies_over_25_mib_are_refused_with_413() {
+    let h = harness().await;
+    let mut big = vec![b' '; MAX_BODY_BYTES + 1];
+    big[0] = b'{';
+    big[MAX_BODY_BYTES] = b'}';
+    // Announced by Content-Length: refused before reading.
+    let sig = webhook::sign(SECRET.as_bytes(), &big);
+    let (status, _) = send(
+        &h.router,
+        webhook_request(Some("big-1"), Some("push"), big.clone(), Some(sig.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Not announced (chunked): cut off while reading.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/webhook")
+        .header("x-github-delivery", "big-2")
+        .header("x-github-event", "push")
+        .header("x-hub-signature-256", sig)
+        .body(Body::from(big))
+        .expect("request");
+    let (status, _) = send(&h.router, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(h.store.delivery_count().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn missing_delivery_or_event_header_is_a_400_after_verification() {
+    let h = harness().await;
+    let body = fixture("issue_comment_created.json");
+    let sig = webhook::sign(SECRET.as_bytes(), &body);
+    let cases = [
+        (None, Some("issue_comment")),
+        (Some("has spaces in it"), Some("issue_comment")),
+        (Some("no-event"), None),
+    ];
+    for (delivery, event) in cases {
+        let req = webhook_request(delivery, event, body.clone(), Some(sig.clone()));
+        let (status, _) = send(&h.router, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{delivery:?} {event:?}");
+    }
+    // Unsigned and without headers: the signature is checked first.
+    let req = webhook_request(None, None, body, None);
+    assert_eq!(send(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.store.delivery_count().await.expect("count"), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Exactly once.
+
+#[tokio::test]
+async fn the_same_delivery_twice_makes_one_job() {
+    let h = harness().await;
+    let body = fixture("issue_comment_created.json");
+    let (_, first) = send(&h.router, signed("dup", "issue_comment", body.clone())).await;
+    let (status, second) = send(&h.router, signed("dup", "issue_comment", body)).await;
+    assert_eq!(first["outcome"], json!("stored"));
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        second,
+        json!({"delivery": "dup", "outcome": "duplicate", "jobs": 0})
+    );
+    assert_eq!(h.store.delivery_count().await.expect("count"), 1);
+    assert_eq!(total_jobs(&h.store).await, 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
+    let h = harness().await;
+    let body = fixture("issue_comment_created.json");
+    send(&h.router, signed("fails", "issue_comment", body.clone())).await;
+    let job = h
+        .store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
+    let journal = json!({"done": ["create_repo"]});
+    h.store.save_journal(job.id, "w1", &journal).await.expect("journal");
+    h.store
+        .finish_job(
+            job.id,
+            "w1",
+            JobEnd::Failed {
+                error: "GitHub 502 five times".into(),
+            },
+        )
+        .await
+        .expect("fail");
+    // A job that failed is not claimable any more...
+    assert!(h.store.claim_job("w1", LEASE).await.expect("claim").is_none());
+
+    // ...until the operator presses "Redeliver" in GitHub.
+    let (status, answer) = send(&h.router, signed("fails", "issue_comment", body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        answer,
+        json!({"delivery": "fails", "outcome": "requeued", "jobs": 1})
+    );
+    let row = h.store.job(job.id).await.expect("read").expect("job");
+    assert_eq!((row.state, row.attempts), (JobState::Queued, 0));
+    let again = h
+        .store
+        .claim_job("w2", LEASE)
+        .await
+        .expect("claim")
+        .expect("requeued job is claimable");
+    assert_eq!(again.id, job.id);
+    assert_eq!(again.attempts, 1);
+    assert_eq!(again.journal, Some(journal));
+    assert_eq!(total_jobs(&h.store).await, 1);
+
+    // A delivery whose job is done (or still running) is only a duplicate.
+    let (_, answer) = send(
+        &h.router,
+        signed("fails", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    assert_eq!(answer["outcome"], json!("duplicate"));
+}
+
+// ---------------------------------------------------------------------------
+// Which deliveries make jobs.
+
+#[tokio::test]
+async fn deliveries_that_are_not_commands_are_stored_without_a_job() {
+    let h = harness().await;
+    let mut other_repo = fixture_json("issue_comment_created.json");
+    other_repo["repository"]["full_name"] = json!("mitx-staff/unrelated");
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("bot", "issue_comment", fixture("issue_comment_bot.json")),
+        (
+            "other-repo",
+            "issue_comment",
+            serde_json::to_vec(&other_repo).expect("json"),
+        ),
+        ("no-command", "issue_comment", comment_with_body("Thanks, looks good!")),
+        (
+            "code-block",
+            "issue_comment",
+            comment_with_body("Try this:\n\n```\n/create-xml-repo 6.004r 2018_Spring\n```\n"),
+        ),
+        ("ping", "ping", br#"{"zen":"Keep it logically awesome.","hook_id":1}"#.to_vec()),
+        ("issues", "issues", br#"{"action":"opened","installation":{"id":9}}"#.to_vec()),
+    ];
+    for (id, event, body) in cases {
+        let (status, answer) = send(&h.router, signed(id, event, body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{id}");
+        assert_eq!(
+            answer,
+            json!({"delivery": id, "outcome": "stored", "jobs": 0}),
+            "{id}"
+        );
+        assert!(h.store.delivery(id).await.expect("read").is_some(), "{id}");
+    }
+    let issues = h.store.delivery("issues").await.expect("read").expect("row");
+    assert_eq!((issues.action.as_deref(), issues.installation_id), (Some("opened"), Some(9)));
+    assert_eq!(total_jobs(&h.store).await, 0);
+}
+
+#[tokio::test]
+async fn edited_comments_run_only_commands_they_did_not_hold_before() {
+    let h = harness().await;
+    // Only an old command (and some text) in the edited body: nothing new.
+    let mut old_only = fixture_json("issue_comment_edited.json");
+    let previous = old_only["changes"]["body"]["from"].clone();
+    old_only["comment"]["body"] = json!(format!(
+        "{}\r\n(edited: fixed a typo)",
+        previous.as_str().expect("from")
+    ));
+    let (_, answer) = send(
+        &h.router,
+        signed(
+            "edit-old",
+            "issue_comment",
+            serde_json::to_vec(&old_only).expect("json"),
+        ),
+    )
+    .await;
+    assert_eq!(answer["jobs"], json!(0));
+
+    // The fixture adds a /put-team line: one job, with the previous body.
+    let (_, answer) = send(
+        &h.router,
+        signed("edit-new", "issue_comment", fixture("issue_comment_edited.json")),
+    )
+    .await;
+    assert_eq!(answer["jobs"], json!(1));
+    let jobs = h.store.jobs_of_delivery("edit-new").await.expect("jobs");
+    assert_eq!(jobs[0].payload["previous_body"], previous);
+}
+
+// ---------------------------------------------------------------------------
+// The queue.
+
+fn delivery(id: &str) -> NewDelivery {
+    NewDelivery {
+        id: id.to_owned(),
+        event: "issue_comment".to_owned(),
+        action: Some("created".to_owned()),
+        installation_id: None,
+        body: bytes::Bytes::from_static(b"{}"),
+        parse_error: None,
+    }
+}
+
+fn job_for(installation: i64) -> NewJob {
+    NewJob {
+        kind: "comment".to_owned(),
+        installation_id: Some(installation),
+        payload: json!({"installation_id": installation}),
+    }
+}
+
+async fn manual_store() -> (Store, ManualClock) {
+    let clock = ManualClock::new();
+    let store = Store::open_with(
+        "sqlite::memory:",
+        StoreOptions {
+            clock: Arc::new(clock.clone()),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .expect("open");
+    (store, clock)
+}
+
+#[tokio::test]
+async fn claims_serialise_one_installation_and_parallelise_others() {
+    let (store, _) = manual_store().await;
+    for (id, inst) in [("a1", 1), ("a2", 1), ("b1", 2)] {
+        store
+            .record_delivery(delivery(id), vec![job_for(inst)])
+            .await
+            .expect("record");
+    }
+    let first = store.claim_job("w1", LEASE).await.expect("claim").expect("a1");
+    assert_eq!((first.delivery_id.as_str(), first.installation_id), ("a1", Some(1)));
+    let second = store.claim_job("w2", LEASE).await.expect("claim").expect("b1");
+    assert_eq!(second.delivery_id, "b1", "installation 1 is busy; 2 is not");
+    assert!(store.claim_job("w3", LEASE).await.expect("claim").is_none());
+
+    store
+        .finish_job(first.id, "w1", JobEnd::Done { result: json!({}) })
+        .await
+        .expect("done");
+    let third = store.claim_job("w3", LEASE).await.expect("claim").expect("a2");
+    assert_eq!(third.delivery_id, "a2");
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
+    let (store, clock) = manual_store().await;
+    store
+        .record_delivery(delivery("crash"), vec![job_for(1)])
+        .await
+        .expect("record");
+    let job = store.claim_job("dead-worker", LEASE).await.expect("claim").expect("job");
+    let journal = json!({"done": ["create_repo", "deploy_team"]});
+    store
+        .save_journal(job.id, "dead-worker", &journal)
+        .await
+        .expect("journal");
+    // Still leased: nobody else may take it.
+    assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+    let due = store.next_due_in().await.expect("due").expect("lease expiry");
+    assert!(due <= LEASE && due > LEASE - Duration::from_secs(5), "{due:?}");
+
+    clock.advance(LEASE + Duration::from_secs(1));
+    let resumed = store.claim_job("w2", LEASE).await.expect("claim").expect("reclaimed");
+    assert_eq!(resumed.id, job.id);
+    assert_eq!(resumed.journal, Some(journal));
+    assert_eq!(resumed.attempts, 2, "the crashed attempt counts");
+
+    // The presumed-dead worker wakes up: it must stop, not write.
+    let stale = store
+        .save_journal(job.id, "dead-worker", &json!({"done": []}))
+        .await;
+    assert!(matches!(stale, Err(StoreError::LeaseLost(id)) if id == job.id), "{stale:?}");
+    let row = store.job(job.id).await.expect("read").expect("row");
+    assert_eq!(row.lease_owner.as_deref(), Some("w2"));
+    assert_eq!(row.journal, resumed.journal);
+}
+
+#[tokio::test]
+async fn save_journal_renews_the_lease() {
+    let (store, clock) = manual_store().await;
+    store
+        .record_delivery(delivery("long"), vec![job_for(1)])
+        .await
+        .expect("record");
+    let job = store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    for step in 0..3 {
+        clock.advance(LEASE - Duration::from_secs(10));
+        store
+            .save_journal(job.id, "w1", &json!({"step": step}))
+            .await
+            .expect("still ours");
+        assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+    }
+    clock.advance(LEASE - Duration::from_secs(10));
+    store.renew_lease(job.id, "w1").await.expect("renew");
+    assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+}
+
+#[tokio::test]
+async fn a_retry_is_not_claimable_before_it_is_due() {
+    let (store, clock) = manual_store().await;
+    store
+        .record_delivery(delivery("retry"), vec![job_for(1)])
+        .await
+        .expect("record");
+    let job = store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    store
+        .finish_job(
+            job.id,
+            "w1",
+            JobEnd::Retry {
+                after: Duration::from_secs(120),
+                error: "secondary rate limit".into(),
+            },
+        )
+        .await
+        .expect("retry");
+    let row = store.job(job.id).await.expect("read").expect("row");
+    assert_eq!(row.state, JobState::Queued);
+    assert_eq!(row.last_error.as_deref(), Some("secondary rate limit"));
+    assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
+    let due = store.next_due_in().await.expect("due").expect("queued");
+    assert!(due > Duration::from_secs(110) && due <= Duration::from_secs(120), "{due:?}");
+    clock.advance(Duration::from_secs(119));
+    assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
+    clock.advance(Duration::from_secs(2));
+    let again = store.claim_job("w1", LEASE).await.expect("claim").expect("due");
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+}
+
+// ---------------------------------------------------------------------------
+// Load and durability.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingest_stores_every_delivery_exactly_once() {
+    const DELIVERIES: usize = 500;
+    const TASKS: usize = 16;
+    let (h, _url) = file_harness().await;
+    let template = fixture("issue_comment_created.json");
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let router = h.router.clone();
+        let template = template.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stored = 0usize;
+            let mut accepted = 0usize;
+            // Each task sends its own ids, then the previous task's ids again,
+            // so redeliveries race with first deliveries in other batches.
+            for owner in [t, (t + TASKS - 1) % TASKS] {
+                for i in (owner..DELIVERIES).step_by(TASKS) {
+                    let id = format!("load-{i:04}");
+                    let (status, answer) =
+                        send(&router, signed(&id, "issue_comment", template.clone())).await;
+                    assert_eq!(status, StatusCode::ACCEPTED, "{id}: {answer}");
+                    accepted += 1;
+                    if answer["outcome"] == json!("stored") {
+                        stored += 1;
+                    }
+                }
+            }
+            (accepted, stored)
+        }));
+    }
+    let (mut accepted, mut stored) = (0, 0);
+    for t in tasks {
+        let (a, s) = t.await.expect("task");
+        accepted += a;
+        stored += s;
+    }
+    assert_eq!(accepted, 2 * DELIVERIES);
+    assert_eq!(stored, DELIVERIES, "each id stored exactly once");
+    assert_eq!(h.store.delivery_count().await.expect("count"), DELIVERIES as i64);
+    let counts = h.store.job_counts().await.expect("counts");
+    assert_eq!(counts.get("queued"), Some(&(DELIVERIES as i64)));
+    let stats = h.store.write_stats();
+    eprintln!(
+        "group commit: {} writes in {} batches (avg {:.1}, max {})",
+        stats.ops,
+        stats.batches,
+        stats.ops as f64 / stats.batches.max(1) as f64,
+        stats.max_batch
+    );
+    assert_eq!(stats.ops, 2 * DELIVERIES as u64);
+    assert_eq!(stats.failed_batches, 0);
+}
+
+#[tokio::test]
+async fn a_reopened_store_still_holds_everything() {
+    let (h, url) = file_harness().await;
+    let (_, answer) = send(
+        &h.router,
+        signed("kept", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    assert_eq!(answer["outcome"], json!("stored"));
+    let job = h.store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    h.store
+        .save_journal(job.id, "w1", &json!({"done": ["create_repo"]}))
+        .await
+        .expect("journal");
+    h.store.close().await;
+
+    let reopened = Store::open(&url).await.expect("reopen");
+    let d = reopened.delivery("kept").await.expect("read").expect("delivery");
+    assert!(d.has_body());
+    let row = reopened.job(job.id).await.expect("read").expect("job");
+    assert_eq!(row.state, JobState::Running);
+    assert_eq!(row.journal, Some(json!({"done": ["create_repo"]})));
+    // A redelivery after the restart is still recognised.
+    let h2 = harness_for(reopened, &[SECRET], None);
+    let (_, answer) = send(
+        &h2.router,
+        signed("kept", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    assert_eq!(answer["outcome"], json!("duplicate"));
+    drop(h);
+}
+
+#[tokio::test]
+async fn direct_record_delivery_reports_outcomes() {
+    let (store, _) = manual_store().await;
+    let out = store
+        .record_delivery(delivery("x"), vec![job_for(1), job_for(1)])
+        .await
+        .expect("record");
+    assert_eq!(out, DeliveryOutcome::Stored { jobs: 2 });
+    let out = store.record_delivery(delivery("x"), vec![job_for(1)]).await.expect("again");
+    assert_eq!(out, DeliveryOutcome::Duplicate);
+}
+
+// ---------------------------------------------------------------------------
+// Health and metrics.
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let h = harness().await;
+    assert_eq!(get(&h.router, "/healthz").await, (StatusCode::OK, "ok\n".to_owned()));
+    assert_eq!(get(&h.router, "/readyz").await.0, StatusCode::OK);
+
+    send(
+        &h.router,
+        signed("m-1", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    send(
+        &h.router,
+        signed("m-1", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    send(
+        &h.router,
+        webhook_request(Some("m-2"), Some("issue_comment"), b"{}".to_vec(), None),
+    )
+    .await;
+    let (status, text) = get(&h.router, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "# TYPE orcoursetrion_webhook_deliveries_total counter",
+        "orcoursetrion_webhook_deliveries_total{event=\"issue_comment\",outcome=\"stored\"} 1",
+        "orcoursetrion_webhook_deliveries_total{event=\"issue_comment\",outcome=\"duplicate\"} 1",
+        "orcoursetrion_webhook_deliveries_total{event=\"unknown\",outcome=\"unauthorized\"} 1",
+        "orcoursetrion_jobs{state=\"queued\"} 1",
+        "orcoursetrion_jobs{state=\"failed\"} 0",
+        "orcoursetrion_webhook_duration_seconds_count 3",
+        "# TYPE orcoursetrion_github_calls_total counter",
+        "orcoursetrion_store_writes_total 2",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+
+    h.store.close().await;
+    assert_eq!(get(&h.router, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(get(&h.router, "/healthz").await.0, StatusCode::OK);
+    // A closed store answers 503 so GitHub's delivery shows as failed.
+    let (status, _) = send(
+        &h.router,
+        signed("after-close", "issue_comment", fixture("issue_comment_created.json")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
