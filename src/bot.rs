@@ -55,7 +55,7 @@ pub enum JobVerdict {
 }
 
 /// Durable storage of the job's journal (the job store's row).
-pub trait JobJournalStore: Send {
+pub trait JobJournalStore: Send + Sync {
     fn save<'a>(&'a mut self, journal: &'a Value) -> SaveFuture<'a>;
 }
 
@@ -234,7 +234,7 @@ impl Run<'_> {
                     Ok(plan) => Ok(CommandResult {
                         ok: true,
                         text: format!(
-                            "📋 Dry run of `/{inner}` (nothing was changed):\n\n{}",
+                            "📋 Dry run of `{inner}` (nothing was changed):\n\n{}",
                             checklist(&plan, &[])
                         ),
                     }),
@@ -284,7 +284,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => return self.action_error(e, None),
         };
-        let heading = format!("**`/{cmd}`**");
+        let heading = format!("**`{cmd}`**");
         if self.journal.commands[index].steps.done.is_empty() {
             let text = format!("{heading} ⏳ running\n\n{}", checklist(&plan, &[]));
             self.put_status(index, &text).await?;

@@ -75,12 +75,15 @@ impl Worker {
             }
             match self.store.claim_job(&self.owner, self.options.lease).await {
                 Ok(Some(job)) => {
-                    let span = tracing::info_span!("job", job = job.id, delivery = %job.delivery_id);
+                    let span =
+                        tracing::info_span!("job", job = job.id, delivery = %job.delivery_id);
                     self.process(job).instrument(span).await;
                 }
                 Ok(None) => {
                     let due = self.store.next_due_in().await.ok().flatten();
-                    let wait = due.unwrap_or(self.options.idle_poll).min(self.options.idle_poll);
+                    let wait = due
+                        .unwrap_or(self.options.idle_poll)
+                        .min(self.options.idle_poll);
                     tokio::select! {
                         _ = self.wake.notified() => {}
                         _ = tokio::time::sleep(wait) => {}
@@ -140,7 +143,11 @@ impl Worker {
             tracing::error!(error = %e, "cannot record the end of the job");
         }
         self.metrics.observe_job(state, started.elapsed());
-        tracing::info!(state, elapsed_ms = started.elapsed().as_millis() as u64, "job ended");
+        tracing::info!(
+            state,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job ended"
+        );
         if state == "retry" {
             self.wake.notify_one();
         }

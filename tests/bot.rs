@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::fake_github::{Fault, FakeGitHub, BOT_LOGIN};
+use common::fake_github::{FakeGitHub, Fault, BOT_LOGIN};
 use orcoursetrion::config::Config;
 use orcoursetrion::github::ClientConfig;
 use orcoursetrion::server::{self, RunningServer, ServerOptions};
@@ -38,7 +38,10 @@ fn config_for(fake: &FakeGitHub, db: &str) -> Config {
     let vars: HashMap<String, String> = [
         ("ORC_GH_API_URL", fake.url()),
         ("ORC_APP_ID", common::TEST_APP_ID.to_string()),
-        ("ORC_APP_PRIVATE_KEY", common::test_app_private_key_pem().to_string()),
+        (
+            "ORC_APP_PRIVATE_KEY",
+            common::test_app_private_key_pem().to_string(),
+        ),
         ("ORC_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
         ("ORC_DATABASE_URL", format!("sqlite://{db}")),
         ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
@@ -77,7 +80,14 @@ async fn harness() -> Harness {
     fake.add_team(XML, "mitx-content-deployment", "push");
     let ops = fake.add_team(XML, "course-operators", "pull");
     fake.add_repo(REQ_OWNER, REQ_REPO);
-    fake.add_issue(REQ_OWNER, REQ_REPO, 1, "New course 6.004r", "Please create it", "alice");
+    fake.add_issue(
+        REQ_OWNER,
+        REQ_REPO,
+        1,
+        "New course 6.004r",
+        "Please create it",
+        "alice",
+    );
     fake.set_permission(REQ_OWNER, REQ_REPO, "alice", "write");
     fake.set_permission(REQ_OWNER, REQ_REPO, "bob", "read");
     fake.set_permission(REQ_OWNER, REQ_REPO, "olivia", "read");
@@ -88,7 +98,9 @@ async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("orc.db");
     let config = config_for(&fake, &db.to_string_lossy());
-    let server = server::start(&config, options(&fake)).await.expect("server");
+    let server = server::start(&config, options(&fake))
+        .await
+        .expect("server");
     Harness {
         fake,
         server: Some(server),
@@ -109,11 +121,21 @@ impl Harness {
     }
 
     async fn restart(&mut self) {
-        let server = server::start(&self.config, options(&self.fake)).await.expect("restart");
+        let server = server::start(&self.config, options(&self.fake))
+            .await
+            .expect("restart");
         self.server = Some(server);
     }
 
-    fn payload(&self, action: &str, comment_id: u64, author: &str, kind: &str, body: &str, from: Option<&str>) -> Value {
+    fn payload(
+        &self,
+        action: &str,
+        comment_id: u64,
+        author: &str,
+        kind: &str,
+        body: &str,
+        from: Option<&str>,
+    ) -> Value {
         let user = json!({"login": author, "id": 1000, "type": kind, "site_admin": false});
         let mut p = json!({
             "action": action,
@@ -136,7 +158,13 @@ impl Harness {
         p
     }
 
-    async fn deliver_raw(&mut self, id: &str, event: &str, body: &[u8], signature: Option<String>) -> reqwest::Response {
+    async fn deliver_raw(
+        &mut self,
+        id: &str,
+        event: &str,
+        body: &[u8],
+        signature: Option<String>,
+    ) -> reqwest::Response {
         let mut req = self
             .http
             .post(self.url("/webhook"))
@@ -153,7 +181,10 @@ impl Harness {
     async fn deliver(&mut self, id: &str, payload: &Value) -> u16 {
         let body = serde_json::to_vec(payload).expect("json");
         let sig = sign(SECRET.as_bytes(), &body);
-        self.deliver_raw(id, "issue_comment", &body, Some(sig)).await.status().as_u16()
+        self.deliver_raw(id, "issue_comment", &body, Some(sig))
+            .await
+            .status()
+            .as_u16()
     }
 
     /// A user comments on the request issue; GitHub delivers the webhook.
@@ -174,7 +205,11 @@ impl Harness {
                 r.iter().any(|c| c == "rocket" || c == "confused")
             })
             .await;
-        assert!(ok, "no final reaction; comments: {:#?}", self.bot_comments());
+        assert!(
+            ok,
+            "no final reaction; comments: {:#?}",
+            self.bot_comments()
+        );
         self.fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id)
     }
 
@@ -223,7 +258,11 @@ async fn create_export_repo_from_a_comment() {
     let comments = h.bot_comments();
     assert_eq!(comments.len(), 1, "{comments:#?}");
     assert!(comments[0].contains("✅ done"), "{}", comments[0]);
-    assert!(comments[0].contains(&format!("https://github.example/{STUDIO}/{repo}")), "{}", comments[0]);
+    assert!(
+        comments[0].contains(&format!("https://github.example/{STUDIO}/{repo}")),
+        "{}",
+        comments[0]
+    );
     assert!(!comments[0].contains("stagingpw") && !comments[0].contains("prodpw"));
 }
 
@@ -235,9 +274,15 @@ async fn create_xml_repo_and_put_team_from_comments() {
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let repo = "content-mit-6004r-2018_Spring";
-    let team = h.fake.team(XML, "content-mit-6004r-2018_spring").expect("course team");
+    let team = h
+        .fake
+        .team(XML, "content-mit-6004r-2018_spring")
+        .expect("course team");
     assert_eq!(team.members, vec!["carol", "dave"]);
-    assert_eq!(team.repos.get(&format!("{XML}/{repo}")).map(String::as_str), Some("push"));
+    assert_eq!(
+        team.repos.get(&format!("{XML}/{repo}")).map(String::as_str),
+        Some("push")
+    );
     assert_eq!(h.fake.hooks(XML, repo).len(), 1);
     assert_eq!(h.fake.hooks(XML, repo)[0].url, STAGING);
     let ta = h.fake.team(XML, "ta-team").expect("ta team");
@@ -250,12 +295,28 @@ async fn rerun_a_studio_course() {
     let mut h = harness().await;
     h.fake.add_repo(STUDIO, "content-mit-6004r-2017_Fall");
     h.fake.add_repo(STUDIO, "content-mit-6004r-2016_Fall");
-    h.fake.add_hook(STUDIO, "content-mit-6004r-2017_Fall", PRODUCTION);
+    h.fake
+        .add_hook(STUDIO, "content-mit-6004r-2017_Fall", PRODUCTION);
     let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
-    assert!(h.fake.hooks(STUDIO, "content-mit-6004r-2017_Fall").is_empty());
-    assert!(h.fake.repo(STUDIO, "content-mit-6004r-2018_Spring").is_some());
-    assert!(h.bot_comments()[0].contains("Webhooks removed: 1"), "{:#?}", h.bot_comments());
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.bot_comments()
+    );
+    assert!(h
+        .fake
+        .hooks(STUDIO, "content-mit-6004r-2017_Fall")
+        .is_empty());
+    assert!(h
+        .fake
+        .repo(STUDIO, "content-mit-6004r-2018_Spring")
+        .is_some());
+    assert!(
+        h.bot_comments()[0].contains("Webhooks removed: 1"),
+        "{:#?}",
+        h.bot_comments()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,19 +324,41 @@ async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook
     let mut h = harness().await;
     let old = "content-mit-6004r-2017_Fall";
     h.fake.add_repo(XML, old);
-    h.fake.seed_git(XML, old, "main", &[("course.xml", "<course/>\n"), ("chapter/1.xml", "<chapter/>\n")]);
+    h.fake.seed_git(
+        XML,
+        old,
+        "main",
+        &[
+            ("course.xml", "<course/>\n"),
+            ("chapter/1.xml", "<chapter/>\n"),
+        ],
+    );
     h.fake.add_hook(XML, old, STAGING);
     let team = h.fake.add_team(XML, old, "push");
     h.fake.add_team_repo(XML, &team, XML, old, "push");
-    h.fake.add_team_repo(XML, "mitx-content-deployment", XML, old, "push");
+    h.fake
+        .add_team_repo(XML, "mitx-content-deployment", XML, old, "push");
     let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.bot_comments()
+    );
     let new = "content-mit-6004r-2018_Spring";
     assert!(h.fake.hooks(XML, old).is_empty(), "old hooks removed");
     assert_eq!(h.fake.git_log(XML, new, "main").len(), 1, "history-free");
-    assert_eq!(h.fake.git_file(XML, new, "main", "chapter/1.xml").as_deref(), Some("<chapter/>\n"));
+    assert_eq!(
+        h.fake
+            .git_file(XML, new, "main", "chapter/1.xml")
+            .as_deref(),
+        Some("<chapter/>\n")
+    );
     let t = h.fake.team(XML, &team).expect("team");
-    assert_eq!(t.repos.get(&format!("{XML}/{new}")).map(String::as_str), Some("push"));
+    assert_eq!(
+        t.repos.get(&format!("{XML}/{new}")).map(String::as_str),
+        Some("push")
+    );
     let hooks = h.fake.hooks(XML, new);
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].url, STAGING);
@@ -287,8 +370,16 @@ async fn release_finds_the_org_and_plan_changes_nothing() {
     h.fake.add_repo(XML, "content-mit-801-2018_Spring");
     let c = h.comment("bob", "/plan /release 8.01 2018_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
-    assert!(h.provisioning_writes().is_empty(), "{:?}", h.provisioning_writes());
-    assert!(h.bot_comments()[0].contains("Dry run"), "{}", h.bot_comments()[0]);
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
+    assert!(
+        h.bot_comments()[0].contains("Dry run"),
+        "{}",
+        h.bot_comments()[0]
+    );
     let c = h.comment("alice", "/release 8.01 2018_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let hooks = h.fake.hooks(XML, "content-mit-801-2018_Spring");
@@ -301,36 +392,63 @@ async fn release_finds_the_org_and_plan_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
     let mut h = harness().await;
-    let c = h.comment("bob", "/create-export-repo 6.004r 2018_Spring").await;
+    let c = h
+        .comment("bob", "/create-export-repo 6.004r 2018_Spring")
+        .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(h.provisioning_writes().is_empty(), "{:?}", h.provisioning_writes());
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
     let reply = &h.bot_comments()[0];
-    assert!(reply.contains("@bob") && reply.contains("write access"), "{reply}");
+    assert!(
+        reply.contains("@bob") && reply.contains("write access"),
+        "{reply}"
+    );
     // An operator without write access may.
-    let c = h.comment("olivia", "/create-export-repo 6.004r 2018_Spring").await;
+    let c = h
+        .comment("olivia", "/create-export-repo 6.004r 2018_Spring")
+        .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_command_gets_did_you_mean_and_help() {
     let mut h = harness().await;
-    let c = h.comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring").await;
+    let c = h
+        .comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring")
+        .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
-    assert!(reply.contains("rerun-studio") && reply.contains("/help"), "{reply}");
+    assert!(
+        reply.contains("rerun-studio") && reply.contains("/help"),
+        "{reply}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_comments_code_blocks_and_quotes_are_ignored() {
     let mut h = harness().await;
-    let id = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
+    let id = h
+        .fake
+        .add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
     let p = h.payload("created", id, BOT_LOGIN, "Bot", "/help", None);
     assert_eq!(h.deliver("bot-1", &p).await, 202);
-    let c2 = h.comment("alice", "```\n/create-export-repo 6.004r 2018_Spring\n```\n> /help\n").await;
+    let c2 = h
+        .comment(
+            "alice",
+            "```\n/create-export-repo 6.004r 2018_Spring\n```\n> /help\n",
+        )
+        .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, id).is_empty());
     assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, c2).is_empty());
-    assert!(h.bot_comments().is_empty());
+    assert_eq!(
+        h.fake.comments(REQ_OWNER, REQ_REPO, 1).len(),
+        2,
+        "no reply to either"
+    );
     let jobs = h.server().store.job_counts().await.expect("counts");
     assert_eq!(jobs.values().sum::<i64>(), 0, "{jobs:?}");
 }
@@ -345,12 +463,26 @@ async fn edited_comment_runs_only_the_new_command() {
     let p = h.payload("edited", c, "alice", "User", &edited, Some(first));
     assert_eq!(h.deliver("edit-1", &p).await, 202);
     assert!(
-        h.fake.wait_until(WAIT, |f| f.repo(STUDIO, "content-mit-801-2018_Spring").is_some() && f.comments(REQ_OWNER, REQ_REPO, 1).len() >= 3).await,
+        h.fake
+            .wait_until(WAIT, |f| f
+                .repo(STUDIO, "content-mit-801-2018_Spring")
+                .is_some()
+                && f.comments(REQ_OWNER, REQ_REPO, 1).len() >= 3)
+            .await,
         "new command ran"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let creates: Vec<_> = h.fake.calls().into_iter().filter(|c| c.starts_with("POST /orgs/")).collect();
-    assert_eq!(creates.len(), 2, "the old command did not run again: {creates:?}");
+    let creates: Vec<_> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("POST /orgs/"))
+        .collect();
+    assert_eq!(
+        creates.len(),
+        2,
+        "the old command did not run again: {creates:?}"
+    );
     assert_eq!(h.bot_comments().len(), 2);
 }
 
@@ -359,27 +491,69 @@ async fn edited_comment_runs_only_the_new_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
     let mut h = harness().await;
-    let body = serde_json::to_vec(&h.payload("created", 5, "alice", "User", "/help", None)).expect("json");
+    let body =
+        serde_json::to_vec(&h.payload("created", 5, "alice", "User", "/help", None)).expect("json");
     let forged = sign(b"wrong secret", &body);
-    assert_eq!(h.deliver_raw("f-1", "issue_comment", &body, Some(forged)).await.status(), 401);
-    assert_eq!(h.deliver_raw("f-2", "issue_comment", &body, None).await.status(), 401);
+    assert_eq!(
+        h.deliver_raw("f-1", "issue_comment", &body, Some(forged))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        h.deliver_raw("f-2", "issue_comment", &body, None)
+            .await
+            .status(),
+        401
+    );
     assert_eq!(h.server().store.delivery_count().await.expect("count"), 0);
     // Malformed JSON with a good signature: stored, no job.
     let junk = b"{not json";
-    let resp = h.deliver_raw("f-3", "issue_comment", junk, Some(sign(SECRET.as_bytes(), junk))).await;
+    let resp = h
+        .deliver_raw(
+            "f-3",
+            "issue_comment",
+            junk,
+            Some(sign(SECRET.as_bytes(), junk)),
+        )
+        .await;
     assert_eq!(resp.status(), 202);
     assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
-    assert_eq!(h.server().store.job_counts().await.expect("jobs").values().sum::<i64>(), 0);
+    assert_eq!(
+        h.server()
+            .store
+            .job_counts()
+            .await
+            .expect("jobs")
+            .values()
+            .sum::<i64>(),
+        0
+    );
     // Over 25 MiB.
     let big = vec![b' '; 25 * 1024 * 1024 + 10];
-    let resp = h.deliver_raw("f-4", "issue_comment", &big, Some(sign(SECRET.as_bytes(), &big))).await;
+    let resp = h
+        .deliver_raw(
+            "f-4",
+            "issue_comment",
+            &big,
+            Some(sign(SECRET.as_bytes(), &big)),
+        )
+        .await;
     assert_eq!(resp.status(), 413);
     assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
     let health = h.http.get(h.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), 200);
     let ready = h.http.get(h.url("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
-    let metrics = h.http.get(h.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let metrics = h
+        .http
+        .get(h.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
     assert!(metrics.contains("orcoursetrion_"), "{metrics}");
 }
 
@@ -393,25 +567,42 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
     assert_eq!(h.deliver("dup-1", &p).await, 202);
     h.finished(c).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let creates = |f: &FakeGitHub| f.calls().into_iter().filter(|c| c.starts_with("POST /orgs/")).count();
+    let creates = |f: &FakeGitHub| {
+        f.calls()
+            .into_iter()
+            .filter(|c| c.starts_with("POST /orgs/"))
+            .count()
+    };
     assert_eq!(creates(&h.fake), 1);
 
     // A delivery whose job failed (GitHub refused the team grant) runs again
     // when redelivered, and picks up where it stopped.
     let body2 = "/create-export-repo 8.01 2018_Spring";
     let c2 = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", body2);
-    h.fake.inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(422), 1);
+    h.fake
+        .inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(422), 1);
     let p2 = h.payload("created", c2, "alice", "User", body2, None);
     assert_eq!(h.deliver("fail-1", &p2).await, 202);
     assert_eq!(h.finished(c2).await, vec!["eyes", "confused"]);
     assert_eq!(h.deliver("fail-1", &p2).await, 202);
     assert!(
-        h.fake.wait_until(WAIT, |f| f.comment_reactions(REQ_OWNER, REQ_REPO, c2).contains(&"rocket".to_string())).await,
+        h.fake
+            .wait_until(WAIT, |f| f
+                .comment_reactions(REQ_OWNER, REQ_REPO, c2)
+                .contains(&"rocket".to_string()))
+            .await,
         "{:#?}",
         h.bot_comments()
     );
-    assert_eq!(creates(&h.fake), 2, "the repo was not created a second time");
-    assert!(h.fake.file(STUDIO, "content-mit-801-2018_Spring", "course.xml").is_some());
+    assert_eq!(
+        creates(&h.fake),
+        2,
+        "the repo was not created a second time"
+    );
+    assert!(h
+        .fake
+        .file(STUDIO, "content-mit-801-2018_Spring", "course.xml")
+        .is_some());
 }
 
 // ---------------------------------------------------------------- GitHub trouble
@@ -419,18 +610,38 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_5xx_and_secondary_limit_then_success() {
     let mut h = harness().await;
-    h.fake.inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(502), 1);
-    h.fake.inject("PUT", "/repos/*/*/contents/**", Fault::SecondaryLimit { retry_after: Some(1) }, 1);
-    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
-    assert!(h.fake.file(STUDIO, "content-mit-6004r-2018_Spring", ".gitignore").is_some());
+    h.fake
+        .inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(502), 1);
+    h.fake.inject(
+        "PUT",
+        "/repos/*/*/contents/**",
+        Fault::SecondaryLimit {
+            retry_after: Some(1),
+        },
+        1,
+    );
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.bot_comments()
+    );
+    assert!(h
+        .fake
+        .file(STUDIO, "content-mit-6004r-2018_Spring", ".gitignore")
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_422_ends_confused_with_githubs_message() {
     let mut h = harness().await;
     h.fake.add_repo(STUDIO, "content-mit-6004r-2018_Spring");
-    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("already exists"), "{reply}");
@@ -441,21 +652,77 @@ async fn a_permanent_422_ends_confused_with_githubs_message() {
 async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step() {
     let mut h = harness().await;
     // Step 4 (course.xml) is slow enough to kill the process while it is in flight.
-    h.fake.inject("PUT", "/repos/*/*/contents/course.xml", Fault::Latency(Duration::from_millis(700)), 1);
-    let c = h.comment("alice", "/create-export-repo 6.004r 2018_Spring").await;
+    h.fake.inject(
+        "PUT",
+        "/repos/*/*/contents/course.xml",
+        Fault::Latency(Duration::from_millis(700)),
+        1,
+    );
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
     assert!(
-        h.fake.wait_until(WAIT, |f| f.calls().iter().any(|c| c.ends_with("/contents/course.xml"))).await,
+        h.fake
+            .wait_until(WAIT, |f| f
+                .calls()
+                .iter()
+                .any(|c| c.ends_with("/contents/course.xml")))
+            .await,
         "step 4 started"
     );
     h.server.take().expect("server").abort();
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.restart().await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"], "{:#?}", h.bot_comments());
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.bot_comments()
+    );
+    // Finished steps are never sent again. The step in flight at the kill is
+    // checked on GitHub first (a GET of course.xml) and sent again only if
+    // the killed attempt never landed (here the kill cut the connection
+    // before the fake handled it).
     let writes = h.provisioning_writes();
-    let mut unique = writes.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(writes.len(), unique.len(), "a step was repeated: {writes:?}");
-    assert_eq!(h.bot_comments().len(), 1, "the status comment was edited, not posted again");
+    let course_xml = "PUT /repos/MITx-Studio2LMS/content-mit-6004r-2018_Spring/contents/course.xml";
+    let mut others: Vec<_> = writes
+        .iter()
+        .filter(|w| *w != course_xml)
+        .cloned()
+        .collect();
+    let n = others.len();
+    others.sort();
+    others.dedup();
+    assert_eq!(others.len(), n, "a finished step was repeated: {writes:?}");
+    assert_eq!(n, 3, "{writes:?}");
+    let calls = h.fake.calls();
+    let puts: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == course_xml)
+        .map(|(i, _)| i)
+        .collect();
+    if puts.len() == 2 {
+        let reconciled = calls[puts[0]..puts[1]].iter().any(|c| {
+            c.starts_with(
+                "GET /repos/MITx-Studio2LMS/content-mit-6004r-2018_Spring/contents/course.xml",
+            )
+        });
+        assert!(
+            reconciled,
+            "the in-flight step was redone without checking: {calls:?}"
+        );
+    }
+    assert_eq!(
+        h.fake
+            .file(STUDIO, "content-mit-6004r-2018_Spring", "course.xml")
+            .as_deref(),
+        Some("<course url_name=\"2018_Spring\" org=\"MITx\" course=\"6.004r\"/>\n")
+    );
+    assert_eq!(
+        h.bot_comments().len(),
+        1,
+        "the status comment was edited, not posted again"
+    );
     assert!(h.bot_comments()[0].contains("✅ done"));
 }

@@ -2326,6 +2326,7 @@ fn router(s: S) -> Router {
             get(get_team).patch(update_team).delete(delete_team),
         )
         .route("/orgs/{org}/teams/{slug}/repos", get(list_team_repos))
+        .route("/repos/{owner}/{repo}/teams", get(list_repo_teams))
         .route(
             "/orgs/{org}/teams/{slug}/repos/{owner}/{repo}",
             get(check_team_repo)
@@ -2902,6 +2903,25 @@ async fn list_team_repos(State(s): State<S>, P((org, slug)): P<(String, String)>
             .iter()
             .filter_map(|(rid, p)| w.repos.get(rid).map(|r| team_repo_json(&s, w, r, p)))
             .collect())
+    })?;
+    paginate(&s, &uri, items)
+}
+
+/// `GET /repos/{owner}/{repo}/teams`: teams with access, each with its
+/// `permission` on this repo (as GitHub answers).
+async fn list_repo_teams(State(s): State<S>, P((owner, repo)): P<(String, String)>, uri: Uri) -> R {
+    let items = s.with(|w| {
+        let rid = w.repo_id(&owner, &repo).ok_or_else(not_found)?;
+        Ok(w.teams
+            .values()
+            .filter_map(|t| {
+                t.repos.get(&rid).map(|p| {
+                    let mut v = team_json(&s, w, t, false);
+                    v["permission"] = Value::String(p.clone());
+                    v
+                })
+            })
+            .collect::<Vec<Value>>())
     })?;
     paginate(&s, &uri, items)
 }
