@@ -67,10 +67,21 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// Stop taking work and wait up to 10 s for running jobs; a job still
+    /// running then is abandoned mid-step, and its lease and journal let the
+    /// next process resume it.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        let aborts: Vec<_> = self.tasks.iter().map(|t| t.abort_handle()).collect();
+        let all = futures_join(self.tasks);
+        if tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("jobs still running after 10 s; they will resume after restart");
+            for a in aborts {
+                a.abort();
+            }
         }
         self.store.close().await;
     }
@@ -79,6 +90,12 @@ impl RunningServer {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
     }
 }
 
