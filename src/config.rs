@@ -316,6 +316,13 @@ impl Config {
         }
         let operators_team = r.team_ref("ORC_OPERATORS_TEAM");
         let require_approval = r.bool("ORC_REQUIRE_APPROVAL", false);
+        if require_approval {
+            // Accepting it silently would run commands the operator meant to gate.
+            r.problem(
+                "ORC_REQUIRE_APPROVAL",
+                "the approval workflow (/approve) is not built yet; unset it or set it to false",
+            );
+        }
         let approvers_team = r.team_ref("ORC_APPROVERS_TEAM");
         let workers = match r.opt("ORC_WORKERS") {
             None => 4,
@@ -411,6 +418,14 @@ mod tests {
         }
         assert!(!text.contains("hunter2"), "{text}");
         assert_eq!(err.problems.len(), 6, "{text}");
+    }
+
+    #[test]
+    fn approval_is_refused_until_it_exists() {
+        let err =
+            Config::from_vars(&vars(&[("ORC_REQUIRE_APPROVAL", "true")])).expect_err("refused");
+        assert!(err.to_string().contains("ORC_REQUIRE_APPROVAL"));
+        assert!(Config::from_vars(&vars(&[("ORC_REQUIRE_APPROVAL", "false")])).is_ok());
     }
 
     #[test]
