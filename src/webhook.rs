@@ -78,7 +78,9 @@ pub fn router(mut state: IngressState) -> Router {
     state.secrets.retain(|s| !s.is_empty());
     if state.secrets.is_empty() {
         // Once here, at start-up; every request will then be refused.
-        tracing::error!("ORC_WEBHOOK_SECRET is not set: every webhook delivery will be refused with 401");
+        tracing::error!(
+            "ORC_WEBHOOK_SECRET is not set: every webhook delivery will be refused with 401"
+        );
     }
     Router::new()
         .route(
@@ -164,13 +166,19 @@ pub fn jobs_for_event(filter: &EventFilter, event: &str, payload: &Value) -> Vec
     let previous = match payload.get("action").and_then(Value::as_str) {
         Some("created") => None,
         // An edit that did not touch the body (no `changes.body`) adds no command.
-        Some("edited") => match payload.pointer("/changes/body/from").and_then(Value::as_str) {
+        Some("edited") => match payload
+            .pointer("/changes/body/from")
+            .and_then(Value::as_str)
+        {
             Some(from) => Some(from),
             None => return Vec::new(),
         },
         _ => return Vec::new(),
     };
-    let Some(full_name) = payload.pointer("/repository/full_name").and_then(Value::as_str) else {
+    let Some(full_name) = payload
+        .pointer("/repository/full_name")
+        .and_then(Value::as_str)
+    else {
         return Vec::new();
     };
     if !filter
@@ -236,11 +244,7 @@ fn text(status: StatusCode, msg: &'static str) -> Response {
     (status, msg).into_response()
 }
 
-async fn webhook(
-    State(st): State<Arc<IngressState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn webhook(State(st): State<Arc<IngressState>>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     // The id is recorded on the span as soon as it looks valid (even before the
     // signature is checked) so a refused delivery can be found in GitHub's list.
@@ -317,7 +321,10 @@ async fn handle(
         return (
             unknown(),
             "bad_request",
-            text(StatusCode::BAD_REQUEST, "missing or invalid X-GitHub-Delivery header\n"),
+            text(
+                StatusCode::BAD_REQUEST,
+                "missing or invalid X-GitHub-Delivery header\n",
+            ),
         );
     };
     let Some(event) = header(headers, EVENT_HEADER).filter(|e| valid_event(e)) else {
@@ -325,7 +332,10 @@ async fn handle(
         return (
             unknown(),
             "bad_request",
-            text(StatusCode::BAD_REQUEST, "missing or invalid X-GitHub-Event header\n"),
+            text(
+                StatusCode::BAD_REQUEST,
+                "missing or invalid X-GitHub-Event header\n",
+            ),
         );
     };
     let event = event.to_owned();
@@ -375,7 +385,10 @@ async fn handle(
             return (
                 event,
                 "unavailable",
-                text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable, redeliver later\n"),
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store unavailable, redeliver later\n",
+                ),
             );
         }
     };
@@ -427,7 +440,10 @@ async fn metrics(State(st): State<Arc<IngressState>>) -> Response {
         }
     };
     let stats = st.store.write_stats();
-    let mut resp = st.metrics.render_with(&counts, Some(&stats)).into_response();
+    let mut resp = st
+        .metrics
+        .render_with(&counts, Some(&stats))
+        .into_response();
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -469,11 +485,18 @@ mod tests {
             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
         );
         let parsed = parse_signature(&sig).expect("parse");
-        let secrets = [Secret::new("old"), Secret::new("It's a Secret to Everybody")];
+        let secrets = [
+            Secret::new("old"),
+            Secret::new("It's a Secret to Everybody"),
+        ];
         assert!(verify_signature(&secrets, &parsed, b"Hello, World!"));
         assert!(!verify_signature(&secrets, &parsed, b"Hello, World?"));
         assert!(!verify_signature(&secrets[..1], &parsed, b"Hello, World!"));
-        assert!(!verify_signature(&[Secret::new("")], &parsed, b"Hello, World!"));
+        assert!(!verify_signature(
+            &[Secret::new("")],
+            &parsed,
+            b"Hello, World!"
+        ));
     }
 
     #[test]
@@ -502,7 +525,11 @@ mod tests {
 
     #[test]
     fn created_comment_with_a_command_makes_one_job() {
-        let jobs = jobs_for_event(&filter(), "issue_comment", &comment("created", "Please\n/help\n"));
+        let jobs = jobs_for_event(
+            &filter(),
+            "issue_comment",
+            &comment("created", "Please\n/help\n"),
+        );
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].kind, "comment");
         assert_eq!(jobs[0].installation_id, Some(4242));
@@ -548,7 +575,12 @@ mod tests {
         no_issue["issue"] = Value::Null;
         none(&no_issue);
         assert!(jobs_for_event(&f, "issues", &comment("created", "/help")).is_empty());
-        assert!(jobs_for_event(&EventFilter::default(), "issue_comment", &comment("created", "/help")).is_empty());
+        assert!(jobs_for_event(
+            &EventFilter::default(),
+            "issue_comment",
+            &comment("created", "/help")
+        )
+        .is_empty());
     }
 
     #[test]

@@ -151,7 +151,11 @@ async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
     let h = harness().await;
     let (status, body) = send(
         &h.router,
-        signed("d-1", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "d-1",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -164,7 +168,12 @@ async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
         .await
         .expect("workers were woken");
 
-    let d = h.store.delivery("d-1").await.expect("read").expect("stored");
+    let d = h
+        .store
+        .delivery("d-1")
+        .await
+        .expect("read")
+        .expect("stored");
     assert_eq!(d.event, "issue_comment");
     assert_eq!(d.action.as_deref(), Some("created"));
     assert_eq!(d.installation_id, Some(45001234));
@@ -246,12 +255,21 @@ async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error() {
     let h = harness().await;
     let (status, body) = send(
         &h.router,
-        signed("bad-json", "issue_comment", b"{\"action\": \"created\", ".to_vec()),
+        signed(
+            "bad-json",
+            "issue_comment",
+            b"{\"action\": \"created\", ".to_vec(),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(body["jobs"], json!(0));
-    let d = h.store.delivery("bad-json").await.expect("read").expect("stored");
+    let d = h
+        .store
+        .delivery("bad-json")
+        .await
+        .expect("read")
+        .expect("stored");
     assert!(d.parse_error.is_some());
     assert_eq!(d.action, None);
     assert!(d.has_body());
@@ -340,7 +358,10 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
         .expect("claim")
         .expect("job");
     let journal = json!({"done": ["create_repo"]});
-    h.store.save_journal(job.id, "w1", &journal).await.expect("journal");
+    h.store
+        .save_journal(job.id, "w1", &journal)
+        .await
+        .expect("journal");
     h.store
         .finish_job(
             job.id,
@@ -352,7 +373,12 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
         .await
         .expect("fail");
     // A job that failed is not claimable any more...
-    assert!(h.store.claim_job("w1", LEASE).await.expect("claim").is_none());
+    assert!(h
+        .store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .is_none());
 
     // ...until the operator presses "Redeliver" in GitHub.
     let (status, answer) = send(&h.router, signed("fails", "issue_comment", body)).await;
@@ -377,7 +403,11 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
     // A delivery whose job is done (or still running) is only a duplicate.
     let (_, answer) = send(
         &h.router,
-        signed("fails", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "fails",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     assert_eq!(answer["outcome"], json!("duplicate"));
@@ -398,14 +428,26 @@ async fn deliveries_that_are_not_commands_are_stored_without_a_job() {
             "issue_comment",
             serde_json::to_vec(&other_repo).expect("json"),
         ),
-        ("no-command", "issue_comment", comment_with_body("Thanks, looks good!")),
+        (
+            "no-command",
+            "issue_comment",
+            comment_with_body("Thanks, looks good!"),
+        ),
         (
             "code-block",
             "issue_comment",
             comment_with_body("Try this:\n\n```\n/create-xml-repo 6.004r 2018_Spring\n```\n"),
         ),
-        ("ping", "ping", br#"{"zen":"Keep it logically awesome.","hook_id":1}"#.to_vec()),
-        ("issues", "issues", br#"{"action":"opened","installation":{"id":9}}"#.to_vec()),
+        (
+            "ping",
+            "ping",
+            br#"{"zen":"Keep it logically awesome.","hook_id":1}"#.to_vec(),
+        ),
+        (
+            "issues",
+            "issues",
+            br#"{"action":"opened","installation":{"id":9}}"#.to_vec(),
+        ),
     ];
     for (id, event, body) in cases {
         let (status, answer) = send(&h.router, signed(id, event, body)).await;
@@ -417,8 +459,16 @@ async fn deliveries_that_are_not_commands_are_stored_without_a_job() {
         );
         assert!(h.store.delivery(id).await.expect("read").is_some(), "{id}");
     }
-    let issues = h.store.delivery("issues").await.expect("read").expect("row");
-    assert_eq!((issues.action.as_deref(), issues.installation_id), (Some("opened"), Some(9)));
+    let issues = h
+        .store
+        .delivery("issues")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (issues.action.as_deref(), issues.installation_id),
+        (Some("opened"), Some(9))
+    );
     assert_eq!(total_jobs(&h.store).await, 0);
 }
 
@@ -446,7 +496,11 @@ async fn edited_comments_run_only_commands_they_did_not_hold_before() {
     // The fixture adds a /put-team line: one job, with the previous body.
     let (_, answer) = send(
         &h.router,
-        signed("edit-new", "issue_comment", fixture("issue_comment_edited.json")),
+        signed(
+            "edit-new",
+            "issue_comment",
+            fixture("issue_comment_edited.json"),
+        ),
     )
     .await;
     assert_eq!(answer["jobs"], json!(1));
@@ -499,9 +553,20 @@ async fn claims_serialise_one_installation_and_parallelise_others() {
             .await
             .expect("record");
     }
-    let first = store.claim_job("w1", LEASE).await.expect("claim").expect("a1");
-    assert_eq!((first.delivery_id.as_str(), first.installation_id), ("a1", Some(1)));
-    let second = store.claim_job("w2", LEASE).await.expect("claim").expect("b1");
+    let first = store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("a1");
+    assert_eq!(
+        (first.delivery_id.as_str(), first.installation_id),
+        ("a1", Some(1))
+    );
+    let second = store
+        .claim_job("w2", LEASE)
+        .await
+        .expect("claim")
+        .expect("b1");
     assert_eq!(second.delivery_id, "b1", "installation 1 is busy; 2 is not");
     assert!(store.claim_job("w3", LEASE).await.expect("claim").is_none());
 
@@ -509,7 +574,11 @@ async fn claims_serialise_one_installation_and_parallelise_others() {
         .finish_job(first.id, "w1", JobEnd::Done { result: json!({}) })
         .await
         .expect("done");
-    let third = store.claim_job("w3", LEASE).await.expect("claim").expect("a2");
+    let third = store
+        .claim_job("w3", LEASE)
+        .await
+        .expect("claim")
+        .expect("a2");
     assert_eq!(third.delivery_id, "a2");
 }
 
@@ -520,7 +589,11 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
         .record_delivery(delivery("crash"), vec![job_for(1)])
         .await
         .expect("record");
-    let job = store.claim_job("dead-worker", LEASE).await.expect("claim").expect("job");
+    let job = store
+        .claim_job("dead-worker", LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
     let journal = json!({"done": ["create_repo", "deploy_team"]});
     store
         .save_journal(job.id, "dead-worker", &journal)
@@ -528,11 +601,22 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
         .expect("journal");
     // Still leased: nobody else may take it.
     assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
-    let due = store.next_due_in().await.expect("due").expect("lease expiry");
-    assert!(due <= LEASE && due > LEASE - Duration::from_secs(5), "{due:?}");
+    let due = store
+        .next_due_in()
+        .await
+        .expect("due")
+        .expect("lease expiry");
+    assert!(
+        due <= LEASE && due > LEASE - Duration::from_secs(5),
+        "{due:?}"
+    );
 
     clock.advance(LEASE + Duration::from_secs(1));
-    let resumed = store.claim_job("w2", LEASE).await.expect("claim").expect("reclaimed");
+    let resumed = store
+        .claim_job("w2", LEASE)
+        .await
+        .expect("claim")
+        .expect("reclaimed");
     assert_eq!(resumed.id, job.id);
     assert_eq!(resumed.journal, Some(journal));
     assert_eq!(resumed.attempts, 2, "the crashed attempt counts");
@@ -541,7 +625,10 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
     let stale = store
         .save_journal(job.id, "dead-worker", &json!({"done": []}))
         .await;
-    assert!(matches!(stale, Err(StoreError::LeaseLost(id)) if id == job.id), "{stale:?}");
+    assert!(
+        matches!(stale, Err(StoreError::LeaseLost(id)) if id == job.id),
+        "{stale:?}"
+    );
     let row = store.job(job.id).await.expect("read").expect("row");
     assert_eq!(row.lease_owner.as_deref(), Some("w2"));
     assert_eq!(row.journal, resumed.journal);
@@ -554,7 +641,11 @@ async fn save_journal_renews_the_lease() {
         .record_delivery(delivery("long"), vec![job_for(1)])
         .await
         .expect("record");
-    let job = store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    let job = store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
     for step in 0..3 {
         clock.advance(LEASE - Duration::from_secs(10));
         store
@@ -575,7 +666,11 @@ async fn a_retry_is_not_claimable_before_it_is_due() {
         .record_delivery(delivery("retry"), vec![job_for(1)])
         .await
         .expect("record");
-    let job = store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    let job = store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
     store
         .finish_job(
             job.id,
@@ -592,11 +687,18 @@ async fn a_retry_is_not_claimable_before_it_is_due() {
     assert_eq!(row.last_error.as_deref(), Some("secondary rate limit"));
     assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
     let due = store.next_due_in().await.expect("due").expect("queued");
-    assert!(due > Duration::from_secs(110) && due <= Duration::from_secs(120), "{due:?}");
+    assert!(
+        due > Duration::from_secs(110) && due <= Duration::from_secs(120),
+        "{due:?}"
+    );
     clock.advance(Duration::from_secs(119));
     assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
     clock.advance(Duration::from_secs(2));
-    let again = store.claim_job("w1", LEASE).await.expect("claim").expect("due");
+    let again = store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("due");
     assert_eq!((again.id, again.attempts), (job.id, 2));
 }
 
@@ -641,7 +743,10 @@ async fn concurrent_ingest_stores_every_delivery_exactly_once() {
     }
     assert_eq!(accepted, 2 * DELIVERIES);
     assert_eq!(stored, DELIVERIES, "each id stored exactly once");
-    assert_eq!(h.store.delivery_count().await.expect("count"), DELIVERIES as i64);
+    assert_eq!(
+        h.store.delivery_count().await.expect("count"),
+        DELIVERIES as i64
+    );
     let counts = h.store.job_counts().await.expect("counts");
     assert_eq!(counts.get("queued"), Some(&(DELIVERIES as i64)));
     let stats = h.store.write_stats();
@@ -661,11 +766,20 @@ async fn a_reopened_store_still_holds_everything() {
     let (h, url) = file_harness().await;
     let (_, answer) = send(
         &h.router,
-        signed("kept", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "kept",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     assert_eq!(answer["outcome"], json!("stored"));
-    let job = h.store.claim_job("w1", LEASE).await.expect("claim").expect("job");
+    let job = h
+        .store
+        .claim_job("w1", LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
     h.store
         .save_journal(job.id, "w1", &json!({"done": ["create_repo"]}))
         .await
@@ -673,7 +787,11 @@ async fn a_reopened_store_still_holds_everything() {
     h.store.close().await;
 
     let reopened = Store::open(&url).await.expect("reopen");
-    let d = reopened.delivery("kept").await.expect("read").expect("delivery");
+    let d = reopened
+        .delivery("kept")
+        .await
+        .expect("read")
+        .expect("delivery");
     assert!(d.has_body());
     let row = reopened.job(job.id).await.expect("read").expect("job");
     assert_eq!(row.state, JobState::Running);
@@ -682,7 +800,11 @@ async fn a_reopened_store_still_holds_everything() {
     let h2 = harness_for(reopened, &[SECRET], None);
     let (_, answer) = send(
         &h2.router,
-        signed("kept", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "kept",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     assert_eq!(answer["outcome"], json!("duplicate"));
@@ -697,7 +819,10 @@ async fn direct_record_delivery_reports_outcomes() {
         .await
         .expect("record");
     assert_eq!(out, DeliveryOutcome::Stored { jobs: 2 });
-    let out = store.record_delivery(delivery("x"), vec![job_for(1)]).await.expect("again");
+    let out = store
+        .record_delivery(delivery("x"), vec![job_for(1)])
+        .await
+        .expect("again");
     assert_eq!(out, DeliveryOutcome::Duplicate);
 }
 
@@ -707,17 +832,28 @@ async fn direct_record_delivery_reports_outcomes() {
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let h = harness().await;
-    assert_eq!(get(&h.router, "/healthz").await, (StatusCode::OK, "ok\n".to_owned()));
+    assert_eq!(
+        get(&h.router, "/healthz").await,
+        (StatusCode::OK, "ok\n".to_owned())
+    );
     assert_eq!(get(&h.router, "/readyz").await.0, StatusCode::OK);
 
     send(
         &h.router,
-        signed("m-1", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "m-1",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     send(
         &h.router,
-        signed("m-1", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "m-1",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     send(
@@ -742,12 +878,19 @@ async fn health_readiness_and_metrics() {
     }
 
     h.store.close().await;
-    assert_eq!(get(&h.router, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        get(&h.router, "/readyz").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     assert_eq!(get(&h.router, "/healthz").await.0, StatusCode::OK);
     // A closed store answers 503 so GitHub's delivery shows as failed.
     let (status, _) = send(
         &h.router,
-        signed("after-close", "issue_comment", fixture("issue_comment_created.json")),
+        signed(
+            "after-close",
+            "issue_comment",
+            fixture("issue_comment_created.json"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

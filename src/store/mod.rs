@@ -148,11 +148,18 @@ pub struct Job {
 /// How a worker ends its hold on a job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobEnd {
-    Done { result: Value },
-    Failed { error: String },
+    Done {
+        result: Value,
+    },
+    Failed {
+        error: String,
+    },
     /// Back to the queue, runnable again after `after`. The worker decides
     /// between this and `Failed` from [`Job::attempts`] and [`Job::max_attempts`].
-    Retry { after: Duration, error: String },
+    Retry {
+        after: Duration,
+        error: String,
+    },
 }
 
 /// The life cycle of a job.
@@ -517,7 +524,11 @@ impl Store {
             kind: raw.kind,
             installation_id: raw.installation_id,
             payload: serde_json::from_str(&raw.payload)?,
-            journal: raw.journal.as_deref().map(serde_json::from_str).transpose()?,
+            journal: raw
+                .journal
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?,
             attempts: raw.attempts,
             max_attempts: raw.max_attempts,
         }))
@@ -556,7 +567,12 @@ impl Store {
 
     /// Ends `owner`'s hold on a job. [`StoreError::LeaseLost`] if it no longer
     /// holds it (nothing is changed then).
-    pub async fn finish_job(&self, job_id: i64, owner: &str, end: JobEnd) -> Result<(), StoreError> {
+    pub async fn finish_job(
+        &self,
+        job_id: i64,
+        owner: &str,
+        end: JobEnd,
+    ) -> Result<(), StoreError> {
         let end = match end {
             JobEnd::Done { result } => PreparedEnd::Done {
                 result: serde_json::to_string(&result)?,
@@ -1107,7 +1123,9 @@ async fn exec_ops(
     for (i, op) in ops.iter().enumerate() {
         let out = match op {
             Op::Delivery { .. } | Op::Shutdown => continue,
-            Op::Claim { owner, lease_ms } => Ok(Out::Claim(claim(conn, owner, *lease_ms, now).await?)),
+            Op::Claim { owner, lease_ms } => {
+                Ok(Out::Claim(claim(conn, owner, *lease_ms, now).await?))
+            }
             Op::Touch {
                 job_id,
                 owner,

@@ -57,7 +57,9 @@ fn long_errors_are_truncated_on_a_char_boundary() {
 
 #[tokio::test]
 async fn rejects_non_sqlite_urls_without_echoing_them() {
-    let err = Store::open("postgres://user:pw@db/x").await.expect_err("must fail");
+    let err = Store::open("postgres://user:pw@db/x")
+        .await
+        .expect_err("must fail");
     let msg = err.to_string();
     assert!(msg.contains("postgres"), "{msg}");
     assert!(!msg.contains("pw"), "{msg}");
@@ -120,7 +122,10 @@ async fn duplicate_inside_one_batch_is_stored_once() {
     outcomes.sort_by_key(|o| o.as_str());
     assert_eq!(
         outcomes,
-        [DeliveryOutcome::Duplicate, DeliveryOutcome::Stored { jobs: 1 }]
+        [
+            DeliveryOutcome::Duplicate,
+            DeliveryOutcome::Stored { jobs: 1 }
+        ]
     );
     assert_eq!(store.write_stats().max_batch, 2);
     assert_eq!(store.jobs_of_delivery("d1").await.expect("jobs").len(), 1);
@@ -163,7 +168,10 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
         .await
         .expect("claim")
         .expect("a job");
-    assert_eq!((j.attempts, j.max_attempts, j.journal.clone()), (1, 5, None));
+    assert_eq!(
+        (j.attempts, j.max_attempts, j.journal.clone()),
+        (1, 5, None)
+    );
     assert_eq!(j.payload, json!({"body": "/help"}));
     store
         .save_journal(j.id, "w1", &json!({"steps": ["a"]}))
@@ -194,11 +202,25 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
         )
         .await
         .expect("retry");
-    assert!(store.claim_job("w2", Duration::from_secs(30)).await.expect("claim").is_none());
-    let due = store.next_due_in().await.expect("due").expect("something queued");
-    assert!(due > Duration::from_secs(50) && due <= Duration::from_secs(60), "{due:?}");
+    assert!(store
+        .claim_job("w2", Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .is_none());
+    let due = store
+        .next_due_in()
+        .await
+        .expect("due")
+        .expect("something queued");
+    assert!(
+        due > Duration::from_secs(50) && due <= Duration::from_secs(60),
+        "{due:?}"
+    );
     clock.advance(Duration::from_secs(61));
-    assert_eq!(store.next_due_in().await.expect("due"), Some(Duration::ZERO));
+    assert_eq!(
+        store.next_due_in().await.expect("due"),
+        Some(Duration::ZERO)
+    );
     let j2 = store
         .claim_job("w2", Duration::from_secs(30))
         .await
@@ -209,11 +231,19 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
     assert_eq!(j2.journal, Some(json!({"steps": ["a"]})));
     // The first owner cannot finish what it no longer holds.
     assert!(matches!(
-        store.finish_job(j.id, "w1", JobEnd::Done { result: json!(1) }).await,
+        store
+            .finish_job(j.id, "w1", JobEnd::Done { result: json!(1) })
+            .await,
         Err(StoreError::LeaseLost(_))
     ));
     store
-        .finish_job(j.id, "w2", JobEnd::Done { result: json!({"ok": true}) })
+        .finish_job(
+            j.id,
+            "w2",
+            JobEnd::Done {
+                result: json!({"ok": true}),
+            },
+        )
         .await
         .expect("done");
     let row = store.job(j.id).await.expect("row").expect("exists");
