@@ -287,10 +287,17 @@ async fn handle(
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large();
     }
-    // No usable signature header (or no secret): refuse before reading the body.
-    let signature = match header(headers, SIGNATURE_HEADER).and_then(parse_signature) {
-        Some(sig) if !st.secrets.is_empty() => sig,
-        _ => return unauthorized(),
+    // No secret configured: refuse everything, quietly (router() said so once).
+    if st.secrets.is_empty() {
+        return (
+            unknown(),
+            "unauthorized",
+            text(StatusCode::UNAUTHORIZED, "signature missing or invalid\n"),
+        );
+    }
+    // No usable signature header: refuse before reading the body.
+    let Some(signature) = header(headers, SIGNATURE_HEADER).and_then(parse_signature) else {
+        return unauthorized();
     };
     let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
