@@ -99,7 +99,7 @@ pub struct NewDelivery {
 }
 
 /// A job implied by a delivery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub kind: String,
     pub installation_id: Option<i64>,
