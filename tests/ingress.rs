@@ -306,6 +306,40 @@ async fn bodies_over_25_mib_are_refused_with_413() {
     assert_eq!(h.store.delivery_count().await.expect("count"), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
+    let h = harness().await;
+    // A push of many commits: well over the inline threshold, under the limit.
+    let commits: Vec<Value> = (0..5000)
+        .map(|i| json!({"id": format!("{i:040x}"), "message": "Update course.xml"}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"ref": "refs/heads/main", "commits": commits,
+        "installation": {"id": 77}}))
+    .expect("json");
+    assert!(body.len() > 256 * 1024);
+    let (status, answer) = send(&h.router, signed("big-push", "push", body.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer["jobs"], json!(0));
+    let d = h
+        .store
+        .delivery("big-push")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (d.installation_id, d.body_len),
+        (Some(77), body.len() as i64)
+    );
+    // And a forged one of the same size is still refused.
+    let req = webhook_request(
+        Some("big-forged"),
+        Some("push"),
+        body.clone(),
+        Some(webhook::sign(b"wrong", &body)),
+    );
+    assert_eq!(send(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn missing_delivery_or_event_header_is_a_400_after_verification() {
     let h = harness().await;
