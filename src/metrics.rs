@@ -114,7 +114,8 @@ impl Metrics {
 
     /// One webhook request: `event` is the verified event name (or `unknown`
     /// before verification), `outcome` a fixed word (`stored`, `duplicate`,
-    /// `requeued`, `unauthorized`, `bad_request`, `too_large`, `unavailable`).
+    /// `requeued`, `unauthorized`, `bad_request`, `too_large`, `unavailable`,
+    /// `error`).
     pub fn observe_delivery(&self, event: &str, outcome: &'static str, elapsed: Duration) {
         if let Ok(mut m) = self.deliveries.lock() {
             *m.entry((event.to_owned(), outcome)).or_default() += 1;

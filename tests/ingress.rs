@@ -306,6 +306,40 @@ async fn bodies_over_25_mib_are_refused_with_413() {
     assert_eq!(h.store.delivery_count().await.expect("count"), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
+    let h = harness().await;
+    // A push of many commits: well over the inline threshold, under the limit.
+    let commits: Vec<Value> = (0..5000)
+        .map(|i| json!({"id": format!("{i:040x}"), "message": "Update course.xml"}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"ref": "refs/heads/main", "commits": commits,
+        "installation": {"id": 77}}))
+    .expect("json");
+    assert!(body.len() > 256 * 1024);
+    let (status, answer) = send(&h.router, signed("big-push", "push", body.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer["jobs"], json!(0));
+    let d = h
+        .store
+        .delivery("big-push")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (d.installation_id, d.body_len),
+        (Some(77), body.len() as i64)
+    );
+    // And a forged one of the same size is still refused.
+    let req = webhook_request(
+        Some("big-forged"),
+        Some("push"),
+        body.clone(),
+        Some(webhook::sign(b"wrong", &body)),
+    );
+    assert_eq!(send(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn missing_delivery_or_event_header_is_a_400_after_verification() {
     let h = harness().await;
@@ -894,4 +928,107 @@ async fn health_readiness_and_metrics() {
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+// ---------------------------------------------------------------------------
+// Throughput (run on demand, in release):
+//   cargo test --release --test ingress ingest_throughput -- --ignored --nocapture
+// ORC_BENCH_DELIVERIES (default 20000), ORC_BENCH_CONNECTIONS (16) and
+// ORC_BENCH_DIR (a directory on the disk to measure; default a temp dir).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly in release"]
+async fn ingest_throughput() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let total = env("ORC_BENCH_DELIVERIES", 20_000);
+    let conns = env("ORC_BENCH_CONNECTIONS", 16).max(1);
+    let dir = match std::env::var("ORC_BENCH_DIR") {
+        Ok(d) => tempfile::tempdir_in(d).expect("tempdir"),
+        Err(_) => tempfile::tempdir().expect("tempdir"),
+    };
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::open(&url).await.expect("open");
+    let app = webhook::router(state(&store, &[SECRET], Arc::new(Notify::new())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // GitHub sends compact JSON.
+    let body = serde_json::to_vec(&fixture_json("issue_comment_created.json")).expect("json");
+    let signature = webhook::sign(SECRET.as_bytes(), &body);
+    let cpu_before = process_cpu();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let body = body.clone();
+        let signature = signature.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client");
+            let mut latencies = Vec::new();
+            for i in (c..total).step_by(conns) {
+                let t = std::time::Instant::now();
+                let resp = client
+                    .post(format!("http://{addr}/webhook"))
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "issue_comment")
+                    .header("x-github-delivery", format!("bench-{i:08}"))
+                    .header("x-hub-signature-256", &signature)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED);
+                let _ = resp.bytes().await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for t in tasks {
+        latencies.extend(t.await.expect("task"));
+    }
+    let elapsed = started.elapsed();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let stats = store.write_stats();
+    eprintln!(
+        "{total} deliveries of {} bytes over {conns} connections in {:.2?}: {:.0}/s; \
+         latency p50 {:.2?} p99 {:.2?} max {:.2?}; {} batches (avg {:.1}, max {}); \
+         process CPU (client + server) {:.0?} per delivery",
+        body.len(),
+        elapsed,
+        total as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        latencies[latencies.len() - 1],
+        stats.batches,
+        stats.ops as f64 / stats.batches.max(1) as f64,
+        stats.max_batch,
+        cpu.map(|c| c / total.max(1) as u32).unwrap_or_default(),
+    );
+    assert_eq!(store.delivery_count().await.expect("count"), total as i64);
+}
+
+/// User + system CPU time of this process (Linux; None elsewhere).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every mainstream Linux configuration.
+    Some(Duration::from_millis(ticks * 10))
 }

@@ -290,3 +290,27 @@ async fn closed_store_refuses_writes_and_pings() {
         Err(StoreError::Closed)
     ));
 }
+
+#[tokio::test]
+async fn the_background_checkpointer_moves_commits_into_the_main_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.db");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for i in 0..20 {
+        let mut d = delivery(&format!("c{i}"));
+        d.body = bytes::Bytes::from(vec![b'x'; 16 * 1024]);
+        store.record_delivery(d, vec![]).await.expect("record");
+    }
+    // Committed pages sit in the WAL until a checkpoint copies them over.
+    assert!(size() < before + 20 * 16 * 1024);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while size() < before + 20 * 16 * 1024 {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store.close().await;
+}
