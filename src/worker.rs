@@ -148,9 +148,8 @@ impl Worker {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job ended"
         );
-        if state == "retry" {
-            self.wake.notify_one();
-        }
+        // A job of the same installation may be queued behind this one.
+        self.wake.notify_one();
     }
 
     async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {
