@@ -20,6 +20,7 @@ use crate::command::{self, Command, Invocation};
 use crate::config::TeamRef;
 use crate::github::{GitHub, GitHubError};
 use crate::naming::{markdown_code, RepoFullName};
+use crate::store::{CatalogRun, RunKind, RunState};
 
 /// What the bot needs besides GitHub.
 #[derive(Debug, Clone)]
@@ -54,9 +55,19 @@ pub enum JobVerdict {
     Failed(String),
 }
 
-/// Durable storage of the job's journal (the job store's row).
+/// Durable storage of the job's journal (the job store's row), and the
+/// records kept beside it.
 pub trait JobJournalStore: Send + Sync {
     fn save<'a>(&'a mut self, journal: &'a Value) -> SaveFuture<'a>;
+    /// What became of command `index` (`done`, `failed`, `refused`, `invalid`).
+    fn record_command<'a>(
+        &'a mut self,
+        index: usize,
+        command: &'a str,
+        state: &'a str,
+    ) -> SaveFuture<'a>;
+    /// Course runs created, released or retired by a finished action.
+    fn record_runs<'a>(&'a mut self, runs: &'a [CatalogRun]) -> SaveFuture<'a>;
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -81,6 +92,26 @@ struct CommandJournal {
 struct CommandResult {
     ok: bool,
     text: String,
+    /// `done`, `failed`, `refused` or `invalid` (the requests table's state).
+    #[serde(default)]
+    state: String,
+}
+
+impl CommandResult {
+    fn done(text: String) -> Self {
+        CommandResult {
+            ok: true,
+            text,
+            state: "done".into(),
+        }
+    }
+    fn failed(text: String) -> Self {
+        CommandResult {
+            ok: false,
+            text,
+            state: "failed".into(),
+        }
+    }
 }
 
 enum Failure {
@@ -213,31 +244,28 @@ impl Run<'_> {
                 return Ok(CommandResult {
                     ok: false,
                     text: format!("⚠️ {}: {e}", markdown_code(&inv.text)),
+                    state: "invalid".into(),
                 })
             }
             Ok(c) => c,
         };
         match cmd {
-            Command::Help { topic } => Ok(CommandResult {
-                ok: true,
-                text: match topic.as_deref().and_then(command::find_spec) {
+            Command::Help { topic } => Ok(CommandResult::done(
+                match topic.as_deref().and_then(command::find_spec) {
                     Some(spec) => command::help_for(spec),
                     None => command::help_text(),
                 },
-            }),
+            )),
             Command::Plan(inner) => {
                 let action = match resolve(self.gh, &self.bot.settings, inner).await {
                     Ok(a) => a,
                     Err(e) => return self.action_error(e, None),
                 };
                 match actions::plan(&action, &self.bot.settings) {
-                    Ok(plan) => Ok(CommandResult {
-                        ok: true,
-                        text: format!(
-                            "📋 Dry run of `{inner}` (nothing was changed):\n\n{}",
-                            checklist(&plan, &[])
-                        ),
-                    }),
+                    Ok(plan) => Ok(CommandResult::done(format!(
+                        "📋 Dry run of `{inner}` (nothing was changed):\n\n{}",
+                        checklist(&plan, &[])
+                    ))),
                     Err(e) => self.action_error(e, None),
                 }
             }
@@ -246,6 +274,7 @@ impl Run<'_> {
                     return Ok(CommandResult {
                         ok: false,
                         text: self.refusal(cmd),
+                        state: "refused".into(),
                     });
                 }
                 self.run_action(index, cmd).await
@@ -265,7 +294,7 @@ impl Run<'_> {
         if let Some((plan, done)) = plan {
             text.push_str(&format!("\n\n{}", checklist(plan, done)));
         }
-        Ok(CommandResult { ok: false, text })
+        Ok(CommandResult::failed(text))
     }
 
     async fn run_action(&mut self, index: usize, cmd: &Command) -> Result<CommandResult, Failure> {
@@ -312,7 +341,11 @@ impl Run<'_> {
                 if let Some(n) = result.hooks_removed() {
                     text.push_str(&format!("\n\nWebhooks removed: {n}."));
                 }
-                Ok(CommandResult { ok: true, text })
+                let runs = catalog_updates(&self.bot.settings, &action, &result.outcomes);
+                if let Err(e) = self.store.record_runs(&runs).await {
+                    tracing::warn!(error = %e, "could not update the course catalog");
+                }
+                Ok(CommandResult::done(text))
             }
             Err(ActionError::Journal(e)) => Err(Failure::Journal(e)),
             Err(e) => {
@@ -372,6 +405,134 @@ impl JournalSink for ProgressSink<'_, '_> {
             Ok(())
         })
     }
+}
+
+/// The catalog rows an action's outcomes imply: a created run is staging, a
+/// released one released, a rerun's old run retired.
+fn catalog_updates(s: &Settings, action: &Action, outcomes: &[Outcome]) -> Vec<CatalogRun> {
+    let repo_of = |pred: &dyn Fn(&Outcome) -> Option<String>| outcomes.iter().find_map(pred);
+    let created = repo_of(&|o| match o {
+        Outcome::RepoCreated { full_name, .. } => Some(full_name.clone()),
+        _ => None,
+    });
+    let hooked = repo_of(&|o| match o {
+        Outcome::HookAdded { repo, .. } => Some(repo.clone()),
+        _ => None,
+    });
+    let unhooked = repo_of(&|o| match o {
+        Outcome::HooksRemoved { repo, .. } => Some(repo.clone()),
+        _ => None,
+    });
+    let run = |org: &str,
+               course: &crate::naming::Course,
+               term: &crate::naming::Term,
+               repo: Option<String>,
+               kind: RunKind,
+               state: RunState| {
+        repo.map(|repo| CatalogRun {
+            org: org.to_string(),
+            course: course.to_string(),
+            title: None,
+            term: term.to_string(),
+            course_key: s.names.course_key(course, term),
+            repo,
+            kind,
+            state,
+        })
+    };
+    let (studio, xml) = (s.studio_org.as_str(), s.xml_org.as_str());
+    let runs = match action {
+        Action::CreateExportRepo { course, term, .. } => {
+            vec![run(
+                studio,
+                course,
+                term,
+                created,
+                RunKind::Studio,
+                RunState::Staging,
+            )]
+        }
+        Action::RerunStudio {
+            course,
+            term,
+            new_term,
+            ..
+        } => vec![
+            run(
+                studio,
+                course,
+                term,
+                unhooked,
+                RunKind::Studio,
+                RunState::Retired,
+            ),
+            run(
+                studio,
+                course,
+                new_term,
+                created,
+                RunKind::Studio,
+                RunState::Staging,
+            ),
+        ],
+        Action::ReleaseStudio { course, term } => {
+            vec![run(
+                studio,
+                course,
+                term,
+                hooked,
+                RunKind::Studio,
+                RunState::Released,
+            )]
+        }
+        Action::CreateXmlRepo { course, term, .. } => {
+            vec![run(
+                xml,
+                course,
+                term,
+                created,
+                RunKind::Xml,
+                RunState::Staging,
+            )]
+        }
+        Action::RerunXml { course, term } => {
+            vec![run(
+                xml,
+                course,
+                term,
+                unhooked,
+                RunKind::Xml,
+                RunState::Retired,
+            )]
+        }
+        Action::ReleaseXml { course, term } => {
+            vec![run(
+                xml,
+                course,
+                term,
+                hooked,
+                RunKind::Xml,
+                RunState::Released,
+            )]
+        }
+        Action::RerunXmlCourse {
+            course,
+            term,
+            new_term,
+        } => vec![
+            run(xml, course, term, unhooked, RunKind::Xml, RunState::Retired),
+            run(
+                xml,
+                course,
+                new_term,
+                created,
+                RunKind::Xml,
+                RunState::Staging,
+            ),
+        ],
+        Action::PutTeam { .. } | Action::ShallowCopyRepo { .. } => Vec::new(),
+    };
+    runs.into_iter().flatten().collect()
 }
 
 /// The plan as a task list, finished steps ticked with what they did.
@@ -567,16 +728,24 @@ async fn drive(
         }
         let result = match run.run_command(index, inv).await {
             Ok(r) => r,
-            Err(Failure::Transient(e)) if final_attempt => CommandResult {
-                ok: false,
-                text: format!(
-                    "❌ `{}` failed: GitHub kept failing and the retries are used up: {e}",
-                    inv.text
-                ),
-            },
+            Err(Failure::Transient(e)) if final_attempt => CommandResult::failed(format!(
+                "❌ `{}` failed: GitHub kept failing and the retries are used up: {e}",
+                inv.text
+            )),
             Err(f) => return Err(f),
         };
         run.put_status(index, &result.text).await?;
+        let command = match &inv.result {
+            Ok(c) => c.to_string(),
+            Err(_) => inv.text.clone(),
+        };
+        if let Err(e) = run
+            .store
+            .record_command(index, &command, &result.state)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the request");
+        }
         run.journal.commands[index].result = Some(result);
         run.save().await?;
     }

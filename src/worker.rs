@@ -15,7 +15,7 @@ use crate::actions::SaveFuture;
 use crate::bot::{self, Bot, CommentJob, JobJournalStore, JobVerdict};
 use crate::github::GitHub;
 use crate::metrics::Metrics;
-use crate::store::{Job, JobEnd, Store};
+use crate::store::{CatalogRun, Job, JobEnd, RequestRecord, Store};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -54,6 +54,7 @@ struct StoreJournal<'a> {
     store: &'a Store,
     job_id: i64,
     owner: &'a str,
+    job: &'a CommentJob,
 }
 
 impl JobJournalStore for StoreJournal<'_> {
@@ -63,6 +64,42 @@ impl JobJournalStore for StoreJournal<'_> {
                 .save_journal(self.job_id, self.owner, journal)
                 .await
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn record_command<'s>(
+        &'s mut self,
+        index: usize,
+        command: &'s str,
+        state: &'s str,
+    ) -> SaveFuture<'s> {
+        Box::pin(async move {
+            let record = RequestRecord {
+                repo: self.job.repo.to_string(),
+                issue: self.job.issue as i64,
+                comment_id: self.job.comment_id as i64,
+                author: self.job.author.clone(),
+                command: command.to_string(),
+                command_index: index as i64,
+                state: state.to_string(),
+                job_id: self.job_id,
+            };
+            self.store
+                .record_request(&record)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn record_runs<'s>(&'s mut self, runs: &'s [CatalogRun]) -> SaveFuture<'s> {
+        Box::pin(async move {
+            for run in runs {
+                self.store
+                    .upsert_run(run)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
         })
     }
 }
@@ -164,6 +201,7 @@ impl Worker {
                     store: &self.store,
                     job_id: job.id,
                     owner: &self.owner,
+                    job: &payload,
                 };
                 bot::run_comment_job(
                     &self.bot,

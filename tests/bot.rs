@@ -341,6 +341,34 @@ async fn rerun_a_studio_course() {
         .fake
         .repo(STUDIO, "content-mit-6004r-2018_Spring")
         .is_some());
+    let runs = h
+        .server()
+        .store
+        .catalog_runs("6.004r")
+        .await
+        .expect("catalog");
+    let states: Vec<(String, &str)> = runs
+        .iter()
+        .map(|r| (r.term.clone(), r.state.as_str()))
+        .collect();
+    assert!(
+        states.contains(&("2017_Fall".to_string(), "retired")),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("2018_Spring".to_string(), "staging")),
+        "{states:?}"
+    );
+    let requests = h
+        .server()
+        .store
+        .requests_for_issue("mitx/course-requests", 1)
+        .await
+        .expect("requests");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].command, "/rerun 6.004r 2018_Spring");
+    assert_eq!(requests[0].state, "done");
+    assert_eq!(requests[0].author, "alice");
     assert!(
         h.bot_comments()[0].contains("Webhooks removed: 1"),
         "{:#?}",

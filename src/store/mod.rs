@@ -45,7 +45,14 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::{SharedClock, SystemClock};
 
 /// The schema, in order. Append only: a shipped migration is never edited.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "request_index",
+        include_str!("migrations/0002_request_index.sql"),
+    ),
+];
 
 /// Longest `last_error` kept: a GitHub error body must not bloat the queue table.
 const MAX_ERROR_BYTES: usize = 8 * 1024;
@@ -286,6 +293,22 @@ impl AuditEntry {
             at,
         })
     }
+}
+
+/// One command asked in a requests repo and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub repo: String,
+    pub issue: i64,
+    pub comment_id: i64,
+    pub author: String,
+    /// The command line in canonical form.
+    pub command: String,
+    /// Position of the command in its comment.
+    pub command_index: i64,
+    /// `done`, `failed`, `refused` or `invalid`.
+    pub state: String,
+    pub job_id: i64,
 }
 
 /// How a course is authored, which decides its GitHub org and hooks.
@@ -621,6 +644,43 @@ impl Store {
             return Ok(());
         }
         self.submit(Op::Audit(entries.to_vec())).await.map(|_| ())
+    }
+
+    /// Records what became of one command of a job (the requests table:
+    /// issue ↔ command ↔ state), keyed by job and position in the comment.
+    pub async fn record_request(&self, r: &RequestRecord) -> Result<(), StoreError> {
+        self.submit(Op::Request(r.clone())).await.map(|_| ())
+    }
+
+    /// The commands asked on one issue, oldest first.
+    pub async fn requests_for_issue(
+        &self,
+        repo: &str,
+        issue: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT repo, issue, comment_id, author, command, command_index, state, job_id
+             FROM requests WHERE repo = ?1 AND issue = ?2 ORDER BY id",
+        )
+        .bind(repo)
+        .bind(issue)
+        .fetch_all(&self.inner.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RequestRecord {
+                    repo: row.try_get(0)?,
+                    issue: row.try_get(1)?,
+                    comment_id: row.try_get(2)?,
+                    author: row.try_get(3)?,
+                    command: row.try_get(4)?,
+                    command_index: row.try_get(5)?,
+                    state: row.try_get(6)?,
+                    job_id: row.try_get(7)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Creates or updates a catalog run (and its course), keyed by course key.
@@ -965,6 +1025,7 @@ enum Op {
     },
     Audit(Vec<AuditEntry>),
     UpsertRun(CatalogRun),
+    Request(RequestRecord),
     Shutdown,
 }
 
@@ -1204,6 +1265,10 @@ async fn exec_ops(
                 upsert_run(conn, run, now).await?;
                 Ok(Out::Unit)
             }
+            Op::Request(r) => {
+                upsert_request(conn, r, now).await?;
+                Ok(Out::Unit)
+            }
         };
         outs[i] = Some(out);
     }
@@ -1437,6 +1502,31 @@ async fn finish(
     } else {
         Ok(Out::Unit)
     })
+}
+
+async fn upsert_request(
+    conn: &mut SqliteConnection,
+    r: &RequestRecord,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO requests (repo, issue, comment_id, author, command, command_index, state, job_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+         ON CONFLICT (job_id, command_index) DO UPDATE
+            SET command = excluded.command, state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .bind(&r.repo)
+    .bind(r.issue)
+    .bind(r.comment_id)
+    .bind(&r.author)
+    .bind(&r.command)
+    .bind(r.command_index)
+    .bind(&r.state)
+    .bind(r.job_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn upsert_run(
