@@ -102,7 +102,10 @@ fn store(c: &mut Criterion) {
     g.sample_size(30);
     // One delivery at a time: every call is its own fsynced transaction, so
     // this is the latency floor of one 202, not the batched throughput.
-    for (name, with_job) in [("record_delivery_no_job", false), ("record_delivery_one_job", true)] {
+    for (name, with_job) in [
+        ("record_delivery_no_job", false),
+        ("record_delivery_one_job", true),
+    ] {
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
