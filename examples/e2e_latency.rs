@@ -64,7 +64,8 @@ fn classify(r: &Req) -> Kind {
     } else if p.contains("/issues/") && p.contains("/comments") {
         Kind::Comment
     } else if (p.contains("/collaborators/") && p.ends_with("/permission"))
-        || p.contains("/memberships/")
+        // The operators-team check; a PUT of a membership is provisioning.
+        || (r.method == "GET" && p.contains("/memberships/"))
     {
         Kind::Permission
     } else {
@@ -284,15 +285,21 @@ async fn main() {
         let wall = accepted.elapsed();
         // Calls still in flight after the reaction belong to this job too.
         tokio::time::sleep(latency * 3 + Duration::from_millis(100)).await;
-        let calls: Vec<(Kind, String)> = fake
-            .requests()
-            .iter()
-            .map(|r| (classify(r), r.call()))
-            .collect();
+        let requests = fake.requests();
+        let calls: Vec<(Kind, String)> = requests.iter().map(|r| (classify(r), r.call())).collect();
         if args.verbose || reaction != "rocket" {
-            println!("--- {} ({reaction})", step.name);
-            for (k, c) in &calls {
-                println!("    {k:?}: {c}");
+            println!(
+                "--- {} ({reaction}, {:.0} ms)",
+                step.name,
+                wall.as_secs_f64() * 1e3
+            );
+            for ((k, c), r) in calls.iter().zip(&requests) {
+                // Arrival at the fake, relative to the 202 (negative: before it).
+                let at = match r.at.checked_duration_since(accepted) {
+                    Some(d) => d.as_secs_f64() * 1e3,
+                    None => -(accepted.duration_since(r.at).as_secs_f64() * 1e3),
+                };
+                println!("    {at:>7.0} ms {:>3} {k:?}: {c}", r.status);
             }
         }
         rows.push(Row {
