@@ -383,7 +383,9 @@ async fn main() {
         body.len(),
         ready.as_secs_f64() * 1e3
     );
+    let client_cpu_before = proc_cpu(std::process::id());
     let (mut out, wall) = load(&server, body, &args).await;
+    let client_cpu = proc_cpu(std::process::id()).saturating_sub(client_cpu_before);
 
     let hwm = proc_status_kib(pid, "VmHWM");
     let (after, cpu_after) = if args.kill9 {
@@ -449,6 +451,11 @@ async fn main() {
             server_cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
         );
     }
+    println!(
+        "load generator CPU           {:.2} s ({:.0}% of one core, same machine)",
+        client_cpu.as_secs_f64(),
+        client_cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
+    );
 
     // ---- durability: what is on disk equals what was acknowledged.
     let store = Store::open(&format!("sqlite://{}", db.display()))
