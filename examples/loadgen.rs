@@ -1,0 +1,518 @@
+//! Ingress load generator: the release server as a child process, signed
+//! `issue_comment` deliveries over keep-alive loopback connections.
+//!
+//! ```text
+//! cargo build --release                      # the server binary it spawns
+//! cargo run --release --example loadgen -- --deliveries 20000 --concurrency 16 [--kill9]
+//! ```
+//!
+//! `ORC_REQUESTS_REPOS=nobody/none`, so every delivery is verified, parsed and
+//! stored durably but implies no job and no GitHub call: this measures ingress.
+//! Everything runs on 127.0.0.1 and stops by itself.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use orcoursetrion::secret::Secret;
+use orcoursetrion::store::Store;
+use orcoursetrion::webhook::{parse_signature, sign, verify_signature};
+use serde_json::Value;
+
+const SECRET: &str = "loadgen-webhook-secret";
+const FIXTURE: &str = include_str!("../tests/fixtures/webhooks/issue_comment_created.json");
+const COMMENT_BODY: &str = "/rerun 6.004r 2018_Spring";
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Parser, Debug)]
+#[command(about = "Webhook ingress load generator against the release server binary")]
+struct Args {
+    /// Signed deliveries to send.
+    #[arg(long, default_value_t = 20_000)]
+    deliveries: usize,
+    /// Keep-alive connections sending in parallel (one request in flight each).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// SIGKILL the server right after the last 202 instead of stopping it
+    /// gracefully, then count what is on disk.
+    #[arg(long)]
+    kill9: bool,
+    /// Start-to-ready measurements per case (fresh DB, existing DB).
+    #[arg(long, default_value_t = 5)]
+    ready_runs: usize,
+    /// The server binary (default: `orcoursetrion` beside this example's
+    /// `examples/` directory, i.e. target/release/orcoursetrion).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// `RUST_LOG` for the server (its logs go to a file in the temp dir).
+    #[arg(long, default_value = "info")]
+    rust_log: String,
+    /// Send a ~300-byte issue_comment instead of the 13 KB fixture (to see
+    /// what the body size costs: HMAC, parse and bytes written).
+    #[arg(long)]
+    small_payload: bool,
+    /// Keep the temp dir (database and server log) and print its path.
+    #[arg(long)]
+    keep: bool,
+}
+
+fn server_binary(args: &Args) -> PathBuf {
+    if let Some(p) = &args.server {
+        return p.clone();
+    }
+    let exe = std::env::current_exe().expect("path of this example");
+    // target/release/examples/loadgen -> target/release/orcoursetrion
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the example lives in <target>/<profile>/examples/")
+        .join("orcoursetrion")
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGTERM (what Fly and Docker send) and wait for a clean exit.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill -TERM");
+        assert!(status.success(), "kill -TERM failed");
+        let exit = self.child.wait().expect("wait for the server");
+        assert!(exit.success(), "server exited with {exit}");
+    }
+
+    /// SIGKILL: no task gets to finish anything.
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
+    let port = free_port();
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-app-key.pem");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("server log file");
+    let child = Command::new(bin)
+        .arg("serve")
+        // No inherited ORC_* and no .env from the caller's directory.
+        .env_clear()
+        .current_dir(dir)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("ORC_APP_ID", "4242")
+        .env("ORC_APP_PRIVATE_KEY_PATH", &key)
+        .env("ORC_WEBHOOK_SECRET", SECRET)
+        .env("ORC_REQUESTS_REPOS", "nobody/none")
+        .env("ORC_GH_API_URL", "http://127.0.0.1:9")
+        .env("ORC_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("ORC_LOG_FORMAT", "json")
+        .env("RUST_LOG", &args.rust_log)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log fd"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); build it first with `cargo build --release`",
+                bin.display()
+            )
+        });
+    Server { child, port }
+}
+
+/// Spawn and poll `/readyz` every 1 ms; returns the server and the time from
+/// spawn to the first 200.
+async fn start_ready(bin: &Path, dir: &Path, db: &Path, args: &Args) -> (Server, Duration) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("http client");
+    let started = Instant::now();
+    let mut server = spawn(bin, dir, db, args);
+    let url = server.url("/readyz");
+    loop {
+        if let Ok(r) = http.get(&url).send().await {
+            if r.status() == 200 {
+                return (server, started.elapsed());
+            }
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("server exited with {status} before it was ready:\n{log}");
+        }
+        assert!(
+            started.elapsed() < READY_TIMEOUT,
+            "server not ready after {READY_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// `VmRSS` / `VmHWM` of a process in KiB.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// User + system CPU time of a process.
+fn proc_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the `(comm)`, which may hold spaces; utime and stime are
+    // fields 14 and 15 (1-based), in clock ticks (100 Hz on Linux).
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    Duration::from_millis((f[11] + f[12]) * 10)
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[derive(Default, Clone, Copy)]
+struct WriteCounters {
+    batches: f64,
+    writes: f64,
+    max_batch: f64,
+}
+
+async fn write_counters(http: &reqwest::Client, server: &Server) -> WriteCounters {
+    let text = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    WriteCounters {
+        batches: metric(&text, "orcoursetrion_store_batches_total"),
+        writes: metric(&text, "orcoursetrion_store_writes_total"),
+        max_batch: metric(&text, "orcoursetrion_store_max_batch"),
+    }
+}
+
+fn stats(label: &str, v: &mut [Duration]) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{label:<28} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms  (n={})",
+        ms(v[0]),
+        ms(v[v.len() / 2]),
+        ms(v[v.len() - 1]),
+        v.len()
+    );
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+struct Outcome {
+    latencies: Vec<Duration>,
+    accepted: usize,
+    other: usize,
+    errors: usize,
+}
+
+async fn load(server: &Server, body: Bytes, args: &Args) -> (Outcome, Duration) {
+    let signature = sign(SECRET.as_bytes(), &body);
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = server.url("/webhook");
+    let total = args.deliveries;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.concurrency.max(1))
+        .map(|_| {
+            // One client per task, one idle connection each: `concurrency`
+            // keep-alive connections, one request in flight on each.
+            let http = reqwest::Client::builder()
+                .http1_only()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("http client");
+            let (next, url, body, signature) =
+                (next.clone(), url.clone(), body.clone(), signature.clone());
+            tokio::spawn(async move {
+                let mut out = Outcome {
+                    latencies: Vec::with_capacity(total / 8 + 1),
+                    accepted: 0,
+                    other: 0,
+                    errors: 0,
+                };
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        return out;
+                    }
+                    let t = Instant::now();
+                    let sent = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("x-github-event", "issue_comment")
+                        .header("x-github-delivery", format!("loadgen-{n:08}"))
+                        .header("x-hub-signature-256", &signature)
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) => {
+                            let status = r.status().as_u16();
+                            // Read the (small) answer so the connection is reused.
+                            let _ = r.bytes().await;
+                            out.latencies.push(t.elapsed());
+                            if status == 202 {
+                                out.accepted += 1;
+                            } else {
+                                out.other += 1;
+                            }
+                        }
+                        Err(_) => out.errors += 1,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = Outcome {
+        latencies: Vec::with_capacity(total),
+        accepted: 0,
+        other: 0,
+        errors: 0,
+    };
+    for t in tasks {
+        let o = t.await.expect("load task");
+        all.latencies.extend(o.latencies);
+        all.accepted += o.accepted;
+        all.other += o.other;
+        all.errors += o.errors;
+    }
+    (all, started.elapsed())
+}
+
+/// This host's speed right now, in-process: the two CPU-heavy steps of a
+/// delivery on the load body (the host is shared; compare runs with these).
+fn calibrate(body: &[u8]) -> (Duration, Duration) {
+    let secrets = [Secret::new(SECRET)];
+    let sig = parse_signature(&sign(SECRET.as_bytes(), body)).expect("own signature parses");
+    let n = 300;
+    let t = Instant::now();
+    for _ in 0..n {
+        assert!(verify_signature(&secrets, &sig, std::hint::black_box(body)));
+    }
+    let hmac = t.elapsed() / n;
+    let t = Instant::now();
+    for _ in 0..n {
+        let v: Value = serde_json::from_slice(std::hint::black_box(body)).expect("JSON");
+        std::hint::black_box(v);
+    }
+    (hmac, t.elapsed() / n)
+}
+
+fn delivery_body(small: bool) -> Bytes {
+    let mut v: Value = if small {
+        serde_json::json!({
+            "action": "created",
+            "issue": {"number": 1},
+            "comment": {"id": 1, "user": {"login": "alice", "type": "User"}},
+            "repository": {"full_name": "mitx-staff/course-requests"},
+            "installation": {"id": 1},
+        })
+    } else {
+        serde_json::from_str(FIXTURE).expect("fixture is JSON")
+    };
+    v["comment"]["body"] = Value::from(COMMENT_BODY);
+    Bytes::from(serde_json::to_vec(&v).expect("serialize payload"))
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args = Args::parse();
+    let bin = server_binary(&args);
+    assert!(
+        bin.is_file(),
+        "{} not found: run `cargo build --release` first (or pass --server PATH)",
+        bin.display()
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    println!("server binary: {}", bin.display());
+    println!(
+        "deliveries {}  concurrency {}  mode {}",
+        args.deliveries,
+        args.concurrency,
+        if args.kill9 {
+            "SIGKILL after the last 202"
+        } else {
+            "graceful stop"
+        }
+    );
+
+    // ---- start to ready: fresh DB, then the same DB after a clean stop.
+    let mut fresh = Vec::new();
+    let mut existing = Vec::new();
+    let runs = args.ready_runs.max(1);
+    for i in 0..runs {
+        let db = dir.join(format!("ready-{i}.db"));
+        let (s, t) = start_ready(&bin, &dir, &db, &args).await;
+        fresh.push(t);
+        s.stop();
+        let (s, t) = start_ready(&bin, &dir, &db, &args).await;
+        existing.push(t);
+        s.stop();
+    }
+    stats("start->ready fresh DB", &mut fresh);
+    stats("start->ready existing DB", &mut existing);
+
+    // ---- the load run: fresh DB, restarted once so it is an existing DB.
+    let db = dir.join("load.db");
+    let (s, _) = start_ready(&bin, &dir, &db, &args).await;
+    s.stop();
+    let (server, ready) = start_ready(&bin, &dir, &db, &args).await;
+    let pid = server.pid();
+    let http = reqwest::Client::new();
+    // Let start-up allocations settle before the idle reading.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss_idle = proc_status_kib(pid, "VmRSS");
+    let cpu_before = proc_cpu(pid);
+    let before = write_counters(&http, &server).await;
+
+    let body = delivery_body(args.small_payload);
+    let (hmac, json) = calibrate(&body);
+    println!(
+        "host calibration             HMAC-SHA256 of the body {:.0} µs, serde_json::Value parse {:.0} µs",
+        hmac.as_secs_f64() * 1e6,
+        json.as_secs_f64() * 1e6
+    );
+    println!(
+        "payload {} bytes, comment body {COMMENT_BODY:?}; load server ready in {:.1} ms",
+        body.len(),
+        ready.as_secs_f64() * 1e3
+    );
+    let client_cpu_before = proc_cpu(std::process::id());
+    let (mut out, wall) = load(&server, body, &args).await;
+    let client_cpu = proc_cpu(std::process::id()).saturating_sub(client_cpu_before);
+
+    let hwm = proc_status_kib(pid, "VmHWM");
+    let (after, cpu_after) = if args.kill9 {
+        server.kill9();
+        (None, None)
+    } else {
+        let c = write_counters(&http, &server).await;
+        let cpu = proc_cpu(pid);
+        let rss_after = proc_status_kib(pid, "VmRSS");
+        println!(
+            "RSS right after the load     {:>7.1} MB",
+            rss_after as f64 / 1024.0
+        );
+        server.stop();
+        (Some(c), Some(cpu))
+    };
+
+    out.latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let done = out.latencies.len();
+    println!();
+    println!(
+        "sent {}: 202 {}  other status {}  transport errors {}",
+        args.deliveries, out.accepted, out.other, out.errors
+    );
+    println!(
+        "throughput                   {:>9.0} deliveries/s  ({:.2} s wall)",
+        out.accepted as f64 / wall.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    if done > 0 {
+        println!(
+            "latency                      p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            ms(percentile(&out.latencies, 0.50)),
+            ms(percentile(&out.latencies, 0.90)),
+            ms(percentile(&out.latencies, 0.99)),
+            ms(out.latencies[done - 1]),
+        );
+    }
+    println!(
+        "RSS idle (VmRSS)             {:>7.1} MB",
+        rss_idle as f64 / 1024.0
+    );
+    println!(
+        "RSS peak (VmHWM)             {:>7.1} MB",
+        hwm as f64 / 1024.0
+    );
+    if let (Some(a), Some(cpu)) = (after, cpu_after) {
+        let batches = a.batches - before.batches;
+        let writes = a.writes - before.writes;
+        let server_cpu = cpu.saturating_sub(cpu_before);
+        println!(
+            "group commit                 {batches:.0} transactions for {writes:.0} writes: \
+             {:.1} writes/transaction, max {:.0}; {:.0} commits/s",
+            writes / batches.max(1.0),
+            a.max_batch,
+            batches / wall.as_secs_f64()
+        );
+        println!(
+            "server CPU                   {:.2} s ({:.0} µs/delivery, {:.0}% of one core)",
+            server_cpu.as_secs_f64(),
+            server_cpu.as_secs_f64() * 1e6 / out.accepted.max(1) as f64,
+            server_cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
+        );
+    }
+    println!(
+        "load generator CPU           {:.2} s ({:.0}% of one core, same machine)",
+        client_cpu.as_secs_f64(),
+        client_cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()
+    );
+
+    // ---- durability: what is on disk equals what was acknowledged.
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the load DB");
+    let stored = store.delivery_count().await.expect("delivery_count");
+    store.close().await;
+    let ok = stored as usize == out.accepted;
+    println!(
+        "durability                   {stored} deliveries on disk, {} acknowledged: {}",
+        out.accepted,
+        if ok { "OK" } else { "MISMATCH" }
+    );
+    if args.keep {
+        println!("kept {}", tmp.keep().display());
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+}
