@@ -13,7 +13,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,24 @@ const SECRET: &str = "loadgen-webhook-secret";
 const FIXTURE: &str = include_str!("../tests/fixtures/webhooks/issue_comment_created.json");
 const COMMENT_BODY: &str = "/rerun 6.004r 2018_Spring";
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The running server's pid, so a panic here (the release profile aborts,
+/// no destructor runs) does not leave it behind.
+static SERVER_PID: AtomicU32 = AtomicU32::new(0);
+
+fn kill_server_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let pid = SERVER_PID.swap(0, Ordering::SeqCst);
+        if pid != 0 {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        default(info);
+    }));
+}
 
 #[derive(Parser, Debug)]
 #[command(about = "Webhook ingress load generator against the release server binary")]
@@ -99,7 +117,18 @@ impl Server {
             .status()
             .expect("run kill -TERM");
         assert!(status.success(), "kill -TERM failed");
-        let exit = self.child.wait().expect("wait for the server");
+        let asked = Instant::now();
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("wait for the server") {
+                break exit;
+            }
+            assert!(
+                asked.elapsed() < STOP_TIMEOUT,
+                "server still running {STOP_TIMEOUT:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        SERVER_PID.store(0, Ordering::SeqCst);
         assert!(exit.success(), "server exited with {exit}");
     }
 
@@ -107,6 +136,7 @@ impl Server {
     fn kill9(mut self) {
         self.child.kill().expect("SIGKILL the server");
         let _ = self.child.wait();
+        SERVER_PID.store(0, Ordering::SeqCst);
     }
 }
 
@@ -143,6 +173,7 @@ fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
                 bin.display()
             )
         });
+    SERVER_PID.store(child.id(), Ordering::SeqCst);
     Server { child, port }
 }
 
@@ -362,6 +393,7 @@ fn delivery_body(small: bool) -> Bytes {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args = Args::parse();
+    kill_server_on_panic();
     let bin = server_binary(&args);
     assert!(
         bin.is_file(),
