@@ -12,12 +12,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use orcoursetrion::command;
-use orcoursetrion::metrics::Metrics;
-use orcoursetrion::naming::RepoFullName;
-use orcoursetrion::secret::Secret;
-use orcoursetrion::store::{NewDelivery, Store};
-use orcoursetrion::webhook::{self, EventFilter, IngressState};
+
+use orcoursetrion::Metrics;
+use orcoursetrion::RepoFullName;
+use orcoursetrion::Secret;
+use orcoursetrion::{EventFilter, IngressState, Mode};
+use orcoursetrion::{NewDelivery, Store};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,15 +38,15 @@ fn filter() -> EventFilter {
 
 fn signature(c: &mut Criterion) {
     let body = FIXTURE.as_bytes();
-    let header = webhook::sign(SECRET.as_bytes(), body);
-    let sig = webhook::parse_signature(&header).expect("sign() output parses");
+    let header = orcoursetrion::sign(SECRET.as_bytes(), body);
+    let sig = orcoursetrion::parse_signature(&header).expect("sign() output parses");
     // Two secrets, the matching one last: the rotation worst case.
     let secrets = [Secret::new("old-secret"), Secret::new(SECRET)];
     let mut g = c.benchmark_group("signature");
     g.throughput(Throughput::Bytes(body.len() as u64));
     g.bench_function("verify_13kb_one_secret", |b| {
         b.iter(|| {
-            assert!(webhook::verify_signature(
+            assert!(orcoursetrion::verify_signature(
                 black_box(&secrets[1..]),
                 black_box(&sig),
                 black_box(body)
@@ -55,7 +55,7 @@ fn signature(c: &mut Criterion) {
     });
     g.bench_function("verify_13kb_rotation_two_secrets", |b| {
         b.iter(|| {
-            assert!(webhook::verify_signature(
+            assert!(orcoursetrion::verify_signature(
                 black_box(&secrets),
                 black_box(&sig),
                 black_box(body)
@@ -73,12 +73,11 @@ fn parse(c: &mut Criterion) {
     g.bench_function("json_value_13kb", |b| {
         b.iter(|| serde_json::from_slice::<Value>(black_box(body)).expect("fixture is JSON"))
     });
-    g.bench_function("json_value_plus_jobs_for_event", |b| {
+    g.bench_function("inspect_body", |b| {
         b.iter(|| {
-            let v: Value = serde_json::from_slice(black_box(body)).expect("fixture is JSON");
-            let jobs = webhook::jobs_for_event(&filter, "issue_comment", &v);
-            assert_eq!(jobs.len(), 1);
-            jobs
+            let seen = orcoursetrion::inspect_body(&filter, "issue_comment", black_box(body));
+            assert_eq!(seen.jobs.len(), 1);
+            seen
         })
     });
     g.finish();
@@ -127,7 +126,7 @@ fn parse_typed(c: &mut Criterion) {
 fn commands(c: &mut Criterion) {
     c.bench_function("command/parse_comment_two_commands", |b| {
         b.iter(|| {
-            let inv = command::parse_comment(black_box(COMMENT));
+            let inv = orcoursetrion::parse_comment(black_box(COMMENT));
             assert_eq!(inv.len(), 2);
             inv
         })
@@ -151,8 +150,7 @@ fn store(c: &mut Criterion) {
         .block_on(Store::open("sqlite::memory:"))
         .expect("memory store opens");
     let body = Bytes::from_static(FIXTURE.as_bytes());
-    let payload: Value = serde_json::from_slice(&body).expect("fixture is JSON");
-    let jobs = webhook::jobs_for_event(&filter(), "issue_comment", &payload);
+    let jobs = orcoursetrion::inspect_body(&filter(), "issue_comment", &body).jobs;
     let seq = AtomicU64::new(0);
     let mut g = c.benchmark_group("store");
     g.sample_size(30);
@@ -195,7 +193,7 @@ fn ingress(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("ingress.db").display());
     let body = Bytes::from_static(FIXTURE.as_bytes());
-    let signature = webhook::sign(SECRET.as_bytes(), &body);
+    let signature = orcoursetrion::sign(SECRET.as_bytes(), &body);
     let seq = AtomicU64::new(0);
     let mut g = c.benchmark_group("ingress");
     g.sample_size(30);
@@ -205,7 +203,7 @@ fn ingress(c: &mut Criterion) {
         ("post_webhook_13kb_in_memory_store", "sqlite::memory:"),
     ] {
         let store = rt.block_on(Store::open(db)).expect("store opens");
-        let router = webhook::router(IngressState {
+        let router = orcoursetrion::router(Mode::Serve(IngressState {
             store: store.clone(),
             secrets: vec![Secret::new(SECRET)],
             filter: EventFilter {
@@ -213,7 +211,7 @@ fn ingress(c: &mut Criterion) {
             },
             metrics: Arc::new(Metrics::new()),
             wake: Arc::new(Notify::new()),
-        });
+        }));
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let n = seq.fetch_add(1, Ordering::Relaxed);

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::fake_github::{FakeGitHub, Req};
-use orcoursetrion::config::Config;
-use orcoursetrion::github::ClientConfig;
-use orcoursetrion::server::{self, ServerOptions};
-use orcoursetrion::webhook::sign;
-use orcoursetrion::worker::WorkerOptions;
+use orcoursetrion::sign;
+use orcoursetrion::ClientConfig;
+use orcoursetrion::Config;
+use orcoursetrion::ServerOptions;
+use orcoursetrion::WorkerOptions;
 use serde_json::json;
 
 const SECRET: &str = "e2e-webhook-secret";
@@ -227,7 +227,7 @@ async fn main() {
         // Production default: a progress edit at most every 2 s.
         progress_interval: Duration::from_secs(2),
     };
-    let server = server::start(&config, options)
+    let server = orcoursetrion::start(&config, options)
         .await
         .expect("server starts");
     let http = reqwest::Client::new();

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use orcoursetrion::secret::Secret;
-use orcoursetrion::store::Store;
-use orcoursetrion::webhook::{parse_signature, sign, verify_signature};
+use orcoursetrion::Secret;
+use orcoursetrion::Store;
+use orcoursetrion::{parse_signature, sign, verify_signature};
 use serde_json::Value;
 
 const SECRET: &str = "loadgen-webhook-secret";

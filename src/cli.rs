@@ -5,10 +5,9 @@
 use clap::{Parser, Subcommand};
 
 use crate::actions::{self, Action, ActionError, NoJournal};
-use crate::app_auth::AppCredentials;
 use crate::config::{Config, GitHubAuth};
+use crate::github::AppCredentials;
 use crate::github::{ClientConfig, GitHub, GitHubError};
-use crate::naming::{Course, Login, NameError, OrgName, RepoFullName, TeamName, Term};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,106 +25,17 @@ pub struct Cli {
     pub command: CliCommand,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct CourseTerm {
-    /// Course to work on (e.g. 6.004r)
-    #[arg(short = 'c', long)]
-    pub course: String,
-    /// Term of the course (e.g. 2018_Spring)
-    #[arg(short = 't', long)]
-    pub term: String,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Run the GitHub App server (webhooks, queue, workers); setup mode without credentials.
     Serve,
-    /// Create a Studio export repo with the studio deploy team, .gitignore and course.xml.
-    #[command(name = "create_export_repo", visible_alias = "create-export-repo")]
-    CreateExportRepo {
-        #[command(flatten)]
-        run: CourseTerm,
-        /// Description of the repository
-        #[arg(short = 'd', long)]
-        description: Option<String>,
-    },
-    /// Remove the webhooks of a Studio run and create the repo of its new term.
-    #[command(name = "rerun_studio", visible_alias = "rerun-studio")]
-    RerunStudio {
-        #[command(flatten)]
-        run: CourseTerm,
-        /// The new term (e.g. 2019_Spring)
-        #[arg(short = 'n', long = "new-term", alias = "new_term")]
-        new_term: String,
-        #[arg(short = 'd', long)]
-        description: Option<String>,
-    },
-    /// Add the production gitreload webhook to a Studio run.
-    #[command(name = "release_studio", visible_alias = "release-studio")]
-    ReleaseStudio {
-        #[command(flatten)]
-        run: CourseTerm,
-    },
-    /// Create an XML course repo with the xml deploy team, a course team and the staging webhook.
-    #[command(name = "create_xml_repo", visible_alias = "create-xml-repo")]
-    CreateXmlRepo {
-        #[command(flatten)]
-        run: CourseTerm,
-        /// Team to give push access (default: the repo name)
-        #[arg(short = 'g', long)]
-        team: Option<String>,
-        /// Usernames that replace the team's membership (none given: membership untouched)
-        #[arg(short = 'm', long = "member", alias = "members", num_args = 0..)]
-        member: Option<Vec<String>>,
-        #[arg(short = 'd', long)]
-        description: Option<String>,
-    },
-    /// Remove every webhook of an XML run; prints how many.
-    #[command(name = "rerun_xml", visible_alias = "rerun-xml")]
-    RerunXml {
-        #[command(flatten)]
-        run: CourseTerm,
-    },
-    /// Add the production gitreload webhook to an XML run.
-    #[command(name = "release_xml", visible_alias = "release-xml")]
-    ReleaseXml {
-        #[command(flatten)]
-        run: CourseTerm,
-    },
-    /// Create or update a team; with -m, its membership becomes exactly those users.
-    #[command(name = "put_team", visible_alias = "put-team")]
-    PutTeam {
-        /// Organization of the team
-        #[arg(short = 'o', long)]
-        org: String,
-        /// Team name
-        #[arg(short = 'g', long)]
-        team: String,
-        /// Pull (read-only) access when the team is created; push otherwise
-        #[arg(short = 'r', long = "read_only", alias = "read-only")]
-        read_only: bool,
-        #[arg(short = 'm', long = "member", alias = "members", num_args = 0..)]
-        member: Option<Vec<String>>,
-    },
-    /// Copy one branch of a repo into another repo without history (overwrites its main).
-    #[command(name = "shallow_copy_repo", visible_alias = "shallow-copy-repo")]
-    ShallowCopyRepo {
-        /// Source repo as OWNER/NAME
-        #[arg(short = 's', long)]
-        src: String,
-        /// Destination repo as OWNER/NAME (must exist)
-        #[arg(long)]
-        dst: String,
-        /// Branch of the source to copy (default: its default branch)
-        #[arg(short = 'b', long)]
-        branch: Option<String>,
-    },
+    /// orcoursetrion's actions, with their old names and flags.
+    #[command(flatten)]
+    Action(Action),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error(transparent)]
-    Name(#[from] NameError),
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -136,100 +46,6 @@ impl From<GitHubError> for CliError {
     fn from(e: GitHubError) -> Self {
         CliError::Action(ActionError::GitHub(e))
     }
-}
-
-fn course_term(run: &CourseTerm) -> Result<(Course, Term), NameError> {
-    Ok((Course::parse(&run.course)?, Term::parse(&run.term)?))
-}
-
-fn members(list: &Option<Vec<String>>) -> Result<Option<Vec<Login>>, NameError> {
-    list.as_ref()
-        .map(|ms| {
-            ms.iter()
-                .map(|m| Login::parse(m))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-}
-
-/// Validate every argument into an [`Action`]; nothing reaches GitHub before this.
-pub fn to_action(cmd: &CliCommand) -> Result<Option<Action>, NameError> {
-    Ok(Some(match cmd {
-        CliCommand::Serve => return Ok(None),
-        CliCommand::CreateExportRepo { run, description } => {
-            let (course, term) = course_term(run)?;
-            Action::CreateExportRepo {
-                course,
-                term,
-                description: description.clone(),
-            }
-        }
-        CliCommand::RerunStudio {
-            run,
-            new_term,
-            description,
-        } => {
-            let (course, term) = course_term(run)?;
-            Action::RerunStudio {
-                course,
-                term,
-                new_term: Term::parse(new_term)?,
-                description: description.clone(),
-            }
-        }
-        CliCommand::ReleaseStudio { run } => {
-            let (course, term) = course_term(run)?;
-            Action::ReleaseStudio { course, term }
-        }
-        CliCommand::CreateXmlRepo {
-            run,
-            team,
-            member,
-            description,
-        } => {
-            let (course, term) = course_term(run)?;
-            Action::CreateXmlRepo {
-                course,
-                term,
-                team: team.as_deref().map(TeamName::parse).transpose()?,
-                members: members(member)?,
-                description: description.clone(),
-            }
-        }
-        CliCommand::RerunXml { run } => {
-            let (course, term) = course_term(run)?;
-            Action::RerunXml { course, term }
-        }
-        CliCommand::ReleaseXml { run } => {
-            let (course, term) = course_term(run)?;
-            Action::ReleaseXml { course, term }
-        }
-        CliCommand::PutTeam {
-            org,
-            team,
-            read_only,
-            member,
-        } => Action::PutTeam {
-            org: OrgName::parse(org)?,
-            team: TeamName::parse(team)?,
-            read_only: *read_only,
-            members: members(member)?,
-        },
-        CliCommand::ShallowCopyRepo { src, dst, branch } => {
-            if let Some(b) = branch {
-                crate::git::validate_branch(b).map_err(|_| NameError {
-                    what: "branch",
-                    value: b.clone(),
-                    rule: "letters, digits, '-', '_', '.', '/'; not starting with '-', no '..'",
-                })?;
-            }
-            Action::ShallowCopyRepo {
-                src: RepoFullName::parse(src)?,
-                dst: RepoFullName::parse(dst)?,
-                branch: branch.clone(),
-            }
-        }
-    }))
 }
 
 /// A GitHub handle from the configuration, acting where the CLI's writes go.
@@ -271,16 +87,16 @@ pub async fn run_action(
     let mut journal = actions::Journal::default();
     let result =
         actions::execute(&gh, &config.settings, &plan, &mut journal, &mut NoJournal).await?;
-    Ok(match action {
-        Action::RerunXml { .. } => result.hooks_removed().unwrap_or(0).to_string(),
-        _ => match result.created_repo_url() {
-            Some(url) => url.to_string(),
-            None => result
-                .outcomes
-                .iter()
-                .map(|o| o.summary())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        },
+    // What orcoursetrion printed: the created repo's URL, else how many
+    // hooks were removed, else what was done.
+    Ok(match (result.created_repo_url(), result.hooks_removed()) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => result
+            .outcomes
+            .iter()
+            .map(|o| o.summary())
+            .collect::<Vec<_>>()
+            .join("\n"),
     })
 }

@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC §9). orcoursetrion's `ORC_*`
+//! Configuration from the environment. orcoursetrion's `ORC_*`
 //! names are kept; every problem is collected and reported together, by
 //! variable name and with what was expected, so one start-up shows them all.
 //! Secrets are read into [`Secret`] and never printed.
@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::actions::Settings;
 use crate::github::api::Committer;
 use crate::github::DEFAULT_API_URL;
 use crate::naming::{Names, OrgName, RepoFullName};
@@ -52,6 +51,21 @@ pub enum GitHubAuth {
 pub enum LogFormat {
     Json,
     Pretty,
+}
+
+/// What the actions need to know about the shop's conventions
+/// (orcoursetrion's `ORC_*` settings).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub names: Names,
+    pub studio_org: String,
+    pub xml_org: String,
+    pub studio_deploy_team: String,
+    pub xml_deploy_team: String,
+    pub staging_gitreload: Option<Secret>,
+    pub production_gitreload: Option<Secret>,
+    pub gitreload_secret: Option<Secret>,
+    pub committer: Committer,
 }
 
 /// Team named as `org/team-slug`.

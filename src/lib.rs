@@ -1,20 +1,55 @@
 //! orcoursetrion: provisions edX course repositories on GitHub, from a CLI or
 //! from slash-commands in a GitHub App's requests repo.
+//!
+//! docs/ARCHITECTURE.md is the map: the data flow (webhook → store → worker →
+//! actions → replies), what each module owns, and where each guarantee is
+//! enforced. The modules are private; what is `pub` here is the surface the
+//! binary, the tests and the benchmarks use.
 
-pub mod actions;
-pub mod app_auth;
-pub mod bot;
+mod word_enum;
+
+mod actions;
+mod catalog;
+mod clock;
+mod command;
+mod config;
+mod github;
+mod http;
+mod jobs;
+mod metrics;
+mod naming;
+mod secret;
+mod server;
+mod store;
+mod text;
+
 pub mod cli;
-pub mod clock;
-pub mod command;
-pub mod config;
-pub mod git;
-pub mod github;
-pub mod metrics;
-pub mod naming;
-pub mod secret;
-pub mod server;
-pub mod setup;
-pub mod store;
-pub mod webhook;
-pub mod worker;
+
+// ---------------------------------------------------------------------------
+// The public surface: the binary's CLI and server, and what the integration
+// tests, benchmarks and examples drive. Everything else stays inside.
+
+pub use actions::{
+    execute, plan, Action, ActionError, ActionResult, CourseRun, CreateExportRepo, CreateXmlRepo,
+    HookTarget, Journal, JournalError, JournalSink, NoJournal, Outcome, Plan, PutTeam, RerunStudio,
+    RerunXmlCourse, SaveFuture, ShallowCopyRepo, Step, StepReport,
+};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use command::{help_text, parse_comment, Command, CommandSpec, Invocation, COMMANDS};
+pub use config::{Config, ConfigError, GitHubAuth, LogFormat, Settings, TeamRef};
+pub use github::api::Committer;
+pub use github::{AppCredentials, ClientConfig, GitHub, GitHubError, RetryPolicy};
+pub use http::{
+    inspect_body, parse_signature, router, sign, verify_signature, EventFilter, IngressState,
+    Inspection, Mode, Refusal, SetupError, SetupState, ENV_KEYS, KEY_FILE_NAME, MAX_BODY_BYTES,
+};
+pub use jobs::{JobKind, WorkerOptions};
+pub use metrics::Metrics;
+pub use naming::{Branch, Course, Login, NameError, Names, OrgName, RepoFullName, TeamName, Term};
+pub use secret::Secret;
+pub use server::{init_logging, serve, start, RunningServer, ServerError, ServerOptions};
+pub use store::{
+    AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,
+    JobState, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store, StoreError,
+    StoreOptions, WriteStats,
+};

@@ -3,14 +3,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use orcoursetrion::cli::{self, Cli, CliCommand};
-use orcoursetrion::config::Config;
-use orcoursetrion::github::ClientConfig;
+use orcoursetrion::{ClientConfig, Config};
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    // An optional .env beside the binary's working directory (SPEC §9).
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        // A bad name is one line that states the rule (exit 2, as for any
+        // bad input); help, version and usage mistakes are clap's own.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid value"));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
+    // An optional .env in the working directory.
     let _ = dotenvy::dotenv();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -26,13 +35,6 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Cli) -> ExitCode {
-    let action = match cli::to_action(&args.command) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -40,9 +42,9 @@ async fn run(args: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(action) = action else {
-        debug_assert!(matches!(args.command, CliCommand::Serve));
-        return serve(config).await;
+    let action = match args.command {
+        CliCommand::Serve => return serve(config).await,
+        CliCommand::Action(action) => action,
     };
     let client = ClientConfig {
         api_url: config.api_url.clone(),
@@ -61,8 +63,8 @@ async fn run(args: Cli) -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    orcoursetrion::server::init_logging(config.log_format);
-    match orcoursetrion::server::serve(config).await {
+    orcoursetrion::init_logging(config.log_format);
+    match orcoursetrion::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

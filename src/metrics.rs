@@ -13,7 +13,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::github::{CallObserver, CallRecord};
-use crate::store::WriteStats;
 
 /// Seconds; the ingest path should live in the first few buckets.
 const INGEST_BUCKETS: &[f64] = &[
@@ -25,6 +24,30 @@ const JOB_BUCKETS: &[f64] = &[
 ];
 /// Seconds per GitHub HTTP exchange.
 const GITHUB_BUCKETS: &[f64] = &[0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// One series owned elsewhere, shown as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Series {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: SeriesKind,
+    pub value: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesKind {
+    Counter,
+    Gauge,
+}
+
+impl SeriesKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SeriesKind::Counter => "counter",
+            SeriesKind::Gauge => "gauge",
+        }
+    }
+}
 
 /// A histogram with fixed upper bounds (Prometheus `le`), lock-free.
 #[derive(Debug)]
@@ -58,6 +81,7 @@ impl Histogram {
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
@@ -89,6 +113,7 @@ pub struct Metrics {
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     jobs_finished: Mutex<BTreeMap<String, u64>>,
     github_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
+    refused_jobs: Mutex<BTreeMap<&'static str, u64>>,
     ingest_latency: Histogram,
     job_duration: Histogram,
     github_latency: Histogram,
@@ -106,6 +131,7 @@ impl Metrics {
             deliveries: Mutex::default(),
             jobs_finished: Mutex::default(),
             github_calls: Mutex::default(),
+            refused_jobs: Mutex::default(),
             ingest_latency: Histogram::new(INGEST_BUCKETS),
             job_duration: Histogram::new(JOB_BUCKETS),
             github_latency: Histogram::new(GITHUB_BUCKETS),
@@ -131,6 +157,21 @@ impl Metrics {
         self.job_duration.observe(elapsed);
     }
 
+    /// A delivery asked for work that could not run (e.g. no installation).
+    pub fn observe_refused_job(&self, reason: &'static str) {
+        if let Ok(mut m) = self.refused_jobs.lock() {
+            *m.entry(reason).or_default() += 1;
+        }
+    }
+
+    /// Deliveries asking for work that could not run, for `reason`.
+    pub fn refused_jobs(&self, reason: &str) -> u64 {
+        self.refused_jobs
+            .lock()
+            .map(|m| m.get(reason).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
     /// Deliveries counted so far for `(event, outcome)`.
     pub fn deliveries(&self, event: &str, outcome: &str) -> u64 {
         self.deliveries
@@ -146,15 +187,12 @@ impl Metrics {
 
     /// The exposition text. `job_counts` is the store's jobs by state.
     pub fn render(&self, job_counts: &BTreeMap<String, i64>) -> String {
-        self.render_with(job_counts, None)
+        self.render_with(job_counts, &[])
     }
 
-    /// [`Metrics::render`] plus the store's group-commit counters.
-    pub fn render_with(
-        &self,
-        job_counts: &BTreeMap<String, i64>,
-        write_stats: Option<&WriteStats>,
-    ) -> String {
+    /// [`Metrics::render`] plus series that other parts own (the store's
+    /// group-commit counters), so this module depends on none of them.
+    pub fn render_with(&self, job_counts: &BTreeMap<String, i64>, extra: &[Series]) -> String {
         let mut out = String::with_capacity(4096);
         out.push_str(
             "# HELP orcoursetrion_webhook_deliveries_total Webhook requests by event and outcome.\n\
@@ -217,23 +255,27 @@ impl Metrics {
             "orcoursetrion_github_call_duration_seconds",
             "Time per GitHub HTTP exchange.",
         );
-        if let Some(s) = write_stats {
+        for series in extra {
             let _ = write!(
                 out,
-                "# HELP orcoursetrion_store_batches_total Group-commit transactions.\n\
-                 # TYPE orcoursetrion_store_batches_total counter\n\
-                 orcoursetrion_store_batches_total {}\n\
-                 # HELP orcoursetrion_store_writes_total Writes carried by group-commit transactions.\n\
-                 # TYPE orcoursetrion_store_writes_total counter\n\
-                 orcoursetrion_store_writes_total {}\n\
-                 # HELP orcoursetrion_store_failed_batches_total Group-commit transactions that failed.\n\
-                 # TYPE orcoursetrion_store_failed_batches_total counter\n\
-                 orcoursetrion_store_failed_batches_total {}\n\
-                 # HELP orcoursetrion_store_max_batch Largest group-commit transaction so far.\n\
-                 # TYPE orcoursetrion_store_max_batch gauge\n\
-                 orcoursetrion_store_max_batch {}\n",
-                s.batches, s.ops, s.failed_batches, s.max_batch
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n",
+                name = series.name,
+                help = series.help,
+                kind = series.kind.as_str(),
+                value = series.value
             );
+        }
+        if let Ok(m) = self.refused_jobs.lock() {
+            out.push_str(
+                "# HELP orcoursetrion_webhook_refused_jobs_total Deliveries that asked for work that could not run, by reason.\n\
+                 # TYPE orcoursetrion_webhook_refused_jobs_total counter\n",
+            );
+            for (reason, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_webhook_refused_jobs_total{{reason=\"{reason}\"}} {n}"
+                );
+            }
         }
         out
     }
@@ -309,7 +351,14 @@ mod tests {
             installation: None,
         });
         let counts = BTreeMap::from([("queued".to_owned(), 4), ("done".to_owned(), 1)]);
-        let text = m.render_with(&counts, Some(&WriteStats::default()));
+        let extra = [Series {
+            name: "orcoursetrion_store_batches_total",
+            help: "Group-commit transactions.",
+            kind: SeriesKind::Counter,
+            value: 0,
+        }];
+        m.observe_refused_job("no_installation");
+        let text = m.render_with(&counts, &extra);
         for needle in [
             "orcoursetrion_webhook_deliveries_total{event=\"issue_comment\",outcome=\"stored\"} 1",
             "orcoursetrion_jobs{state=\"queued\"} 4",
@@ -319,6 +368,7 @@ mod tests {
             "orcoursetrion_webhook_duration_seconds_count 1",
             "orcoursetrion_github_call_duration_seconds_count 2",
             "# TYPE orcoursetrion_store_batches_total counter",
+            "orcoursetrion_webhook_refused_jobs_total{reason=\"no_installation\"} 1",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

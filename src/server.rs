@@ -10,14 +10,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::app_auth::AppCredentials;
-use crate::bot::Bot;
 use crate::config::{Config, GitHubAuth, LogFormat};
-use crate::github::{CallObserver, CallRecord, ClientConfig, GitHub, GitHubError};
+use crate::github::{AppCredentials, CallObserver, CallRecord, ClientConfig, GitHub, GitHubError};
+use crate::http::{self, EventFilter, IngressState, Mode, SetupState};
+use crate::jobs::{Bot, Worker, WorkerOptions};
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store, StoreError};
-use crate::webhook::{self, EventFilter, IngressState};
-use crate::worker::{Worker, WorkerOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -108,10 +106,26 @@ struct Observers {
 impl CallObserver for Observers {
     fn on_call(&self, call: &CallRecord<'_>) {
         self.metrics.on_call(call);
-        if let Some(entry) = AuditEntry::from_call(None, call, chrono::Utc::now()) {
+        if let Some(entry) = audit_entry(call, chrono::Utc::now()) {
             let _ = self.audit.send(entry);
         }
     }
+}
+
+/// The audit entry for a GitHub call, or None for reads (GET/HEAD), which
+/// the audit log does not keep.
+fn audit_entry(call: &CallRecord<'_>, at: chrono::DateTime<chrono::Utc>) -> Option<AuditEntry> {
+    if call.method.eq_ignore_ascii_case("GET") || call.method.eq_ignore_ascii_case("HEAD") {
+        return None;
+    }
+    Some(AuditEntry {
+        job_id: None,
+        installation_id: call.installation.and_then(|i| i64::try_from(i).ok()),
+        method: call.method.to_ascii_uppercase(),
+        path: call.path.to_owned(),
+        status: call.status,
+        at,
+    })
 }
 
 async fn audit_writer(store: Store, mut rx: mpsc::UnboundedReceiver<AuditEntry>) {
@@ -169,7 +183,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         addr: options.bind,
         source,
     })?;
-    let router = webhook::router(IngressState {
+    let router = http::router(Mode::Serve(IngressState {
         store: store.clone(),
         secrets: config.webhook_secrets.clone(),
         filter: EventFilter {
@@ -177,7 +191,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         },
         metrics: metrics.clone(),
         wake: wake.clone(),
-    });
+    }));
     let mut tasks = Vec::new();
     let mut http_shutdown = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
@@ -260,16 +274,17 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
 
 async fn serve_setup(config: &Config) -> Result<(), ServerError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
-    let state = crate::setup::SetupState::from_vars(&vars);
+    let state = SetupState::from_vars(&vars);
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
+    // The URL is the operator's own setting, but it may carry credentials.
     tracing::warn!(
         "no GitHub App credentials: setup mode. Open {} to register the App",
-        state.public_url
+        crate::secret::redact_url(&state.public_url)
     );
-    axum::serve(listener, crate::setup::router(state))
+    axum::serve(listener, http::router(Mode::Setup(state)))
         .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|source| ServerError::Bind { addr, source })

@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::fake_github::{FakeGitHub, Fault, BOT_LOGIN};
-use orcoursetrion::config::Config;
-use orcoursetrion::github::ClientConfig;
-use orcoursetrion::server::{self, RunningServer, ServerOptions};
-use orcoursetrion::store::JobState;
-use orcoursetrion::webhook::sign;
-use orcoursetrion::worker::WorkerOptions;
+use orcoursetrion::sign;
+use orcoursetrion::ClientConfig;
+use orcoursetrion::Config;
+use orcoursetrion::JobState;
+use orcoursetrion::WorkerOptions;
+use orcoursetrion::{RunningServer, ServerOptions};
 use serde_json::{json, Value};
 
 const SECRET: &str = "webhook-s3cret";
@@ -99,7 +99,7 @@ async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("orc.db");
     let config = config_for(&fake, &db.to_string_lossy());
-    let server = server::start(&config, options(&fake))
+    let server = orcoursetrion::start(&config, options(&fake))
         .await
         .expect("server");
     Harness {
@@ -122,7 +122,7 @@ impl Harness {
     }
 
     async fn restart(&mut self) {
-        let server = server::start(&self.config, options(&self.fake))
+        let server = orcoursetrion::start(&self.config, options(&self.fake))
             .await
             .expect("restart");
         self.server = Some(server);
@@ -270,7 +270,7 @@ async fn help_lists_every_command() {
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let comments = h.bot_comments();
     assert_eq!(comments.len(), 1, "exactly one reply");
-    for spec in orcoursetrion::command::COMMANDS {
+    for spec in orcoursetrion::COMMANDS {
         assert!(comments[0].contains(spec.name), "help misses {}", spec.name);
     }
 }
@@ -367,7 +367,7 @@ async fn rerun_a_studio_course() {
         .expect("requests");
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].command, "/rerun 6.004r 2018_Spring");
-    assert_eq!(requests[0].state, "done");
+    assert_eq!(requests[0].state, orcoursetrion::RequestState::Done);
     assert_eq!(requests[0].author, "alice");
     assert!(
         h.bot_comments()[0].contains("Webhooks removed: 1"),

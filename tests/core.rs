@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_github::{FakeGitHub, Fault};
-use orcoursetrion::actions::{
-    self, execute, plan, Action, ActionError, Journal, JournalSink, NoJournal, SaveFuture,
-    Settings, StepReport,
+use orcoursetrion::AppCredentials;
+use orcoursetrion::Committer;
+use orcoursetrion::ManualClock;
+use orcoursetrion::Secret;
+use orcoursetrion::{
+    execute, plan, Action, ActionError, Journal, JournalSink, NoJournal, SaveFuture, Settings,
+    StepReport,
 };
-use orcoursetrion::app_auth::AppCredentials;
-use orcoursetrion::clock::ManualClock;
-use orcoursetrion::github::api::Committer;
-use orcoursetrion::github::{ClientConfig, GitHub, GitHubError};
-use orcoursetrion::naming::{Course, Login, Names, OrgName, RepoFullName, TeamName, Term};
-use orcoursetrion::secret::Secret;
+use orcoursetrion::{ClientConfig, GitHub, GitHubError};
+use orcoursetrion::{Course, Login, Names, OrgName, RepoFullName, TeamName, Term};
 use serde_json::json;
 
 const STUDIO: &str = "MITx-Studio2LMS";
@@ -90,7 +90,7 @@ fn t(s: &str) -> Term {
     Term::parse(s).expect("term")
 }
 
-async fn run(e: &Env, action: Action) -> Result<actions::ActionResult, ActionError> {
+async fn run(e: &Env, action: Action) -> Result<orcoursetrion::ActionResult, ActionError> {
     let p = plan(&action, &e.s)?;
     execute(&e.gh, &e.s, &p, &mut Journal::default(), &mut NoJournal).await
 }
@@ -202,7 +202,7 @@ async fn put_team_existing_team_exclusive_membership() {
     e.fake.add_team_member(XML, &slug, "alice");
     e.fake.add_team_member(XML, &slug, "carol");
     e.fake.clear_log();
-    let action = Action::PutTeam {
+    let action = Action::PutTeam(orcoursetrion::PutTeam {
         org: OrgName::parse(XML).expect("org"),
         team: TeamName::parse("course-team").expect("team"),
         read_only: true,
@@ -210,7 +210,7 @@ async fn put_team_existing_team_exclusive_membership() {
             Login::parse("alice").expect("l"),
             Login::parse("bob").expect("l"),
         ]),
-    };
+    });
     run(&e, action).await.expect("put_team");
     let team = e.fake.team(XML, &slug).expect("team");
     assert_eq!(team.members, vec!["alice", "bob"]);
@@ -232,12 +232,12 @@ async fn put_team_existing_team_exclusive_membership() {
 async fn put_team_creates_with_pull_or_push() {
     let e = env().await;
     for (name, read_only, perm) in [("readers", true, "pull"), ("writers", false, "push")] {
-        let action = Action::PutTeam {
+        let action = Action::PutTeam(orcoursetrion::PutTeam {
             org: OrgName::parse(XML).expect("org"),
             team: TeamName::parse(name).expect("team"),
             read_only,
             members: None,
-        };
+        });
         run(&e, action).await.expect("put_team");
         assert_eq!(e.fake.team(XML, name).expect("created").permission, perm);
     }
@@ -248,12 +248,12 @@ async fn put_team_creation_failure_and_membership_failure() {
     let e = env().await;
     e.fake
         .inject("POST", "/orgs/*/teams", Fault::Status(403), 1);
-    let action = Action::PutTeam {
+    let action = Action::PutTeam(orcoursetrion::PutTeam {
         org: OrgName::parse(XML).expect("org"),
         team: TeamName::parse("t1").expect("team"),
         read_only: false,
         members: None,
-    };
+    });
     let err = run(&e, action).await.expect_err("create fails");
     assert!(
         matches!(
@@ -263,12 +263,12 @@ async fn put_team_creation_failure_and_membership_failure() {
         "{err:?}"
     );
 
-    let action = Action::PutTeam {
+    let action = Action::PutTeam(orcoursetrion::PutTeam {
         org: OrgName::parse(XML).expect("org"),
         team: TeamName::parse("t2").expect("team"),
         read_only: false,
         members: Some(vec![Login::parse("ghost-user").expect("login")]),
-    };
+    });
     let err = run(&e, action).await.expect_err("unknown user");
     assert!(
         matches!(
@@ -294,10 +294,10 @@ async fn hooks_add_delete_all_and_repo_missing() {
     assert_eq!(stored[0].secret.as_deref(), Some("s"));
     e.fake.add_hook(XML, "r1", "https://other.example/hook");
 
-    let action = Action::RerunXml {
+    let action = Action::RerunXml(orcoursetrion::CourseRun {
         course: c("r1-not-a-run"),
         term: t("2018_Spring"),
-    };
+    });
     let err = run(&e, action).await.expect_err("missing repo");
     assert!(
         matches!(err, ActionError::GitHub(GitHubError::RepoNotFound { .. })),
@@ -428,11 +428,11 @@ async fn a_create_whose_answer_was_lost_is_not_repeated() {
     e.fake.inject("POST", "/orgs/*/repos", Fault::DropAfter, 1);
     let res = run(
         &e,
-        Action::CreateExportRepo {
+        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
             course: c("6.004r"),
             term: t("2018_Spring"),
             description: None,
-        },
+        }),
     )
     .await
     .expect("reconciled");
@@ -519,11 +519,11 @@ async fn create_export_repo_exact_calls_and_bodies() {
     let e = env().await;
     let res = run(
         &e,
-        Action::CreateExportRepo {
+        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
             course: c("6.004r"),
             term: t("2018_Spring"),
             description: Some("Computation Structures".into()),
-        },
+        }),
     )
     .await
     .expect("created");
@@ -575,12 +575,12 @@ async fn rerun_studio_removes_old_hooks_and_creates_new_run() {
     e.fake.clear_log();
     let res = run(
         &e,
-        Action::RerunStudio {
+        Action::RerunStudio(orcoursetrion::RerunStudio {
             course: c("6.004r"),
             term: t("2018_Spring"),
             new_term: t("2019_Spring"),
             description: None,
-        },
+        }),
     )
     .await
     .expect("rerun");
@@ -606,10 +606,10 @@ async fn release_is_one_call_and_finds_legacy_double_dash_names() {
     e.fake.clear_log();
     run(
         &e,
-        Action::ReleaseStudio {
+        Action::ReleaseStudio(orcoursetrion::CourseRun {
             course: c("6.004r"),
             term: t("2018_Spring"),
-        },
+        }),
     )
     .await
     .expect("release");
@@ -632,10 +632,10 @@ async fn release_is_one_call_and_finds_legacy_double_dash_names() {
     e.fake.clear_log();
     run(
         &e,
-        Action::ReleaseXml {
+        Action::ReleaseXml(orcoursetrion::CourseRun {
             course: c("8.01r"),
             term: t("2017_Fall"),
-        },
+        }),
     )
     .await
     .expect("legacy found");
@@ -652,7 +652,7 @@ async fn create_xml_repo_with_new_team_and_members() {
     let e = env().await;
     let res = run(
         &e,
-        Action::CreateXmlRepo {
+        Action::CreateXmlRepo(orcoursetrion::CreateXmlRepo {
             course: c("6.004r"),
             term: t("2018_Spring"),
             team: None,
@@ -661,7 +661,7 @@ async fn create_xml_repo_with_new_team_and_members() {
                 Login::parse("bob").expect("l"),
             ]),
             description: None,
-        },
+        }),
     )
     .await
     .expect("created");
@@ -711,10 +711,10 @@ async fn rerun_xml_returns_hook_count() {
     e.fake.clear_log();
     let res = run(
         &e,
-        Action::RerunXml {
+        Action::RerunXml(orcoursetrion::CourseRun {
             course: c("6.004r"),
             term: t("2018_Spring"),
-        },
+        }),
     )
     .await
     .expect("rerun");
@@ -736,10 +736,12 @@ async fn shallow_copy_over_file_remotes_including_a_branch() {
         .seed_git(XML, "src", "live", &[("course.xml", "<course live/>\n")]);
     e.fake.add_repo(XML, "dst");
     e.fake.add_repo(XML, "dst2");
-    let copy = |dst: &str, branch: Option<&str>| Action::ShallowCopyRepo {
-        src: RepoFullName::parse("mitx/src").expect("src"),
-        dst: RepoFullName::parse(&format!("mitx/{dst}")).expect("dst"),
-        branch: branch.map(str::to_string),
+    let copy = |dst: &str, branch: Option<&str>| {
+        Action::ShallowCopyRepo(orcoursetrion::ShallowCopyRepo {
+            src: RepoFullName::parse("mitx/src").expect("src"),
+            dst: RepoFullName::parse(&format!("mitx/{dst}")).expect("dst"),
+            branch: branch.map(|b| orcoursetrion::Branch::parse(b).expect("branch")),
+        })
     };
     run(&e, copy("dst", None)).await.expect("copy");
     assert_eq!(e.fake.git_log(XML, "dst", "main").len(), 1, "no history");
@@ -763,13 +765,13 @@ async fn shallow_copy_over_file_remotes_including_a_branch() {
 async fn dry_run_plan_makes_no_call_and_hides_hook_urls() {
     let e = env().await;
     let p = plan(
-        &Action::CreateXmlRepo {
+        &Action::CreateXmlRepo(orcoursetrion::CreateXmlRepo {
             course: c("6.004r"),
             term: t("2018_Spring"),
             team: None,
             members: None,
             description: None,
-        },
+        }),
         &e.s,
     )
     .expect("plan");
@@ -791,10 +793,10 @@ async fn missing_hook_setting_is_reported_before_any_call() {
     e.s.production_gitreload = None;
     let err = run(
         &e,
-        Action::ReleaseXml {
+        Action::ReleaseXml(orcoursetrion::CourseRun {
             course: c("6.004r"),
             term: t("2018_Spring"),
-        },
+        }),
     )
     .await
     .expect_err("not configured");
@@ -822,7 +824,7 @@ impl JournalSink for CrashingSink {
             self.saved = journal.clone();
         }
         Box::pin(std::future::ready(if crash {
-            Err("killed".to_string())
+            Err(orcoursetrion::JournalError("killed".to_string()))
         } else {
             Ok(())
         }))
@@ -831,13 +833,13 @@ impl JournalSink for CrashingSink {
 
 async fn crash_then_resume(crash_at: usize) {
     let e = env().await;
-    let action = Action::CreateXmlRepo {
+    let action = Action::CreateXmlRepo(orcoursetrion::CreateXmlRepo {
         course: c("6.004r"),
         term: t("2018_Spring"),
         team: None,
         members: Some(vec![Login::parse("alice").expect("l")]),
         description: None,
-    };
+    });
     let p = plan(&action, &e.s).expect("plan");
     let mut sink = CrashingSink {
         saves: 0,
@@ -1046,11 +1048,11 @@ async fn call_counts_per_action() {
 
     run(
         &e,
-        Action::CreateExportRepo {
+        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
             course: c("6.004r"),
             term: t("2018_Spring"),
             description: None,
-        },
+        }),
     )
     .await
     .expect("ok");
@@ -1060,12 +1062,12 @@ async fn call_counts_per_action() {
     e.fake.clear_log();
     run(
         &e,
-        Action::RerunStudio {
+        Action::RerunStudio(orcoursetrion::RerunStudio {
             course: c("6.004r"),
             term: t("2018_Spring"),
             new_term: t("2019_Spring"),
             description: None,
-        },
+        }),
     )
     .await
     .expect("ok");
@@ -1073,10 +1075,10 @@ async fn call_counts_per_action() {
     e.fake.clear_log();
     run(
         &e,
-        Action::ReleaseStudio {
+        Action::ReleaseStudio(orcoursetrion::CourseRun {
             course: c("6.004r"),
             term: t("2019_Spring"),
-        },
+        }),
     )
     .await
     .expect("ok");
@@ -1093,13 +1095,13 @@ async fn call_counts_per_action() {
         Login::parse("alice").expect("l"),
         Login::parse("bob").expect("l"),
     ];
-    let action = Action::CreateXmlRepo {
+    let action = Action::CreateXmlRepo(orcoursetrion::CreateXmlRepo {
         course: c("8.01"),
         term: t("2018_Spring"),
         team: None,
         members: Some(members),
         description: None,
-    };
+    });
     let p = plan(&action, &e.s).expect("plan");
     e.fake.clear_log();
     execute(&gh, &e.s, &p, &mut Journal::default(), &mut NoJournal)
@@ -1109,10 +1111,10 @@ async fn call_counts_per_action() {
     e.fake.clear_log();
     run(
         &e,
-        Action::RerunXml {
+        Action::RerunXml(orcoursetrion::CourseRun {
             course: c("8.01"),
             term: t("2018_Spring"),
-        },
+        }),
     )
     .await
     .expect("ok");
@@ -1120,10 +1122,10 @@ async fn call_counts_per_action() {
     e.fake.clear_log();
     run(
         &e,
-        Action::ReleaseXml {
+        Action::ReleaseXml(orcoursetrion::CourseRun {
             course: c("8.01"),
             term: t("2018_Spring"),
-        },
+        }),
     )
     .await
     .expect("ok");

@@ -7,14 +7,14 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use orcoursetrion::clock::ManualClock;
-use orcoursetrion::metrics::Metrics;
-use orcoursetrion::naming::RepoFullName;
-use orcoursetrion::secret::Secret;
-use orcoursetrion::store::{
+use orcoursetrion::ManualClock;
+use orcoursetrion::Metrics;
+use orcoursetrion::RepoFullName;
+use orcoursetrion::Secret;
+use orcoursetrion::{
     DeliveryOutcome, JobEnd, JobState, NewDelivery, NewJob, Store, StoreError, StoreOptions,
 };
-use orcoursetrion::webhook::{self, EventFilter, IngressState, MAX_BODY_BYTES};
+use orcoursetrion::{EventFilter, IngressState, Mode, MAX_BODY_BYTES};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tower::ServiceExt;
@@ -45,7 +45,7 @@ fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
 
 fn harness_for(store: Store, secrets: &[&str], dir: Option<tempfile::TempDir>) -> Harness {
     let wake = Arc::new(Notify::new());
-    let router = webhook::router(state(&store, secrets, wake.clone()));
+    let router = orcoursetrion::router(Mode::Serve(state(&store, secrets, wake.clone())));
     Harness {
         store,
         router,
@@ -111,7 +111,7 @@ fn webhook_request(
 }
 
 fn signed(delivery: &str, event: &str, body: Vec<u8>) -> Request<Body> {
-    let sig = webhook::sign(SECRET.as_bytes(), &body);
+    let sig = orcoursetrion::sign(SECRET.as_bytes(), &body);
     webhook_request(Some(delivery), Some(event), body, Some(sig))
 }
 
@@ -204,10 +204,10 @@ async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
 async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stored() {
     let h = harness().await;
     let body = fixture("issue_comment_created.json");
-    let forged = webhook::sign(b"not-the-secret", &body);
+    let forged = orcoursetrion::sign(b"not-the-secret", &body);
     let mut tampered = body.clone();
     tampered[10] ^= 1;
-    let good_for_original = webhook::sign(SECRET.as_bytes(), &body);
+    let good_for_original = orcoursetrion::sign(SECRET.as_bytes(), &body);
     let cases = vec![
         ("forged", body.clone(), Some(forged)),
         ("missing", body.clone(), None),
@@ -228,7 +228,7 @@ async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stor
 async fn a_rotated_out_secret_still_verifies() {
     let h = harness().await;
     let body = fixture("issue_comment_created.json");
-    let sig = webhook::sign(OLD_SECRET.as_bytes(), &body);
+    let sig = orcoursetrion::sign(OLD_SECRET.as_bytes(), &body);
     let req = webhook_request(Some("old-secret"), Some("issue_comment"), body, Some(sig));
     let (status, body) = send(&h.router, req).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -240,7 +240,7 @@ async fn without_a_configured_secret_everything_is_refused() {
     let store = Store::open("sqlite::memory:").await.expect("open");
     let h = harness_for(store, &[""], None);
     let body = fixture("issue_comment_created.json");
-    let sig = webhook::sign(b"", &body);
+    let sig = orcoursetrion::sign(b"", &body);
     let (status, _) = send(
         &h.router,
         webhook_request(Some("x"), Some("issue_comment"), body, Some(sig)),
@@ -285,7 +285,7 @@ async fn bodies_over_25_mib_are_refused_with_413() {
     big[0] = b'{';
     big[MAX_BODY_BYTES] = b'}';
     // Announced by Content-Length: refused before reading.
-    let sig = webhook::sign(SECRET.as_bytes(), &big);
+    let sig = orcoursetrion::sign(SECRET.as_bytes(), &big);
     let (status, _) = send(
         &h.router,
         webhook_request(Some("big-1"), Some("push"), big.clone(), Some(sig.clone())),
@@ -335,7 +335,7 @@ async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
         Some("big-forged"),
         Some("push"),
         body.clone(),
-        Some(webhook::sign(b"wrong", &body)),
+        Some(orcoursetrion::sign(b"wrong", &body)),
     );
     assert_eq!(send(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
 }
@@ -344,7 +344,7 @@ async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
 async fn missing_delivery_or_event_header_is_a_400_after_verification() {
     let h = harness().await;
     let body = fixture("issue_comment_created.json");
-    let sig = webhook::sign(SECRET.as_bytes(), &body);
+    let sig = orcoursetrion::sign(SECRET.as_bytes(), &body);
     let cases = [
         (None, Some("issue_comment")),
         (Some("has spaces in it"), Some("issue_comment")),
@@ -558,7 +558,7 @@ fn delivery(id: &str) -> NewDelivery {
 
 fn job_for(installation: i64) -> NewJob {
     NewJob {
-        kind: "comment".to_owned(),
+        kind: orcoursetrion::JobKind::Comment,
         installation_id: Some(installation),
         payload: json!({"installation_id": installation}),
     }

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use common::fake_github::{FakeGitHub, Fault, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
 use common::{TEST_APP_ID, TEST_APP_SLUG, TEST_CLIENT_ID};
-use orcoursetrion::app_auth::AppCredentials;
-use orcoursetrion::config::{Config, GitHubAuth};
-use orcoursetrion::github::{ClientConfig, GitHub};
-use orcoursetrion::setup::{self, SetupState, KEY_FILE_NAME};
+use orcoursetrion::AppCredentials;
+use orcoursetrion::{ClientConfig, GitHub};
+use orcoursetrion::{Config, GitHubAuth};
+use orcoursetrion::{Mode, SetupState, KEY_FILE_NAME};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -44,7 +44,7 @@ impl Setup {
             key_dir: dir.path().join("keys"),
             org: org.map(str::to_string),
         };
-        let app = setup::router(state);
+        let app = orcoursetrion::router(Mode::Setup(state));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -9,9 +9,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::git::{self, GitError};
 use super::plan::{HookTarget, Plan, RepoTarget, Step};
-use super::{ActionError, ActionResult, Journal, Outcome, Settings};
-use crate::git;
+use super::{ActionError, ActionResult, Journal, JournalError, Outcome, Settings};
 use crate::github::types::{Permission, Repo};
 use crate::github::{GitHub, GitHubError};
 use crate::naming::team_slug;
@@ -25,7 +25,7 @@ pub struct StepReport<'a> {
     pub outcome: Option<&'a Outcome>,
 }
 
-pub type SaveFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+pub type SaveFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JournalError>> + Send + 'a>>;
 
 /// Where the journal goes after every change (the job store, or nowhere for a
 /// one-shot CLI run). An error stops the action before its next write.
@@ -65,8 +65,7 @@ pub async fn execute(
                 outcome: None,
             },
         )
-        .await
-        .map_err(ActionError::Journal)?;
+        .await?;
         let outcome = loop {
             match run_step(gh, settings, step, &journal.done, in_doubt).await {
                 Err(ActionError::GitHub(GitHubError::InDoubt { .. })) if !in_doubt => {
@@ -88,8 +87,7 @@ pub async fn execute(
                 outcome: journal.done.last(),
             },
         )
-        .await
-        .map_err(ActionError::Journal)?;
+        .await?;
     }
     Ok(ActionResult {
         outcomes: journal.done.clone(),
@@ -274,13 +272,13 @@ async fn run_step(
                     })?,
             };
             let src_url = src_repo.clone_url.clone().ok_or_else(|| {
-                ActionError::Git(format!("{} has no clone URL", src_repo.full_name))
+                ActionError::Git(GitError(format!("{} has no clone URL", src_repo.full_name)))
             })?;
             let token = gh.token_for_git().await?;
             git::shallow_copy(&git::CopyRequest {
                 src_url: &src_url,
                 dst_url: &dst_url,
-                branch: branch.as_deref(),
+                branch: branch.as_ref(),
                 committer: &s.committer,
                 token: Some(&token),
                 source_label: &src_repo.full_name,

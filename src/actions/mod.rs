@@ -1,108 +1,191 @@
-//! orcoursetrion's actions as plans of idempotent steps (SPEC §3).
+//! orcoursetrion's actions as plans of idempotent steps (see docs/ARCHITECTURE.md).
 //!
 //! An action first becomes a [`Plan`] (pure: no GitHub call), then
 //! [`execute`] runs the steps in order, journaling each one so a retried or
 //! resumed job skips what is done and reconciles the one step that was in
 //! flight instead of repeating it. A dry run prints the plan and stops.
 
+mod catalog;
 mod exec;
+mod git;
 mod plan;
 mod resolve;
 
+pub use catalog::catalog_changes;
 pub use exec::{execute, JournalSink, NoJournal, SaveFuture, StepReport};
-pub use plan::{plan, HookTarget, Plan, RepoTarget, Step};
-pub use resolve::{find_latest_run, find_run, CourseKind, RunRef};
+pub use git::GitError;
+pub use plan::{plan, HookTarget, Plan, Step};
+pub use resolve::{resolve_release, resolve_rerun};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::github::api::Committer;
 use crate::github::GitHubError;
-use crate::naming::{Course, Login, Names, OrgName, RepoFullName, TeamName, Term};
-use crate::secret::Secret;
+use crate::naming::{Branch, Course, Login, OrgName, RepoFullName, TeamName, Term};
 
-/// What the actions need to know about the installation's conventions
-/// (orcoursetrion's `ORC_*` settings).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub names: Names,
-    pub studio_org: String,
-    pub xml_org: String,
-    pub studio_deploy_team: String,
-    pub xml_deploy_team: String,
-    pub staging_gitreload: Option<Secret>,
-    pub production_gitreload: Option<Secret>,
-    pub gitreload_secret: Option<Secret>,
-    pub committer: Committer,
+pub use crate::config::Settings;
+
+/// `create_export_repo`: a Studio run's export repo, with the Studio deploy
+/// team, `.gitignore` and `course.xml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct CreateExportRepo {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the course (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+    /// Description of the repository
+    #[arg(short = 'd', long)]
+    pub description: Option<String>,
 }
 
-/// One provisioning action with validated arguments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `rerun_studio`: the old run's hooks off, the new run's export repo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct RerunStudio {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the run being rerun (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+    /// The new term (e.g. 2019_Spring)
+    #[arg(short = 'n', long = "new-term", alias = "new_term")]
+    pub new_term: Term,
+    /// Description of the new repository
+    #[arg(short = 'd', long)]
+    pub description: Option<String>,
+}
+
+/// A course run named by course and term: `release_studio`, `rerun_xml`,
+/// `release_xml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct CourseRun {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the course (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+}
+
+/// `create_xml_repo`: an XML run's repo, with the XML deploy team, a course
+/// team and the staging hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct CreateXmlRepo {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the course (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+    /// Team to give push access (default: the repo name)
+    #[arg(short = 'g', long)]
+    pub team: Option<TeamName>,
+    /// Usernames that replace the team's membership (none given: membership untouched)
+    #[arg(short = 'm', long = "member", alias = "members", num_args = 0..)]
+    pub members: Option<Vec<Login>>,
+    /// Description of the repository
+    #[arg(short = 'd', long)]
+    pub description: Option<String>,
+}
+
+/// `put_team`: create or update a team; members given = exact membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct PutTeam {
+    /// Organization of the team
+    #[arg(short = 'o', long)]
+    pub org: OrgName,
+    /// Team name
+    #[arg(short = 'g', long)]
+    pub team: TeamName,
+    /// Pull (read-only) access when the team is created; push otherwise
+    #[arg(short = 'r', long = "read_only", alias = "read-only")]
+    pub read_only: bool,
+    /// Usernames that replace the team's membership (none given: membership untouched)
+    #[arg(short = 'm', long = "member", alias = "members", num_args = 0..)]
+    pub members: Option<Vec<Login>>,
+}
+
+/// `shallow_copy_repo`: one branch copied into another repo without history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct ShallowCopyRepo {
+    /// Source repo as OWNER/NAME
+    #[arg(short = 's', long)]
+    pub src: RepoFullName,
+    /// Destination repo as OWNER/NAME (must exist)
+    #[arg(long)]
+    pub dst: RepoFullName,
+    /// Branch of the source to copy (default: its default branch)
+    #[arg(short = 'b', long)]
+    pub branch: Option<Branch>,
+}
+
+/// The whole XML rerun that orcoursetrion promised "eventually": a new repo
+/// with a history-free copy, the same course team(s) and the staging hook,
+/// then the old run's hooks off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct RerunXmlCourse {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the run being rerun (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+    /// The new term (e.g. 2019_Spring)
+    #[arg(short = 'n', long = "new-term", alias = "new_term")]
+    pub new_term: Term,
+}
+
+/// One provisioning action with validated arguments: what the CLI's
+/// subcommands are, what chat commands resolve to, and what a job journals.
+/// Each variant's arguments are its own struct, so the CLI (clap derives its
+/// flags from the struct), the chat parser and the planner share one shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Subcommand)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    CreateExportRepo {
-        course: Course,
-        term: Term,
-        description: Option<String>,
-    },
-    RerunStudio {
-        course: Course,
-        term: Term,
-        new_term: Term,
-        description: Option<String>,
-    },
-    ReleaseStudio {
-        course: Course,
-        term: Term,
-    },
-    CreateXmlRepo {
-        course: Course,
-        term: Term,
-        team: Option<TeamName>,
-        members: Option<Vec<Login>>,
-        description: Option<String>,
-    },
-    RerunXml {
-        course: Course,
-        term: Term,
-    },
-    ReleaseXml {
-        course: Course,
-        term: Term,
-    },
-    PutTeam {
-        org: OrgName,
-        team: TeamName,
-        read_only: bool,
-        members: Option<Vec<Login>>,
-    },
-    ShallowCopyRepo {
-        src: RepoFullName,
-        dst: RepoFullName,
-        branch: Option<String>,
-    },
-    /// The whole xml rerun orcoursetrion promised "eventually": hooks off the
-    /// old run, a new repo with a history-free copy, the same course team(s)
-    /// and the staging hook.
-    RerunXmlCourse {
-        course: Course,
-        term: Term,
-        new_term: Term,
-    },
+    /// Create a Studio export repo with the studio deploy team, .gitignore and course.xml.
+    #[command(name = "create_export_repo", visible_alias = "create-export-repo")]
+    CreateExportRepo(CreateExportRepo),
+    /// Remove the webhooks of a Studio run and create the repo of its new term.
+    #[command(name = "rerun_studio", visible_alias = "rerun-studio")]
+    RerunStudio(RerunStudio),
+    /// Add the production gitreload webhook to a Studio run.
+    #[command(name = "release_studio", visible_alias = "release-studio")]
+    ReleaseStudio(CourseRun),
+    /// Create an XML course repo with the xml deploy team, a course team and the staging webhook.
+    #[command(name = "create_xml_repo", visible_alias = "create-xml-repo")]
+    CreateXmlRepo(CreateXmlRepo),
+    /// Remove every webhook of an XML run; prints how many.
+    #[command(name = "rerun_xml", visible_alias = "rerun-xml")]
+    RerunXml(CourseRun),
+    /// Add the production gitreload webhook to an XML run.
+    #[command(name = "release_xml", visible_alias = "release-xml")]
+    ReleaseXml(CourseRun),
+    /// Create or update a team; with -m, its membership becomes exactly those users.
+    #[command(name = "put_team", visible_alias = "put-team")]
+    PutTeam(PutTeam),
+    /// Copy one branch of a repo into another repo without history (overwrites its main).
+    #[command(name = "shallow_copy_repo", visible_alias = "shallow-copy-repo")]
+    ShallowCopyRepo(ShallowCopyRepo),
+    /// Rerun an XML course in full: new repo with a history-free copy, same teams, staging hook.
+    #[command(name = "rerun_xml_course", visible_alias = "rerun-xml-course")]
+    RerunXmlCourse(RerunXmlCourse),
 }
 
 impl Action {
+    /// orcoursetrion's name of the action (the CLI subcommand).
     pub fn name(&self) -> &'static str {
         match self {
-            Action::CreateExportRepo { .. } => "create_export_repo",
-            Action::RerunStudio { .. } => "rerun_studio",
-            Action::ReleaseStudio { .. } => "release_studio",
-            Action::CreateXmlRepo { .. } => "create_xml_repo",
-            Action::RerunXml { .. } => "rerun_xml",
-            Action::ReleaseXml { .. } => "release_xml",
-            Action::PutTeam { .. } => "put_team",
-            Action::ShallowCopyRepo { .. } => "shallow_copy_repo",
-            Action::RerunXmlCourse { .. } => "rerun",
+            Action::CreateExportRepo(_) => "create_export_repo",
+            Action::RerunStudio(_) => "rerun_studio",
+            Action::ReleaseStudio(_) => "release_studio",
+            Action::CreateXmlRepo(_) => "create_xml_repo",
+            Action::RerunXml(_) => "rerun_xml",
+            Action::ReleaseXml(_) => "release_xml",
+            Action::PutTeam(_) => "put_team",
+            Action::ShallowCopyRepo(_) => "shallow_copy_repo",
+            Action::RerunXmlCourse(_) => "rerun",
         }
     }
 }
@@ -117,11 +200,11 @@ pub enum ActionError {
     /// None of a course run's possible repo names exists.
     #[error("{0}")]
     NotFound(String),
-    #[error("git failed: {0}")]
-    Git(String),
+    #[error(transparent)]
+    Git(#[from] GitError),
     /// The journal could not be saved: stop before doing more, the job resumes later.
     #[error("could not save progress: {0}")]
-    Journal(String),
+    Journal(#[from] JournalError),
 }
 
 impl ActionError {
@@ -134,6 +217,12 @@ impl ActionError {
         }
     }
 }
+
+/// The step journal could not be saved. The action stops before its next
+/// side effect; the job resumes from the last saved journal.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct JournalError(pub String);
 
 /// What one step left behind; the journal holds these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,9 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ActionError, Settings};
+use super::{
+    Action, ActionError, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio,
+    RerunXmlCourse, Settings, ShallowCopyRepo,
+};
 use crate::github::types::Permission;
-use crate::naming::{Course, Term};
+use crate::naming::{Branch, Course, Term};
 
 const GITIGNORE: &str = "\ndrafts/\n";
 
@@ -100,7 +103,7 @@ pub enum Step {
         src: RepoTarget,
         dst_org: String,
         dst: String,
-        branch: Option<String>,
+        branch: Option<Branch>,
     },
     /// Give every team with push access to `from` (but `skip`, the deploy
     /// team, which has its own step) push access to `to`.
@@ -171,7 +174,7 @@ impl Step {
                 "copy {}{} into {dst_org}/{dst} without history",
                 src.display(),
                 branch
-                    .as_deref()
+                    .as_ref()
                     .map(|b| format!(" (branch {b})"))
                     .unwrap_or_default()
             ),
@@ -258,11 +261,11 @@ fn gitignore(org: &str, repo: &str) -> Step {
 pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
     let n = &s.names;
     let (title, steps) = match action {
-        Action::CreateExportRepo {
+        Action::CreateExportRepo(CreateExportRepo {
             course,
             term,
             description,
-        } => {
+        }) => {
             let name = n.repo_name(course, term);
             let org = &s.studio_org;
             let mut steps = new_repo_steps(org, &s.studio_deploy_team, &name, description);
@@ -280,12 +283,12 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             });
             (format!("create_export_repo {course} {term}"), steps)
         }
-        Action::RerunStudio {
+        Action::RerunStudio(RerunStudio {
             course,
             term,
             new_term,
             description,
-        } => {
+        }) => {
             let org = &s.studio_org;
             let name = n.repo_name(course, new_term);
             let mut steps = vec![Step::RemoveHooks {
@@ -300,9 +303,10 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             steps.push(gitignore(org, &name));
             (format!("rerun_studio {course} {term} → {new_term}"), steps)
         }
-        Action::ReleaseStudio { course, term } | Action::ReleaseXml { course, term } => {
+        Action::ReleaseStudio(CourseRun { course, term })
+        | Action::ReleaseXml(CourseRun { course, term }) => {
             hook_configured(s, HookTarget::Production)?;
-            let (org, verb) = if matches!(action, Action::ReleaseStudio { .. }) {
+            let (org, verb) = if matches!(action, Action::ReleaseStudio(_)) {
                 (&s.studio_org, "release_studio")
             } else {
                 (&s.xml_org, "release_xml")
@@ -315,13 +319,13 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 }],
             )
         }
-        Action::CreateXmlRepo {
+        Action::CreateXmlRepo(CreateXmlRepo {
             course,
             term,
             team,
             members,
             description,
-        } => {
+        }) => {
             hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
             let name = n.repo_name(course, term);
@@ -345,18 +349,18 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             });
             (format!("create_xml_repo {course} {term}"), steps)
         }
-        Action::RerunXml { course, term } => (
+        Action::RerunXml(CourseRun { course, term }) => (
             format!("rerun_xml {course} {term}"),
             vec![Step::RemoveHooks {
                 repo: RepoTarget::run(&s.xml_org, s, course, term),
             }],
         ),
-        Action::PutTeam {
+        Action::PutTeam(PutTeam {
             org,
             team,
             read_only,
             members,
-        } => (
+        }) => (
             format!("put_team {org} {team}"),
             vec![Step::PutTeam {
                 org: org.as_str().to_string(),
@@ -368,7 +372,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 repo: None,
             }],
         ),
-        Action::ShallowCopyRepo { src, dst, branch } => (
+        Action::ShallowCopyRepo(ShallowCopyRepo { src, dst, branch }) => (
             format!("shallow_copy_repo {src} → {dst}"),
             vec![Step::ShallowCopy {
                 src: RepoTarget::exact(src.owner().as_str(), src.name()),
@@ -377,11 +381,11 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 branch: branch.clone(),
             }],
         ),
-        Action::RerunXmlCourse {
+        Action::RerunXmlCourse(RerunXmlCourse {
             course,
             term,
             new_term,
-        } => {
+        }) => {
             hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
             let old = RepoTarget::run(org, s, course, term);

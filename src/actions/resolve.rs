@@ -1,19 +1,11 @@
-//! Finding a course's runs on GitHub for the chat commands that name only a
-//! course (`/rerun COURSE NEW_TERM`, `/release COURSE TERM`): which org holds
+//! Finding a course's runs on GitHub, and resolving the chat commands that
+//! name only a course (`/rerun COURSE NEW_TERM`, `/release COURSE TERM`): which org holds
 //! it (studio or xml) and which term is the latest. Read-only calls.
 
-use serde::{Deserialize, Serialize};
-
-use super::{ActionError, Settings};
+use super::{Action, ActionError, CourseRun, RerunStudio, RerunXmlCourse, Settings};
+use crate::catalog::CourseKind;
 use crate::github::GitHub;
 use crate::naming::{Course, Term};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CourseKind {
-    Studio,
-    Xml,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRef {
@@ -53,7 +45,7 @@ pub async fn find_run(
     Ok(None)
 }
 
-/// The latest run of a course across both orgs, by term order (SPEC §2).
+/// The latest run of a course across both orgs, by term order.
 /// Lists the orgs' repos (100 a page); a course found in both orgs is an
 /// error, since a rerun would not know which workflow to follow.
 pub async fn find_latest_run(
@@ -87,4 +79,74 @@ pub async fn find_latest_run(
         )));
     }
     Ok(best)
+}
+
+/// `/release COURSE TERM`: the release action of whichever org holds the run.
+pub async fn resolve_release(
+    gh: &GitHub,
+    s: &Settings,
+    course: &Course,
+    term: &Term,
+) -> Result<Action, ActionError> {
+    let found = find_run(gh, s, course, term).await?.ok_or_else(|| {
+        ActionError::NotFound(format!(
+            "no repo for {course} {term} in {} or {}",
+            s.studio_org, s.xml_org
+        ))
+    })?;
+    let run = CourseRun {
+        course: course.clone(),
+        term: term.clone(),
+    };
+    Ok(match found.kind {
+        CourseKind::Studio => Action::ReleaseStudio(run),
+        CourseKind::Xml => Action::ReleaseXml(run),
+    })
+}
+
+/// `/rerun COURSE NEW_TERM [from OLD_TERM]`: the rerun of the named run, or of
+/// the course's latest run, in whichever org holds it. The new term must sort
+/// after the old one.
+pub async fn resolve_rerun(
+    gh: &GitHub,
+    s: &Settings,
+    course: &Course,
+    new_term: &Term,
+    from: Option<&Term>,
+) -> Result<Action, ActionError> {
+    let run = match from {
+        Some(old) => find_run(gh, s, course, old).await?,
+        None => find_latest_run(gh, s, course).await?,
+    }
+    .ok_or_else(|| {
+        ActionError::NotFound(match from {
+            Some(old) => format!(
+                "no repo for {course} {old} in {} or {}",
+                s.studio_org, s.xml_org
+            ),
+            None => format!(
+                "no run of {course} found in {} or {}",
+                s.studio_org, s.xml_org
+            ),
+        })
+    })?;
+    if run.term >= *new_term {
+        return Err(ActionError::NotFound(format!(
+            "the new term {new_term} must come after the run being rerun ({})",
+            run.term
+        )));
+    }
+    Ok(match run.kind {
+        CourseKind::Studio => Action::RerunStudio(RerunStudio {
+            course: course.clone(),
+            term: run.term,
+            new_term: new_term.clone(),
+            description: None,
+        }),
+        CourseKind::Xml => Action::RerunXmlCourse(RerunXmlCourse {
+            course: course.clone(),
+            term: run.term,
+            new_term: new_term.clone(),
+        }),
+    })
 }

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::types::{Comment, Hook, Permission, Repo, Team};
+use super::types::{Comment, Hook, Permission, Reaction, Repo, RepoRole, Team};
 use super::{seg, GitHub, GitHubError, Request, Response};
 use crate::naming::team_slug;
 use crate::secret::Secret;
@@ -452,7 +452,7 @@ impl GitHub {
         owner: &str,
         repo: &str,
         comment_id: u64,
-        content: &str,
+        content: Reaction,
     ) -> Result<(), GitHubError> {
         let path = format!(
             "/repos/{}/{}/issues/comments/{comment_id}/reactions",
@@ -462,7 +462,7 @@ impl GitHub {
         let (resp, m, p) = self
             .call(
                 Request::new(Method::POST, path)
-                    .json(json!({ "content": content }))
+                    .json(json!({ "content": content.as_str() }))
                     .replayable(true),
             )
             .await?;
@@ -472,14 +472,13 @@ impl GitHub {
         }
     }
 
-    /// A user's permission on a repo: "admin", "maintain", "write", "triage",
-    /// "read" or "none" (GitHub's `role_name` where present, else `permission`).
+    /// A user's role on a repo; no collaborator (404) is no access.
     pub async fn collaborator_permission(
         &self,
         owner: &str,
         repo: &str,
         user: &str,
-    ) -> Result<String, GitHubError> {
+    ) -> Result<RepoRole, GitHubError> {
         let path = format!(
             "/repos/{}/{}/collaborators/{}/permission",
             seg(owner),
@@ -490,12 +489,13 @@ impl GitHub {
         match resp.status {
             200 => {
                 let v: Value = resp.json(&m, &p)?;
-                Ok(v.get("permission")
-                    .and_then(Value::as_str)
-                    .unwrap_or("none")
-                    .to_string())
+                Ok(RepoRole::parse(
+                    v.get("permission")
+                        .and_then(Value::as_str)
+                        .unwrap_or("none"),
+                ))
             }
-            404 => Ok("none".to_string()),
+            404 => Ok(RepoRole::None),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }

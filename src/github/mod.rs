@@ -2,7 +2,9 @@
 //! pagination and pacing live here once; `api.rs` holds the typed endpoints.
 
 pub mod api;
+mod app_auth;
 pub mod error;
+mod manifest;
 pub mod retry;
 pub mod types;
 
@@ -16,15 +18,18 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::app_auth::{AppCredentials, TokenCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::secret::Secret;
+pub use app_auth::AppCredentials;
+use app_auth::TokenCache;
 pub use error::GitHubError;
+pub use manifest::{convert_manifest, Conversion};
 pub use retry::RetryPolicy;
 use retry::Verdict;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
-const API_VERSION: &str = "2022-11-28";
+/// The REST API version every request asks for.
+pub(crate) const API_VERSION: &str = "2022-11-28";
 const PER_PAGE: &str = "100";
 /// GitHub's guidance: at most 80 content-creating requests a minute.
 pub const CONTENT_WRITES_PER_MINUTE: usize = 80;

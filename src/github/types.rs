@@ -93,3 +93,58 @@ impl Permission {
         }
     }
 }
+
+/// The reactions the bot leaves on a comment (GitHub's `content` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reaction {
+    /// Seen: the command was received.
+    Eyes,
+    /// Every command succeeded.
+    Rocket,
+    /// At least one command did not.
+    Confused,
+}
+
+impl Reaction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reaction::Eyes => "eyes",
+            Reaction::Rocket => "rocket",
+            Reaction::Confused => "confused",
+        }
+    }
+}
+
+/// A user's role on a repository, as the collaborator-permission endpoint
+/// reports it (`permission`: admin, write, read or none; `maintain` and
+/// `triage` appear in `role_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoRole {
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+impl RepoRole {
+    /// GitHub's spelling; anything unknown is no access at all.
+    pub fn parse(s: &str) -> RepoRole {
+        match s {
+            "admin" => RepoRole::Admin,
+            "maintain" => RepoRole::Maintain,
+            "write" => RepoRole::Write,
+            "triage" => RepoRole::Triage,
+            "read" => RepoRole::Read,
+            _ => RepoRole::None,
+        }
+    }
+
+    /// Write or higher: enough to run a mutating command.
+    pub fn can_write(self) -> bool {
+        self >= RepoRole::Write
+    }
+}

@@ -15,7 +15,7 @@ fn delivery(id: &str) -> NewDelivery {
 
 fn job(installation: i64) -> NewJob {
     NewJob {
-        kind: "comment".to_owned(),
+        kind: JobKind::Comment,
         installation_id: Some(installation),
         payload: json!({"body": "/help"}),
     }
@@ -266,7 +266,7 @@ async fn upsert_run_creates_then_updates() {
         term: "2018_Spring".into(),
         course_key: "course-v1:MITx+6.004r+2018_Spring".into(),
         repo: "mitx-xml/content-mit-6004r-2018_Spring".into(),
-        kind: RunKind::Xml,
+        kind: CourseKind::Xml,
         state: RunState::Staging,
     };
     store.upsert_run(&run).await.expect("insert");

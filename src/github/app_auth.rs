@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
+use super::GitHubError;
 use crate::clock::SharedClock;
-use crate::github::GitHubError;
 use crate::secret::Secret;
 
 /// Renew a cached installation token when it has less than this left.
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn claims_are_backdated_and_short_lived() {
-        let pem = Secret::new(include_str!("../tests/fixtures/test-app-key.pem"));
+        let pem = Secret::new(include_str!("../../tests/fixtures/test-app-key.pem"));
         let app = AppCredentials::from_pem("4242", &pem).expect("key");
         let now = Utc::now();
         let c = app.claims(now);

@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
-use crate::actions::SaveFuture;
-use crate::bot::{self, Bot, CommentJob, JobJournalStore, JobVerdict};
+use super::comment;
+use super::journal::JobJournalStore;
+use super::{Bot, CommentJob, JobKind, JobVerdict};
+use crate::actions::{JournalError, SaveFuture};
+use crate::catalog::CatalogRun;
 use crate::github::GitHub;
 use crate::metrics::Metrics;
-use crate::store::{CatalogRun, Job, JobEnd, RequestRecord, Store};
+use crate::store::{Job, JobEnd, RequestRecord, RequestState, Store};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -63,7 +66,7 @@ impl JobJournalStore for StoreJournal<'_> {
             self.store
                 .save_journal(self.job_id, self.owner, journal)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| JournalError(e.to_string()))
         })
     }
 
@@ -71,7 +74,7 @@ impl JobJournalStore for StoreJournal<'_> {
         &'s mut self,
         index: usize,
         command: &'s str,
-        state: &'s str,
+        state: RequestState,
     ) -> SaveFuture<'s> {
         Box::pin(async move {
             let record = RequestRecord {
@@ -81,13 +84,13 @@ impl JobJournalStore for StoreJournal<'_> {
                 author: self.job.author.clone(),
                 command: command.to_string(),
                 command_index: index as i64,
-                state: state.to_string(),
+                state,
                 job_id: self.job_id,
             };
             self.store
                 .record_request(&record)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| JournalError(e.to_string()))
         })
     }
 
@@ -97,7 +100,7 @@ impl JobJournalStore for StoreJournal<'_> {
                 self.store
                     .upsert_run(run)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| JournalError(e.to_string()))?;
             }
             Ok(())
         })
@@ -190,8 +193,8 @@ impl Worker {
     }
 
     async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {
-        match job.kind.as_str() {
-            "comment" => {
+        match job.kind {
+            JobKind::Comment => {
                 let payload: CommentJob = match serde_json::from_value(job.payload.clone()) {
                     Ok(p) => p,
                     Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
@@ -203,7 +206,7 @@ impl Worker {
                     owner: &self.owner,
                     job: &payload,
                 };
-                bot::run_comment_job(
+                comment::run_comment_job(
                     &self.bot,
                     &gh,
                     job.id,
@@ -214,7 +217,6 @@ impl Worker {
                 )
                 .await
             }
-            other => JobVerdict::Failed(format!("unknown job kind {other:?}")),
         }
     }
 }

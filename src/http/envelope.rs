@@ -1,0 +1,444 @@
+//! What a verified body says: the few fields ingress needs, read without
+//! building a `serde_json::Value`, and the jobs they imply.
+//!
+//! Only the handful of fields ingress needs are deserialised, borrowing from the
+//! body where possible; serde skips the rest without building anything (but
+//! still checks it is valid JSON). A `serde_json::Value` of a 13 KB
+//! issue_comment costs about ten times as much, and this runs for every delivery.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::command;
+use crate::jobs::{CommentJob, JobKind};
+use crate::naming::RepoFullName;
+use crate::store::NewJob;
+
+/// Which deliveries turn into work.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// `ORC_REQUESTS_REPOS`: the only repos whose comments are read as commands.
+    pub requests_repos: Vec<RepoFullName>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    action: Option<Cow<'a, str>>,
+    #[serde(default)]
+    installation: Option<IdRef>,
+    #[serde(default, borrow)]
+    repository: Option<RepoRef<'a>>,
+    #[serde(default)]
+    issue: Option<IssueRef>,
+    #[serde(default, borrow)]
+    comment: Option<CommentRef<'a>>,
+    #[serde(default, borrow)]
+    changes: Option<Changes<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IdRef {
+    #[serde(default)]
+    id: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RepoRef<'a> {
+    #[serde(default, borrow)]
+    full_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IssueRef {
+    #[serde(default)]
+    number: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CommentRef<'a> {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default, borrow)]
+    html_url: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    body: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    user: Option<UserRef<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UserRef<'a> {
+    #[serde(default, borrow)]
+    login: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Changes<'a> {
+    #[serde(default, borrow)]
+    body: Option<ChangedText<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ChangedText<'a> {
+    #[serde(default, borrow)]
+    from: Option<Cow<'a, str>>,
+}
+
+/// What ingress learnt from a verified body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    pub action: Option<String>,
+    pub installation_id: Option<i64>,
+    /// Set when the body is not JSON at all.
+    pub parse_error: Option<String>,
+    pub jobs: Vec<NewJob>,
+    /// A delivery that implied a job that could not run.
+    pub refused: Option<Refusal>,
+}
+
+/// Why a delivery that asked for work got none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `installation.id` (or not a positive one): nothing to act through.
+    NoInstallation,
+    /// The repository's name breaks GitHub's rules.
+    BadRepo,
+}
+
+impl Refusal {
+    /// The metrics label and log word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NoInstallation => "no_installation",
+            Refusal::BadRepo => "bad_repo",
+        }
+    }
+}
+
+/// Reads a verified body: its action, installation and the jobs it implies.
+/// Not JSON → `parse_error` (serde_json's message names a line and column,
+/// never content) and no job. JSON of an unexpected shape → no job.
+pub fn inspect_body(filter: &EventFilter, event: &str, body: &[u8]) -> Inspection {
+    match serde_json::from_slice::<Envelope<'_>>(body) {
+        Ok(env) => {
+            let (jobs, refused) = match envelope_jobs(filter, event, &env) {
+                Ok(jobs) => (jobs, None),
+                Err(r) => (Vec::new(), Some(r)),
+            };
+            Inspection {
+                action: env.action.as_deref().map(str::to_owned),
+                installation_id: env.installation.as_ref().and_then(|i| i.id),
+                parse_error: None,
+                jobs,
+                refused,
+            }
+        }
+        // Rare: tell "not JSON" from "JSON, but a field we read has another type".
+        Err(typed) => match serde_json::from_slice::<Value>(body) {
+            Ok(v) => Inspection {
+                action: v.get("action").and_then(Value::as_str).map(str::to_owned),
+                installation_id: v.pointer("/installation/id").and_then(Value::as_i64),
+                parse_error: None,
+                jobs: {
+                    tracing::warn!(%event, error = %typed, "webhook body has an unexpected shape; no job");
+                    Vec::new()
+                },
+                refused: None,
+            },
+            Err(e) => Inspection {
+                action: None,
+                installation_id: None,
+                parse_error: Some(e.to_string()),
+                jobs: Vec::new(),
+                refused: None,
+            },
+        },
+    }
+}
+
+/// Whether a comment author is a bot: this app's own comments and other apps'
+/// are never read as commands (a loop of bots answering bots is impossible).
+fn is_bot(user: &UserRef<'_>) -> bool {
+    user.kind.as_deref() == Some("Bot")
+        || user.login.as_deref().is_some_and(|l| {
+            l.len() >= 5
+                && l.is_char_boundary(l.len() - 5)
+                && l[l.len() - 5..].eq_ignore_ascii_case("[bot]")
+        })
+}
+
+fn is_requests_repo(filter: &EventFilter, full_name: &str) -> bool {
+    let Some((owner, name)) = full_name.split_once('/') else {
+        return false;
+    };
+    filter.requests_repos.iter().any(|r| {
+        r.owner().as_str().eq_ignore_ascii_case(owner) && r.name().eq_ignore_ascii_case(name)
+    })
+}
+
+/// The jobs a verified delivery implies (pure; no I/O).
+///
+/// Today: one comment job for an `issue_comment` `created`/`edited` in a
+/// requests repo, by a human, that holds at least one command (for `edited`:
+/// a command the previous body did not hold). Everything else implies nothing.
+/// A comment job that could not be run (no installation to act through) is
+/// refused here, with a reason, rather than stored to fail later.
+fn envelope_jobs(
+    filter: &EventFilter,
+    event: &str,
+    env: &Envelope<'_>,
+) -> Result<Vec<NewJob>, Refusal> {
+    if event != "issue_comment" {
+        return Ok(Vec::new());
+    }
+    let previous = match env.action.as_deref() {
+        Some("created") => None,
+        // An edit that did not touch the body (no `changes.body`) adds no command.
+        Some("edited") => match env
+            .changes
+            .as_ref()
+            .and_then(|c| c.body.as_ref())
+            .and_then(|b| b.from.as_deref())
+        {
+            Some(from) => Some(from),
+            None => return Ok(Vec::new()),
+        },
+        _ => return Ok(Vec::new()),
+    };
+    let Some(full_name) = env.repository.as_ref().and_then(|r| r.full_name.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    if !is_requests_repo(filter, full_name) {
+        return Ok(Vec::new());
+    }
+    let Some(comment) = env.comment.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let user = comment.user.as_ref();
+    if user.is_some_and(is_bot) {
+        return Ok(Vec::new());
+    }
+    let body = comment.body.as_deref().unwrap_or("");
+    let has_command = match previous {
+        None => !command::parse_comment(body).is_empty(),
+        Some(prev) => !command::new_invocations(prev, body).is_empty(),
+    };
+    if !has_command {
+        return Ok(Vec::new());
+    }
+    // The worker needs these to answer at all; without them there is no job.
+    let (Some(issue), Some(comment_id), Some(author)) = (
+        env.issue.as_ref().and_then(|i| i.number),
+        comment.id,
+        user.and_then(|u| u.login.as_deref()),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(installation_id) = env
+        .installation
+        .as_ref()
+        .and_then(|i| i.id)
+        .and_then(|id| u64::try_from(id).ok())
+        .filter(|id| *id > 0)
+    else {
+        return Err(Refusal::NoInstallation);
+    };
+    let Ok(repo) = RepoFullName::parse(full_name) else {
+        return Err(Refusal::BadRepo);
+    };
+    let job = CommentJob {
+        repo,
+        issue,
+        comment_id,
+        comment_url: comment.html_url.as_deref().map(str::to_owned),
+        author: author.to_owned(),
+        body: body.to_owned(),
+        previous_body: previous.map(str::to_owned),
+        installation_id,
+    };
+    match serde_json::to_value(&job) {
+        Ok(payload) => Ok(vec![NewJob {
+            kind: JobKind::Comment,
+            installation_id: i64::try_from(installation_id).ok(),
+            payload,
+        }]),
+        Err(_) => Err(Refusal::BadRepo),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The jobs a payload implies, through the same path as the handler.
+    fn jobs(filter: &EventFilter, event: &str, payload: &Value) -> Vec<NewJob> {
+        inspect_body(filter, event, &serde_json::to_vec(payload).expect("json")).jobs
+    }
+
+    fn filter() -> EventFilter {
+        EventFilter {
+            requests_repos: vec![RepoFullName::parse("MITx/course-requests").expect("repo")],
+        }
+    }
+
+    fn comment(action: &str, body: &str) -> Value {
+        json!({
+            "action": action,
+            "issue": {"number": 12},
+            "comment": {
+                "id": 99,
+                "html_url": "https://github.com/mitx/course-requests/issues/12#issuecomment-99",
+                "body": body,
+                "user": {"login": "alice", "type": "User"}
+            },
+            "repository": {"full_name": "mitx/Course-Requests"},
+            "installation": {"id": 4242}
+        })
+    }
+
+    #[test]
+    fn created_comment_with_a_command_makes_one_job() {
+        let found = jobs(
+            &filter(),
+            "issue_comment",
+            &comment("created", "Please\n/help\n"),
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, JobKind::Comment);
+        assert_eq!(found[0].installation_id, Some(4242));
+        assert_eq!(
+            found[0].payload,
+            json!({
+                "repo": "mitx/Course-Requests",
+                "issue": 12,
+                "comment_id": 99,
+                "comment_url": "https://github.com/mitx/course-requests/issues/12#issuecomment-99",
+                "author": "alice",
+                "body": "Please\n/help\n",
+                "previous_body": null,
+                "installation_id": 4242u64
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_commands_still_make_a_job_so_the_bot_can_answer() {
+        let jobs = jobs(&filter(), "issue_comment", &comment("created", "/halp"));
+        assert_eq!(jobs.len(), 1);
+    }
+
+    #[test]
+    fn comments_that_are_not_commands_make_no_job() {
+        let f = filter();
+        let none = |p: &Value| assert!(jobs(&f, "issue_comment", p).is_empty(), "{p}");
+        none(&comment("created", "just words, no command"));
+        none(&comment("created", "```\n/help\n```"));
+        none(&comment("created", "> /help"));
+        none(&comment("deleted", "/help"));
+        let mut bot = comment("created", "/help");
+        bot["comment"]["user"] = json!({"login": "orcoursetrion[bot]", "type": "Bot"});
+        none(&bot);
+        let mut bot_by_login = comment("created", "/help");
+        bot_by_login["comment"]["user"] = json!({"login": "helper[bot]", "type": "User"});
+        none(&bot_by_login);
+        let mut elsewhere = comment("created", "/help");
+        elsewhere["repository"]["full_name"] = json!("mitx/other");
+        none(&elsewhere);
+        let mut no_issue = comment("created", "/help");
+        no_issue["issue"] = Value::Null;
+        none(&no_issue);
+        assert!(jobs(&f, "issues", &comment("created", "/help")).is_empty());
+        assert!(jobs(
+            &EventFilter::default(),
+            "issue_comment",
+            &comment("created", "/help")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn inspect_body_reads_action_and_installation() {
+        let f = filter();
+        for payload in [
+            comment("created", "Please \"quote\"\r\n/help\r\n"),
+            comment("created", "nothing"),
+            json!({"action": "opened", "installation": {"id": 5}}),
+        ] {
+            let body = serde_json::to_vec(&payload).expect("json");
+            let seen = inspect_body(&f, "issue_comment", &body);
+            assert_eq!(seen.action.as_deref(), payload["action"].as_str());
+            assert_eq!(seen.installation_id, payload["installation"]["id"].as_i64());
+            assert_eq!(seen.parse_error, None);
+        }
+    }
+
+    #[test]
+    fn inspect_body_tells_bad_json_from_an_unexpected_shape() {
+        let f = filter();
+        let bad = inspect_body(&f, "issue_comment", b"{\"action\": ");
+        assert!(bad.parse_error.is_some());
+        assert!(bad.jobs.is_empty());
+        let trailing = inspect_body(&f, "issue_comment", b"{} x");
+        assert!(trailing.parse_error.is_some());
+        // Valid JSON, but a field ingress reads has another type.
+        let mut odd = comment("created", "/help");
+        odd["comment"]["id"] = json!("99");
+        let seen = inspect_body(
+            &f,
+            "issue_comment",
+            &serde_json::to_vec(&odd).expect("json"),
+        );
+        assert_eq!(seen.parse_error, None);
+        assert_eq!(seen.action.as_deref(), Some("created"));
+        assert_eq!(seen.installation_id, Some(4242));
+        assert!(seen.jobs.is_empty());
+        // Not an object at all.
+        let array = inspect_body(&f, "ping", b"[1, 2]");
+        assert_eq!((array.parse_error, array.action), (None, None));
+    }
+
+    #[test]
+    fn edited_comments_count_only_new_commands() {
+        let f = filter();
+        let mut p = comment("edited", "/help\nthanks");
+        p["changes"] = json!({"body": {"from": "/help"}});
+        assert!(jobs(&f, "issue_comment", &p).is_empty());
+
+        p["comment"]["body"] = json!("/help\n/plan /help");
+        let found = jobs(&f, "issue_comment", &p);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].payload["previous_body"], json!("/help"));
+
+        // Edited without a body change (e.g. only the title of something else).
+        let mut no_change = comment("edited", "/help");
+        no_change["changes"] = json!({});
+        assert!(jobs(&f, "issue_comment", &no_change).is_empty());
+    }
+
+    #[test]
+    fn a_comment_job_without_an_installation_is_refused_at_ingress() {
+        let f = filter();
+        for installation in [Value::Null, json!({"id": -1}), json!({"id": 0}), json!({})] {
+            let mut p = comment("created", "/help");
+            p["installation"] = installation.clone();
+            let seen = inspect_body(&f, "issue_comment", &serde_json::to_vec(&p).expect("json"));
+            assert!(seen.jobs.is_empty(), "{installation}");
+            assert_eq!(
+                seen.refused,
+                Some(Refusal::NoInstallation),
+                "{installation}"
+            );
+        }
+        // No command, nothing asked: nothing refused either.
+        let mut p = comment("created", "thanks");
+        p["installation"] = Value::Null;
+        let seen = inspect_body(&f, "issue_comment", &serde_json::to_vec(&p).expect("json"));
+        assert_eq!(seen.refused, None);
+    }
+}

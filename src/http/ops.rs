@@ -1,0 +1,82 @@
+//! Operations endpoints: `/healthz`, `/readyz` and `/metrics`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::webhook::{text, IngressState};
+use crate::metrics::{Series, SeriesKind};
+
+/// Liveness: the process answers. No I/O, so a slow disk never gets the
+/// process restarted.
+pub(super) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Liveness in setup mode, which says so.
+pub(super) async fn healthz_setup() -> &'static str {
+    "ok (setup mode)\n"
+}
+
+/// Readiness: the database answers and the writer runs.
+pub(super) async fn readyz(State(st): State<Arc<IngressState>>) -> Response {
+    match st.store.ping().await {
+        Ok(()) => text(StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: store unavailable");
+            text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+    }
+}
+
+pub(super) async fn metrics(State(st): State<Arc<IngressState>>) -> Response {
+    let counts = match st.store.job_counts().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: job counts unavailable");
+            Default::default()
+        }
+    };
+    let stats = st.store.write_stats();
+    let counter = |name, help, value| Series {
+        name,
+        help,
+        kind: SeriesKind::Counter,
+        value,
+    };
+    let store_series = [
+        counter(
+            "orcoursetrion_store_batches_total",
+            "Group-commit transactions.",
+            stats.batches,
+        ),
+        counter(
+            "orcoursetrion_store_writes_total",
+            "Writes carried by group-commit transactions.",
+            stats.ops,
+        ),
+        counter(
+            "orcoursetrion_store_failed_batches_total",
+            "Group-commit transactions that failed.",
+            stats.failed_batches,
+        ),
+        Series {
+            name: "orcoursetrion_store_max_batch",
+            help: "Largest group-commit transaction so far.",
+            kind: SeriesKind::Gauge,
+            value: stats.max_batch,
+        },
+    ];
+    let mut resp = st
+        .metrics
+        .render_with(&counts, &store_series)
+        .into_response();
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}

@@ -1,0 +1,58 @@
+//! The work behind the webhook: workers claim stored jobs and drive them.
+//!
+//! A job's payload is typed ([`CommentJob`]) and shared with ingress, which
+//! builds it; the worker hands it to its driver by [`JobKind`]. What the bot
+//! says is written in [`replies`] only.
+
+mod comment;
+mod journal;
+mod replies;
+mod worker;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::actions::Settings;
+use crate::config::TeamRef;
+use crate::naming::RepoFullName;
+pub use crate::store::JobKind;
+pub use worker::{Worker, WorkerOptions};
+
+/// What the comment driver needs besides GitHub.
+#[derive(Debug, Clone)]
+pub struct Bot {
+    pub settings: Settings,
+    pub operators_team: Option<TeamRef>,
+    /// Edit the status comment after a step only if the last edit is at least
+    /// this old; the final edit always happens. Keeps quick actions at two
+    /// comment writes while long ones (a git copy) still show progress.
+    pub progress_interval: Duration,
+}
+
+/// The payload of a [`JobKind::Comment`] job: a comment in a requests repo
+/// that holds at least one command (for an edit: one it did not hold before).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CommentJob {
+    pub repo: RepoFullName,
+    pub issue: u64,
+    pub comment_id: u64,
+    #[serde(default)]
+    pub comment_url: Option<String>,
+    pub author: String,
+    pub body: String,
+    /// The body before an edit; only commands it did not hold run.
+    #[serde(default)]
+    pub previous_body: Option<String>,
+    pub installation_id: u64,
+}
+
+/// How a job ended, for the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobVerdict {
+    Done(Value),
+    /// GitHub was unavailable: run the job again later (its journal is saved).
+    Retry(String),
+    Failed(String),
+}

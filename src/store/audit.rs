@@ -1,0 +1,50 @@
+//! The `audit` table: every GitHub write, with the job that made it.
+
+use super::*;
+
+impl Store {
+    /// The audit entries of one job, oldest first.
+    pub async fn audit_for_job(&self, job_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id, installation_id, method, path, status, at FROM audit
+             WHERE job_id = ?1 ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.inner.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: Option<i64> = r.try_get(4)?;
+                Ok(AuditEntry {
+                    job_id: r.try_get(0)?,
+                    installation_id: r.try_get(1)?,
+                    method: r.try_get(2)?,
+                    path: r.try_get(3)?,
+                    status: status.and_then(|s| u16::try_from(s).ok()),
+                    at: ms_to_time(r.try_get(5)?),
+                })
+            })
+            .collect()
+    }
+}
+
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    entries: &[AuditEntry],
+) -> Result<(), sqlx::Error> {
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO audit (job_id, installation_id, method, path, status, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(e.job_id)
+        .bind(e.installation_id)
+        .bind(&e.method)
+        .bind(&e.path)
+        .bind(e.status.map(i64::from))
+        .bind(e.at.timestamp_millis())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The `deliveries` table: every verified webhook delivery, keyed by
+//! `X-GitHub-Delivery` so that a redelivery is recognised.
+
+use super::*;
+
+impl Store {
+    pub async fn delivery_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM deliveries")
+            .fetch_one(&self.inner.read)
+            .await?
+            .try_get(0)?)
+    }
+    /// One delivery, without its body.
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, event, action, installation_id, received_at, parse_error, length(body)
+             FROM deliveries WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.inner.read)
+        .await?;
+        row.map(|r| {
+            Ok(DeliveryRow {
+                id: r.try_get(0)?,
+                event: r.try_get(1)?,
+                action: r.try_get(2)?,
+                installation_id: r.try_get(3)?,
+                received_at: ms_to_time(r.try_get(4)?),
+                parse_error: r.try_get(5)?,
+                body_len: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+    /// The body of a delivery exactly as received.
+    pub async fn delivery_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT body FROM deliveries WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.inner.read)
+            .await?;
+        row.map(|r| r.try_get(0).map_err(StoreError::from))
+            .transpose()
+    }
+}
+
+/// Inserts new deliveries; returns the ids that were not already stored.
+pub(super) async fn insert_deliveries(
+    conn: &mut SqliteConnection,
+    deliveries: &[&NewDelivery],
+    now: i64,
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut inserted = HashSet::with_capacity(deliveries.len());
+    for chunk in chunked(deliveries) {
+        let sql = values_sql(
+            "INSERT INTO deliveries (id, event, action, installation_id, received_at, body, parse_error) VALUES ",
+            "(?,?,?,?,?,?,?)",
+            chunk.len(),
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+        );
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            q = q
+                .bind(d.id.as_str())
+                .bind(d.event.as_str())
+                .bind(d.action.as_deref())
+                .bind(d.installation_id)
+                .bind(now)
+                .bind(d.body.as_ref())
+                .bind(d.parse_error.as_deref());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            inserted.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// A redelivery of a delivery whose jobs failed: queue them again with fresh
+/// attempts, keeping the journal so finished steps are skipped.
+pub(super) async fn requeue_failed(
+    conn: &mut SqliteConnection,
+    delivery_id: &str,
+    now: i64,
+) -> Result<usize, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = ?2,
+                lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = ?2
+          WHERE delivery_id = ?1 AND state = 'failed'",
+    )
+    .bind(delivery_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+}

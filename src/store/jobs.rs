@@ -1,0 +1,238 @@
+//! The `jobs` table: the queue, its leases and step journals.
+
+use super::*;
+
+impl Store {
+    /// One job, whatever its state.
+    pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))
+            .bind(id)
+            .fetch_optional(&self.inner.read)
+            .await?;
+        row.map(|r| job_row(&r)).transpose()
+    }
+    /// The jobs a delivery implied, oldest first.
+    pub async fn jobs_of_delivery(&self, delivery_id: &str) -> Result<Vec<JobRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE delivery_id = ?1 ORDER BY id"
+        ))
+        .bind(delivery_id)
+        .fetch_all(&self.inner.read)
+        .await?;
+        rows.iter().map(job_row).collect()
+    }
+    /// Jobs by state; every state is present (0 when none), for `/metrics`.
+    pub async fn job_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut counts: BTreeMap<String, i64> = JobState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), 0))
+            .collect();
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .fetch_all(&self.inner.read)
+            .await?;
+        for r in rows {
+            counts.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        Ok(counts)
+    }
+    /// How long until a job may become claimable: the earliest retry time of a
+    /// queued job (pushed back to the live lease of a job of the same
+    /// installation, which blocks it) or lease expiry of a running one. `None`:
+    /// nothing queued or running, so an idle worker can wait for a wake-up.
+    /// `Some(ZERO)`: something is due now.
+    pub async fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
+        let now = self.now();
+        let due: Option<i64> = sqlx::query(
+            "SELECT MIN(due) FROM (
+                 SELECT MAX(j.next_run_at, COALESCE(
+                     (SELECT MAX(r.lease_until) FROM jobs r
+                       WHERE r.state = 'running' AND r.lease_until > ?1
+                         AND r.installation_id IS j.installation_id), 0)) AS due
+                   FROM jobs j WHERE j.state = 'queued'
+                 UNION ALL
+                 SELECT lease_until AS due FROM jobs WHERE state = 'running')",
+        )
+        .bind(now)
+        .fetch_one(&self.inner.read)
+        .await?
+        .try_get(0)?;
+        Ok(due.map(|d| Duration::from_millis(u64::try_from(d.saturating_sub(now)).unwrap_or(0))))
+    }
+}
+
+pub(super) const JOB_COLUMNS: &str =
+    "id, delivery_id, kind, installation_id, payload, state, attempts, \
+     max_attempts, next_run_at, lease_owner, lease_until, journal, last_error, result, \
+     created_at, updated_at";
+
+pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, StoreError> {
+    let payload: String = r.try_get("payload")?;
+    let journal: Option<String> = r.try_get("journal")?;
+    let result: Option<String> = r.try_get("result")?;
+    let state: &str = r.try_get("state")?;
+    let lease_until: Option<i64> = r.try_get("lease_until")?;
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        delivery_id: r.try_get("delivery_id")?,
+        kind: decode(r.try_get::<&str, _>("kind")?)?,
+        installation_id: r.try_get("installation_id")?,
+        payload: serde_json::from_str(&payload)?,
+        state: decode(state)?,
+        attempts: r.try_get("attempts")?,
+        max_attempts: r.try_get("max_attempts")?,
+        next_run_at: ms_to_time(r.try_get("next_run_at")?),
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until: lease_until.map(ms_to_time),
+        journal: journal.as_deref().map(serde_json::from_str).transpose()?,
+        last_error: r.try_get("last_error")?,
+        result: result.as_deref().map(serde_json::from_str).transpose()?,
+        created_at: ms_to_time(r.try_get("created_at")?),
+        updated_at: ms_to_time(r.try_get("updated_at")?),
+    })
+}
+
+pub(super) async fn insert_jobs(
+    conn: &mut SqliteConnection,
+    jobs: &[(&str, &PreparedJob)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in chunked(jobs) {
+        let sql = values_sql(
+            "INSERT INTO jobs (delivery_id, kind, installation_id, payload, state, attempts, \
+             max_attempts, next_run_at, created_at, updated_at) VALUES ",
+            "(?,?,?,?,'queued',0,?,?,?,?)",
+            chunk.len(),
+            "",
+        );
+        let mut q = sqlx::query(&sql);
+        for (delivery_id, j) in chunk {
+            q = q
+                .bind(*delivery_id)
+                .bind(j.kind.as_str())
+                .bind(j.installation_id)
+                .bind(j.payload.as_str())
+                .bind(j.max_attempts)
+                .bind(now)
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Expired leases first (resume crashed work), then due queued jobs.
+pub(super) const CLAIM_SQL: [&str; 2] = [
+    "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2 + ?3, lease_ms = ?3,
+            attempts = attempts + 1, updated_at = ?2
+      WHERE id = (SELECT j.id FROM jobs j
+                   WHERE j.state = 'running' AND j.lease_until <= ?2
+                     AND NOT EXISTS (SELECT 1 FROM jobs r
+                                      WHERE r.state = 'running' AND r.lease_until > ?2
+                                        AND r.installation_id IS j.installation_id)
+                   ORDER BY j.lease_until, j.id LIMIT 1)
+      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
+    "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2 + ?3, lease_ms = ?3,
+            attempts = attempts + 1, updated_at = ?2
+      WHERE id = (SELECT j.id FROM jobs j
+                   WHERE j.state = 'queued' AND j.next_run_at <= ?2
+                     AND NOT EXISTS (SELECT 1 FROM jobs r
+                                      WHERE r.state = 'running' AND r.lease_until > ?2
+                                        AND r.installation_id IS j.installation_id)
+                   ORDER BY j.next_run_at, j.id LIMIT 1)
+      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
+];
+
+pub(super) async fn claim(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    lease_ms: i64,
+    now: i64,
+) -> Result<Option<RawJob>, sqlx::Error> {
+    for sql in CLAIM_SQL {
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(now)
+            .bind(lease_ms)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(r) = row {
+            return Ok(Some(RawJob {
+                id: r.try_get(0)?,
+                delivery_id: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                installation_id: r.try_get(3)?,
+                payload: r.try_get(4)?,
+                journal: r.try_get(5)?,
+                attempts: r.try_get(6)?,
+                max_attempts: r.try_get(7)?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+pub(super) async fn touch(
+    conn: &mut SqliteConnection,
+    job_id: i64,
+    owner: &str,
+    journal: Option<&str>,
+    now: i64,
+) -> Result<Result<Out, StoreError>, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET journal = COALESCE(?4, journal),
+                lease_until = ?3 + COALESCE(lease_ms, 0), updated_at = ?3
+          WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+    )
+    .bind(job_id)
+    .bind(owner)
+    .bind(now)
+    .bind(journal)
+    .execute(&mut *conn)
+    .await?;
+    Ok(if done.rows_affected() == 0 {
+        Err(StoreError::LeaseLost(job_id))
+    } else {
+        Ok(Out::Unit)
+    })
+}
+
+pub(super) async fn finish(
+    conn: &mut SqliteConnection,
+    job_id: i64,
+    owner: &str,
+    end: &PreparedEnd,
+    now: i64,
+) -> Result<Result<Out, StoreError>, sqlx::Error> {
+    // lease_owner stays as a record of who ran the job last.
+    let (state, next_run_at, result, error) = match end {
+        PreparedEnd::Done { result } => ("done", None, Some(result.as_str()), None),
+        PreparedEnd::Failed { error } => ("failed", None, None, Some(error.as_str())),
+        PreparedEnd::Retry { after_ms, error } => (
+            "queued",
+            Some(now.saturating_add(*after_ms)),
+            None,
+            Some(error.as_str()),
+        ),
+    };
+    let done = sqlx::query(
+        "UPDATE jobs SET state = ?3, next_run_at = COALESCE(?4, next_run_at),
+                result = COALESCE(?5, result), last_error = COALESCE(?6, last_error),
+                lease_until = NULL, updated_at = ?7
+          WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+    )
+    .bind(job_id)
+    .bind(owner)
+    .bind(state)
+    .bind(next_run_at)
+    .bind(result)
+    .bind(error)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(if done.rows_affected() == 0 {
+        Err(StoreError::LeaseLost(job_id))
+    } else {
+        Ok(Out::Unit)
+    })
+}

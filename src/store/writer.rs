@@ -1,0 +1,308 @@
+//! The group-commit writer: one task owns the write connection and commits
+//! whatever is waiting in one transaction (see the module docs of `store`).
+
+use super::*;
+
+pub(super) struct PreparedJob {
+    pub(super) kind: JobKind,
+    pub(super) installation_id: Option<i64>,
+    pub(super) payload: String,
+    pub(super) max_attempts: i64,
+}
+
+pub(super) enum PreparedEnd {
+    Done { result: String },
+    Failed { error: String },
+    Retry { after_ms: i64, error: String },
+}
+
+pub(super) enum Op {
+    Delivery {
+        delivery: NewDelivery,
+        jobs: Vec<PreparedJob>,
+    },
+    Claim {
+        owner: String,
+        lease_ms: i64,
+    },
+    /// Renew the lease, and replace the journal when given.
+    Touch {
+        job_id: i64,
+        owner: String,
+        journal: Option<String>,
+    },
+    Finish {
+        job_id: i64,
+        owner: String,
+        end: PreparedEnd,
+    },
+    Audit(Vec<AuditEntry>),
+    UpsertRun(CatalogRun),
+    Request(RequestRecord),
+    Shutdown,
+}
+
+pub(super) struct RawJob {
+    pub(super) id: i64,
+    pub(super) delivery_id: String,
+    pub(super) kind: String,
+    pub(super) installation_id: Option<i64>,
+    pub(super) payload: String,
+    pub(super) journal: Option<String>,
+    pub(super) attempts: i64,
+    pub(super) max_attempts: i64,
+}
+
+pub(super) enum Out {
+    Delivery(DeliveryOutcome),
+    Claim(Option<RawJob>),
+    Unit,
+}
+
+pub(super) type Reply = oneshot::Sender<Result<Out, StoreError>>;
+
+pub(super) struct Pending {
+    pub(super) op: Op,
+    pub(super) reply: Reply,
+}
+
+pub(super) async fn writer_task(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Pending>,
+    clock: SharedClock,
+    max_batch: usize,
+    stats: Arc<StatsCell>,
+) {
+    let mut buf = Vec::with_capacity(max_batch);
+    let mut shutdowns: Vec<Reply> = Vec::new();
+    loop {
+        if rx.recv_many(&mut buf, max_batch).await == 0 {
+            break; // every Store handle is gone
+        }
+        let mut ops = Vec::with_capacity(buf.len());
+        let mut replies = Vec::with_capacity(buf.len());
+        for p in buf.drain(..) {
+            if matches!(p.op, Op::Shutdown) {
+                shutdowns.push(p.reply);
+            } else {
+                ops.push(p.op);
+                replies.push(p.reply);
+            }
+        }
+        if !ops.is_empty() {
+            run_batch(&mut conn, ops, replies, now_ms(&clock), &stats).await;
+        }
+        if !shutdowns.is_empty() {
+            rx.close();
+            while let Ok(p) = rx.try_recv() {
+                if matches!(p.op, Op::Shutdown) {
+                    shutdowns.push(p.reply);
+                } else {
+                    let _ = p.reply.send(Err(StoreError::Closed));
+                }
+            }
+            break;
+        }
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the database connection failed");
+    }
+    for s in shutdowns {
+        let _ = s.send(Ok(Out::Unit));
+    }
+}
+
+/// Copies committed WAL pages into the database file from a pool connection,
+/// so that work (and its fsync of the main file) stays off the writer's commit
+/// path: with SQLite's default auto-checkpoint, every few hundred deliveries one
+/// unlucky commit would also pay for a checkpoint, which is what p99 sees.
+/// PASSIVE never blocks the writer or readers. Stops with the store.
+pub(super) async fn checkpoint_task(
+    pool: SqlitePool,
+    writer: mpsc::WeakSender<Pending>,
+    stats: Arc<StatsCell>,
+) {
+    let mut seen = 0u64;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() || writer.upgrade().is_none() {
+            return;
+        }
+        let batches = stats.batches.load(Ordering::Relaxed);
+        if batches == seen {
+            continue;
+        }
+        seen = batches;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %e, "background WAL checkpoint failed");
+        }
+    }
+}
+
+/// Runs one batch and answers every waiter. If the shared transaction fails,
+/// each write is retried alone, so one bad write cannot fail its neighbours and
+/// every waiter gets its own answer (never a silent drop).
+pub(super) async fn run_batch(
+    conn: &mut SqliteConnection,
+    ops: Vec<Op>,
+    replies: Vec<Reply>,
+    now: i64,
+    stats: &StatsCell,
+) {
+    let n = ops.len() as u64;
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.ops.fetch_add(n, Ordering::Relaxed);
+    stats.max_batch.fetch_max(n, Ordering::Relaxed);
+    match exec_batch(conn, &ops, now).await {
+        Ok(outs) => {
+            for (reply, out) in replies.into_iter().zip(outs) {
+                let _ = reply.send(out);
+            }
+        }
+        Err(e) => {
+            stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+            if ops.len() == 1 {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e.into()));
+                }
+                return;
+            }
+            tracing::warn!(error = %e, writes = ops.len(), "group commit failed; retrying each write alone");
+            for (op, reply) in ops.iter().zip(replies) {
+                let out = match exec_batch(conn, std::slice::from_ref(op), now).await {
+                    Ok(mut outs) => outs.pop().unwrap_or(Err(StoreError::WriterGone)),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(out);
+            }
+        }
+    }
+}
+
+/// One transaction: `Err` means it was rolled back and nothing of it stays.
+pub(super) async fn exec_batch(
+    conn: &mut SqliteConnection,
+    ops: &[Op],
+    now: i64,
+) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
+    // IMMEDIATE takes the write lock up front, so the transaction cannot fail
+    // half-way with SQLITE_BUSY on a lock upgrade.
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let result = match exec_ops(conn, ops, now).await {
+        Ok(outs) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => return Ok(outs),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    // Some errors (I/O, full disk) roll back by themselves; then this fails
+    // with "no transaction is active", which is fine.
+    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        tracing::debug!(error = %e, "rollback after a failed batch");
+    }
+    Err(result)
+}
+
+pub(super) async fn exec_ops(
+    conn: &mut SqliteConnection,
+    ops: &[Op],
+    now: i64,
+) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
+    let mut outs: Vec<Option<Result<Out, StoreError>>> = ops.iter().map(|_| None).collect();
+
+    // Deliveries first, in bulk. The first occurrence of an id in the batch is
+    // the one that counts; a repeat inside the same batch is a duplicate of it.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut fresh: Vec<(usize, &NewDelivery, &[PreparedJob])> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Op::Delivery { delivery, jobs } = op {
+            if seen.insert(delivery.id.as_str()) {
+                fresh.push((i, delivery, jobs));
+            } else {
+                outs[i] = Some(Ok(Out::Delivery(DeliveryOutcome::Duplicate)));
+            }
+        }
+    }
+    if !fresh.is_empty() {
+        let deliveries: Vec<&NewDelivery> = fresh.iter().map(|f| f.1).collect();
+        let inserted = insert_deliveries(conn, &deliveries, now).await?;
+        let mut new_jobs: Vec<(&str, &PreparedJob)> = Vec::new();
+        for (i, delivery, jobs) in fresh {
+            let outcome = if inserted.contains(delivery.id.as_str()) {
+                new_jobs.extend(jobs.iter().map(|j| (delivery.id.as_str(), j)));
+                DeliveryOutcome::Stored { jobs: jobs.len() }
+            } else {
+                match requeue_failed(conn, &delivery.id, now).await? {
+                    0 => DeliveryOutcome::Duplicate,
+                    n => DeliveryOutcome::Requeued { jobs: n },
+                }
+            };
+            outs[i] = Some(Ok(Out::Delivery(outcome)));
+        }
+        insert_jobs(conn, &new_jobs, now).await?;
+    }
+
+    for (i, op) in ops.iter().enumerate() {
+        let out = match op {
+            Op::Delivery { .. } | Op::Shutdown => continue,
+            Op::Claim { owner, lease_ms } => {
+                Ok(Out::Claim(claim(conn, owner, *lease_ms, now).await?))
+            }
+            Op::Touch {
+                job_id,
+                owner,
+                journal,
+            } => touch(conn, *job_id, owner, journal.as_deref(), now).await?,
+            Op::Finish { job_id, owner, end } => finish(conn, *job_id, owner, end, now).await?,
+            Op::Audit(entries) => {
+                insert_audit(conn, entries).await?;
+                Ok(Out::Unit)
+            }
+            Op::UpsertRun(run) => {
+                upsert_run(conn, run, now).await?;
+                Ok(Out::Unit)
+            }
+            Op::Request(r) => {
+                upsert_request(conn, r, now).await?;
+                Ok(Out::Unit)
+            }
+        };
+        outs[i] = Some(out);
+    }
+    Ok(outs
+        .into_iter()
+        .map(|o| o.unwrap_or(Err(StoreError::WriterGone)))
+        .collect())
+}
+
+/// Splits `items` greedily into slices of [`CHUNK_SIZES`].
+pub(super) fn chunked<T>(mut items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    while !items.is_empty() {
+        let size = CHUNK_SIZES
+            .iter()
+            .copied()
+            .find(|&c| c <= items.len())
+            .unwrap_or(1);
+        let (head, tail) = items.split_at(size);
+        out.push(head);
+        items = tail;
+    }
+    out
+}
+
+pub(super) fn values_sql(head: &str, row: &str, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 1) + tail.len());
+    sql.push_str(head);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push_str(row);
+    }
+    sql.push_str(tail);
+    sql
+}
