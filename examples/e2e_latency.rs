@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::fake_github::{FakeGitHub, Req};
+use common::fake::{FakeGitHub, Req};
 use orcoursetrion::sign;
 use orcoursetrion::ClientConfig;
 use orcoursetrion::Config;

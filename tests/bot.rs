@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::fake_github::{FakeGitHub, Fault, BOT_LOGIN};
+use common::fake::{FakeGitHub, Fault, BOT_LOGIN};
 use orcoursetrion::sign;
 use orcoursetrion::ClientConfig;
 use orcoursetrion::Config;

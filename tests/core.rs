@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fake_github::{FakeGitHub, Fault};
+use common::fake::{FakeGitHub, Fault};
 use orcoursetrion::AppCredentials;
 use orcoursetrion::Committer;
 use orcoursetrion::ManualClock;

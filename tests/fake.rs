@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
-use common::fake_github::{Auth, FakeGitHub, Fault, BOT_LOGIN};
+use common::fake::{Auth, FakeGitHub, Fault, BOT_LOGIN};
 use common::{test_app_private_key_pem, TEST_APP_ID, TEST_CLIENT_ID};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};

@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::fake_github::{FakeGitHub, Fault, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
+use common::fake::{FakeGitHub, Fault, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
 use common::{TEST_APP_ID, TEST_APP_SLUG, TEST_CLIENT_ID};
 use orcoursetrion::AppCredentials;
 use orcoursetrion::{ClientConfig, GitHub};

@@ -5,7 +5,7 @@
 //! the test harness.
 #![allow(dead_code)]
 
-pub mod fake_github;
+pub mod fake;
 
 /// The GitHub App id of the test app (the fake's `/app` answers with it).
 pub const TEST_APP_ID: u64 = 4242;

@@ -1,0 +1,247 @@
+//! The routes, and the app, installation, manifest, user and org handlers.
+
+#![allow(unused_imports)]
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------
+
+/// Every route of the fake. Add new ones here.
+pub(crate) fn router(s: S) -> Router {
+    Router::new()
+        // The app (JWT) and the manifest flow (no auth).
+        .route("/app", get(get_app))
+        .route("/app/installations", get(list_installations))
+        .route("/app/installations/{id}", get(get_installation))
+        .route(
+            "/app/installations/{id}/access_tokens",
+            post(create_access_token),
+        )
+        .route("/orgs/{org}/installation", get(get_org_installation))
+        .route(
+            "/repos/{owner}/{repo}/installation",
+            get(get_repo_installation),
+        )
+        .route(
+            "/app-manifests/{code}/conversions",
+            post(manifest_conversion),
+        )
+        .route("/installation/repositories", get(list_installation_repos))
+        // Users and orgs.
+        .route("/users/{user}", get(get_user))
+        .route("/orgs/{org}", get(get_org))
+        // Repos.
+        .route("/orgs/{org}/repos", get(list_org_repos).post(create_repo))
+        .route("/repos/{owner}/{repo}", get(get_repo).delete(delete_repo))
+        .route(
+            "/repos/{owner}/{repo}/collaborators/{user}/permission",
+            get(get_permission),
+        )
+        // Teams.
+        .route("/orgs/{org}/teams", get(list_teams).post(create_team))
+        .route(
+            "/orgs/{org}/teams/{slug}",
+            get(get_team).patch(update_team).delete(delete_team),
+        )
+        .route("/orgs/{org}/teams/{slug}/repos", get(list_team_repos))
+        .route("/repos/{owner}/{repo}/teams", get(list_repo_teams))
+        .route(
+            "/orgs/{org}/teams/{slug}/repos/{owner}/{repo}",
+            get(check_team_repo)
+                .put(put_team_repo)
+                .delete(delete_team_repo),
+        )
+        .route("/orgs/{org}/teams/{slug}/members", get(list_team_members))
+        .route(
+            "/orgs/{org}/teams/{slug}/memberships/{user}",
+            get(get_membership)
+                .put(put_membership)
+                .delete(delete_membership),
+        )
+        // Hooks.
+        .route(
+            "/repos/{owner}/{repo}/hooks",
+            get(list_hooks).post(create_hook),
+        )
+        .route(
+            "/repos/{owner}/{repo}/hooks/{id}",
+            get(get_hook).delete(delete_hook),
+        )
+        // Contents.
+        .route("/repos/{owner}/{repo}/contents", get(get_contents_root))
+        .route(
+            "/repos/{owner}/{repo}/contents/{*path}",
+            get(get_contents).put(put_contents),
+        )
+        // Issues, comments, reactions.
+        .route("/repos/{owner}/{repo}/issues/{number}", get(get_issue))
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/comments",
+            get(list_comments).post(create_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/reactions",
+            get(list_issue_reactions).post(create_issue_reaction),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/comments/{id}",
+            get(get_comment)
+                .patch(update_comment)
+                .delete(delete_comment),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+            get(list_comment_reactions).post(create_comment_reaction),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/comments/{id}/reactions/{reaction_id}",
+            axum::routing::delete(delete_comment_reaction),
+        )
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn_with_state(s.clone(), gate))
+        .with_state(s)
+}
+
+pub(crate) type Who = Extension<Identity>;
+
+// ----- app, installations, manifest ----------------------------------------
+
+pub(crate) async fn get_app(State(s): State<S>) -> R {
+    reply(200, app_json(&s))
+}
+
+pub(crate) async fn list_installations(State(s): State<S>, uri: Uri) -> R {
+    let items = s.with(|w| {
+        w.installations
+            .values()
+            .map(|i| installation_json(&s, w, i))
+            .collect()
+    });
+    paginate(&s, &uri, items)
+}
+
+pub(crate) async fn get_installation(State(s): State<S>, P(id): P<String>) -> R {
+    let id = parse_id(&id)?;
+    let v = s.with(|w| {
+        w.installations
+            .get(&id)
+            .map(|i| installation_json(&s, w, i))
+    });
+    reply(200, v.ok_or_else(not_found)?)
+}
+
+pub(crate) async fn get_org_installation(State(s): State<S>, P(org): P<String>) -> R {
+    let v = s.with(|w| {
+        w.installations
+            .values()
+            .find(|i| i.account.eq_ignore_ascii_case(&org))
+            .map(|i| installation_json(&s, w, i))
+    });
+    reply(200, v.ok_or_else(not_found)?)
+}
+
+pub(crate) async fn get_repo_installation(
+    State(s): State<S>,
+    P((owner, repo)): P<(String, String)>,
+) -> R {
+    let v = s.with(|w| {
+        w.repo_id(&owner, &repo)?;
+        w.installations
+            .values()
+            .find(|i| i.account.eq_ignore_ascii_case(&owner))
+            .map(|i| installation_json(&s, w, i))
+    });
+    reply(200, v.ok_or_else(not_found)?)
+}
+
+pub(crate) async fn create_access_token(State(s): State<S>, P(id): P<String>, body: Bytes) -> R {
+    let id = parse_id(&id)?;
+    let b = body_json(&body)?;
+    s.with(|w| {
+        if !w.installations.contains_key(&id) {
+            return Err(not_found());
+        }
+        w.tokens_issued += 1;
+        let (token, expires_at) = mint_token(w, id);
+        let permissions = b
+            .get("permissions")
+            .cloned()
+            .unwrap_or_else(default_permissions);
+        reply(
+            201,
+            json!({
+                "token": token,
+                "expires_at": ts(expires_at),
+                "permissions": permissions,
+                "repository_selection": "all"
+            }),
+        )
+    })
+}
+
+pub(crate) async fn manifest_conversion(State(s): State<S>, P(code): P<String>) -> R {
+    if !s.with(|w| w.manifest_codes.remove(&code)) {
+        return Err(not_found());
+    }
+    let mut v = app_json(&s);
+    v["client_secret"] = json!(MANIFEST_CLIENT_SECRET);
+    v["webhook_secret"] = json!(MANIFEST_WEBHOOK_SECRET);
+    v["pem"] = json!(test_app_private_key_pem());
+    reply(201, v)
+}
+
+pub(crate) async fn list_installation_repos(
+    State(s): State<S>,
+    Extension(who): Who,
+    uri: Uri,
+) -> R {
+    let Some(inst) = who.installation else {
+        return Err(ApiError::new(
+            403,
+            "You must authenticate with an installation access token in order to list repositories for an installation.",
+        ));
+    };
+    let items = s.with(|w| {
+        let account = w
+            .installations
+            .get(&inst)
+            .map(|i| i.account.clone())
+            .unwrap_or_default();
+        w.repos
+            .values()
+            .filter(|r| r.repo.owner.eq_ignore_ascii_case(&account))
+            .map(|r| repo_json(&s, w, r))
+            .collect()
+    });
+    paginate_map(
+        &s,
+        &uri,
+        items,
+        |page, total| json!({"total_count": total, "repository_selection": "all", "repositories": page}),
+    )
+}
+
+// ----- users, orgs ------------------------------------------------------------
+
+pub(crate) async fn get_user(State(s): State<S>, P(user): P<String>) -> R {
+    let v = s.with(|w| {
+        if let Some(u) = w.user(&user) {
+            Some(user_json(
+                &s,
+                &u.login,
+                u.id,
+                if u.bot { "Bot" } else { "User" },
+            ))
+        } else {
+            w.org(&user).map(|o| org_json(&s, w, o))
+        }
+    });
+    reply(200, v.ok_or_else(not_found)?)
+}
+
+pub(crate) async fn get_org(State(s): State<S>, P(org): P<String>) -> R {
+    let v = s.with(|w| w.org(&org).map(|o| org_json(&s, w, o)));
+    reply(200, v.ok_or_else(not_found)?)
+}

@@ -1,0 +1,250 @@
+//! Issues, comments and reactions.
+
+#![allow(unused_imports)]
+
+use super::*;
+
+// ----- issues, comments, reactions ------------------------------------------------
+
+pub(crate) async fn get_issue(
+    State(s): State<S>,
+    P((owner, repo, number)): P<(String, String, String)>,
+) -> R {
+    let n = parse_id(&number)?;
+    s.with(|w| {
+        let r = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
+        let i = r.issues.get(&n).ok_or_else(not_found)?;
+        reply(200, issue_json(&s, w, r, i))
+    })
+}
+
+/// The repo id of an existing issue.
+pub(crate) fn issue_of(
+    w: &World,
+    owner: &str,
+    repo: &str,
+    number: &str,
+) -> Result<(u64, u64), ApiError> {
+    let n = parse_id(number)?;
+    let r = w.repo_rec(owner, repo).ok_or_else(not_found)?;
+    r.issues.get(&n).ok_or_else(not_found)?;
+    Ok((r.repo.id, n))
+}
+
+pub(crate) async fn list_comments(
+    State(s): State<S>,
+    P((owner, repo, number)): P<(String, String, String)>,
+    uri: Uri,
+) -> R {
+    let items = s.with(|w| {
+        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
+        Ok(w.comments
+            .values()
+            .filter(|c| c.repo_id == rid && c.issue == n)
+            .map(|c| comment_json(&s, w, c))
+            .collect())
+    })?;
+    paginate(&s, &uri, items)
+}
+
+pub(crate) async fn create_comment(
+    State(s): State<S>,
+    Extension(who): Who,
+    P((owner, repo, number)): P<(String, String, String)>,
+    body: Bytes,
+) -> R {
+    let b = body_json(&body)?;
+    let text = str_field(&b, "body")
+        .ok_or_else(|| invalid("IssueComment", "body", "missing_field", None))?
+        .to_string();
+    s.with(|w| {
+        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
+        let id = insert_comment(w, rid, n, &who.login, &text);
+        reply(201, comment_json(&s, w, &w.comments[&id]))
+    })
+}
+
+/// An existing comment of the repo.
+pub(crate) fn comment_of(w: &World, owner: &str, repo: &str, id: &str) -> Result<u64, ApiError> {
+    let id = parse_id(id)?;
+    let rid = w.repo_id(owner, repo).ok_or_else(not_found)?;
+    w.comments
+        .get(&id)
+        .filter(|c| c.repo_id == rid)
+        .ok_or_else(not_found)?;
+    Ok(id)
+}
+
+pub(crate) async fn get_comment(
+    State(s): State<S>,
+    P((owner, repo, id)): P<(String, String, String)>,
+) -> R {
+    s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        reply(200, comment_json(&s, w, &w.comments[&id]))
+    })
+}
+
+pub(crate) async fn update_comment(
+    State(s): State<S>,
+    P((owner, repo, id)): P<(String, String, String)>,
+    body: Bytes,
+) -> R {
+    let b = body_json(&body)?;
+    let text = str_field(&b, "body")
+        .ok_or_else(|| invalid("IssueComment", "body", "missing_field", None))?
+        .to_string();
+    s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        let c = w.comments.get_mut(&id).expect("comment");
+        c.body = text;
+        c.edits += 1;
+        c.updated_at = Utc::now();
+        reply(200, comment_json(&s, w, &w.comments[&id]))
+    })
+}
+
+pub(crate) async fn delete_comment(
+    State(s): State<S>,
+    P((owner, repo, id)): P<(String, String, String)>,
+) -> R {
+    s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        w.comments.remove(&id);
+        no_content()
+    })
+}
+
+pub(crate) fn reaction_content(b: &Value) -> Result<String, ApiError> {
+    let c = str_field(b, "content")
+        .ok_or_else(|| invalid("Reaction", "content", "missing_field", None))?;
+    if !REACTIONS.contains(&c) {
+        return Err(invalid("Reaction", "content", "invalid", None));
+    }
+    Ok(c.to_string())
+}
+
+/// Add a reaction to `list` unless `user` already reacted with `content`:
+/// 201 with the new one, or 200 with the existing one.
+pub(crate) fn add_reaction(
+    s: &Shared,
+    w: &mut World,
+    target: ReactionTarget,
+    user: &str,
+    content: &str,
+) -> R {
+    let id = w.id();
+    let list = match target {
+        ReactionTarget::Comment(c) => &mut w.comments.get_mut(&c).expect("comment").reactions,
+        ReactionTarget::Issue(r, n) => {
+            &mut w
+                .repos
+                .get_mut(&r)
+                .expect("repo")
+                .issues
+                .get_mut(&n)
+                .expect("issue")
+                .reactions
+        }
+    };
+    if let Some(existing) = list
+        .iter()
+        .find(|r| r.user.eq_ignore_ascii_case(user) && r.content == content)
+        .cloned()
+    {
+        return reply(200, reaction_json(s, w, &existing));
+    }
+    let r = ReactionRec {
+        id,
+        user: user.to_string(),
+        content: content.to_string(),
+        created_at: Utc::now(),
+    };
+    list.push(r.clone());
+    reply(201, reaction_json(s, w, &r))
+}
+
+pub(crate) enum ReactionTarget {
+    Comment(u64),
+    Issue(u64, u64),
+}
+
+pub(crate) fn reactions_page(s: &Shared, w: &World, list: &[ReactionRec], uri: &Uri) -> Vec<Value> {
+    let want = query_get(uri, "content");
+    list.iter()
+        .filter(|r| want.as_deref().is_none_or(|c| r.content == c))
+        .map(|r| reaction_json(s, w, r))
+        .collect()
+}
+
+pub(crate) async fn create_comment_reaction(
+    State(s): State<S>,
+    Extension(who): Who,
+    P((owner, repo, id)): P<(String, String, String)>,
+    body: Bytes,
+) -> R {
+    let content = reaction_content(&body_json(&body)?)?;
+    s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        add_reaction(&s, w, ReactionTarget::Comment(id), &who.login, &content)
+    })
+}
+
+pub(crate) async fn list_comment_reactions(
+    State(s): State<S>,
+    P((owner, repo, id)): P<(String, String, String)>,
+    uri: Uri,
+) -> R {
+    let items = s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        Ok(reactions_page(&s, w, &w.comments[&id].reactions, &uri))
+    })?;
+    paginate(&s, &uri, items)
+}
+
+pub(crate) async fn delete_comment_reaction(
+    State(s): State<S>,
+    P((owner, repo, id, reaction)): P<(String, String, String, String)>,
+) -> R {
+    let reaction = parse_id(&reaction)?;
+    s.with(|w| {
+        let id = comment_of(w, &owner, &repo, &id)?;
+        let list = &mut w.comments.get_mut(&id).expect("comment").reactions;
+        let before = list.len();
+        list.retain(|r| r.id != reaction);
+        if list.len() == before {
+            return Err(not_found());
+        }
+        no_content()
+    })
+}
+
+pub(crate) async fn create_issue_reaction(
+    State(s): State<S>,
+    Extension(who): Who,
+    P((owner, repo, number)): P<(String, String, String)>,
+    body: Bytes,
+) -> R {
+    let content = reaction_content(&body_json(&body)?)?;
+    s.with(|w| {
+        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
+        add_reaction(&s, w, ReactionTarget::Issue(rid, n), &who.login, &content)
+    })
+}
+
+pub(crate) async fn list_issue_reactions(
+    State(s): State<S>,
+    P((owner, repo, number)): P<(String, String, String)>,
+    uri: Uri,
+) -> R {
+    let items = s.with(|w| {
+        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
+        Ok(reactions_page(
+            &s,
+            w,
+            &w.repos[&rid].issues[&n].reactions,
+            &uri,
+        ))
+    })?;
+    paginate(&s, &uri, items)
+}
