@@ -10,26 +10,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use common::fake::{FakeGitHub, Req};
-use orcoursetrion::sign;
-use orcoursetrion::ClientConfig;
-use orcoursetrion::Config;
-use orcoursetrion::ServerOptions;
-use orcoursetrion::WorkerOptions;
-use serde_json::json;
-
-const SECRET: &str = "e2e-webhook-secret";
-const REQ_OWNER: &str = "mitx";
-const REQ_REPO: &str = "course-requests";
-const STUDIO: &str = "MITx-Studio2LMS";
-const XML: &str = "mitx";
-const STAGING: &str = "https://gr:stagingpw@staging.example.edu/gitreload";
-const PRODUCTION: &str = "https://gr:prodpw@lms.example.edu/gitreload";
+use common::tester::{Tester, PRODUCTION, REQ_OWNER, REQ_REPO, STAGING, STUDIO, XML};
 
 #[derive(Parser, Debug)]
 #[command(about = "Per-action end-to-end latency against the fake GitHub")]
@@ -81,48 +66,8 @@ struct Step {
     reference_calls: usize,
 }
 
-fn config_for(fake: &FakeGitHub, db: &str) -> Config {
-    let vars: HashMap<String, String> = [
-        ("ORC_GH_API_URL", fake.url()),
-        ("ORC_APP_ID", common::TEST_APP_ID.to_string()),
-        (
-            "ORC_APP_PRIVATE_KEY",
-            common::test_app_private_key_pem().to_string(),
-        ),
-        ("ORC_WEBHOOK_SECRET", SECRET.to_string()),
-        ("ORC_DATABASE_URL", format!("sqlite://{db}")),
-        ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
-        ("ORC_STAGING_GITRELOAD", STAGING.to_string()),
-        ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
-        ("ORC_OPERATORS_TEAM", "mitx/course-operators".to_string()),
-        ("ORC_WORKERS", "2".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    Config::from_vars(&vars).expect("config from fixed variables")
-}
-
+/// The tester's standard shop, plus an XML course to rerun.
 fn seed(fake: &FakeGitHub) {
-    fake.add_org(STUDIO);
-    fake.add_installation(1, XML);
-    fake.add_team(STUDIO, "mitx-studio-export", "push");
-    fake.add_team(XML, "mitx-content-deployment", "push");
-    let ops = fake.add_team(XML, "course-operators", "pull");
-    fake.add_repo(REQ_OWNER, REQ_REPO);
-    fake.add_issue(
-        REQ_OWNER,
-        REQ_REPO,
-        1,
-        "New course 6.004r",
-        "Please create it",
-        "alice",
-    );
-    fake.set_permission(REQ_OWNER, REQ_REPO, "alice", "write");
-    fake.add_team_member(XML, &ops, "olivia");
-    for u in ["carol", "dave"] {
-        fake.add_user(u);
-    }
     // An XML course with history, a team and a staging hook, for `/rerun`.
     let old = "content-mit-1801-2017_Fall";
     fake.add_repo(XML, old);
@@ -208,30 +153,14 @@ async fn main() {
     let args = Args::parse();
     let latency = Duration::from_millis(args.latency_ms);
     let timeout = Duration::from_secs(args.timeout_s);
-    let fake = FakeGitHub::start_with_git().await;
-    seed(&fake);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("e2e.db");
-    let config = config_for(&fake, &db.to_string_lossy());
-    let options = ServerOptions {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        client: ClientConfig {
-            api_url: fake.url(),
-            ..ClientConfig::default()
-        },
-        worker: WorkerOptions {
-            lease: Duration::from_secs(30),
-            retry_base: Duration::from_millis(200),
-            idle_poll: Duration::from_millis(500),
-        },
+    let t = Tester::builder()
+        .seed(seed)
+        .lease(Duration::from_secs(30))
         // Production default: a progress edit at most every 2 s.
-        progress_interval: Duration::from_secs(2),
-    };
-    let server = orcoursetrion::start(&config, options)
-        .await
-        .expect("server starts");
-    let http = reqwest::Client::new();
-    let webhook = format!("http://{}/webhook", server.addr);
+        .progress_interval(Duration::from_secs(2))
+        .start()
+        .await;
+    let fake = &t.fake;
     fake.set_latency(latency);
 
     let mut rows = Vec::new();
@@ -240,35 +169,10 @@ async fn main() {
             fake.add_hook(STUDIO, "content-mit-6004r-2018_Spring", PRODUCTION);
         }
         let comment_id = fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", &step.comment);
-        let payload = json!({
-            "action": "created",
-            "issue": {"number": 1, "title": "New course 6.004r", "state": "open",
-                      "user": {"login": "alice", "type": "User"}},
-            "comment": {
-                "id": comment_id,
-                "html_url": format!("https://github.example/{REQ_OWNER}/{REQ_REPO}/issues/1#issuecomment-{comment_id}"),
-                "body": step.comment,
-                "user": {"login": "alice", "id": 1000, "type": "User"},
-                "author_association": "MEMBER",
-            },
-            "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"),
-                           "owner": {"login": REQ_OWNER, "type": "Organization"}},
-            "sender": {"login": "alice", "id": 1000, "type": "User"},
-            "installation": {"id": 1},
-        });
-        let body = serde_json::to_vec(&payload).expect("json");
+        let payload = t.payload("created", comment_id, "alice", "User", &step.comment, None);
         fake.clear_log();
-        let resp = http
-            .post(&webhook)
-            .header("content-type", "application/json")
-            .header("x-github-event", "issue_comment")
-            .header("x-github-delivery", format!("e2e-{i}"))
-            .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .expect("delivery sent");
-        assert_eq!(resp.status(), 202, "{}", step.name);
+        let status = t.deliver(&format!("e2e-{i}"), &payload).await;
+        assert_eq!(status, 202, "{}", step.name);
         let accepted = Instant::now();
         let reaction = loop {
             let r = fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id);
@@ -311,7 +215,9 @@ async fn main() {
             reference_calls: step.reference_calls,
         });
     }
-    server.shutdown().await;
+    if let Some(server) = t.server {
+        server.shutdown().await;
+    }
 
     let lat_ms = latency.as_secs_f64() * 1e3;
     println!();

@@ -4,234 +4,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::fake::{FakeGitHub, Fault, BOT_LOGIN};
-use orcoursetrion::sign;
-use orcoursetrion::ClientConfig;
-use orcoursetrion::Config;
-use orcoursetrion::JobState;
-use orcoursetrion::WorkerOptions;
-use orcoursetrion::{RunningServer, ServerOptions};
-use serde_json::{json, Value};
-
-const SECRET: &str = "webhook-s3cret";
-const REQ_OWNER: &str = "mitx";
-const REQ_REPO: &str = "course-requests";
-const STUDIO: &str = "MITx-Studio2LMS";
-const XML: &str = "mitx";
-const STAGING: &str = "https://gr:stagingpw@staging.example.edu/gitreload";
-const PRODUCTION: &str = "https://gr:prodpw@lms.example.edu/gitreload";
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Harness {
-    fake: FakeGitHub,
-    server: Option<RunningServer>,
-    config: Config,
-    _dir: tempfile::TempDir,
-    http: reqwest::Client,
-    deliveries: u32,
-}
-
-fn config_for(fake: &FakeGitHub, db: &str) -> Config {
-    let vars: HashMap<String, String> = [
-        ("ORC_GH_API_URL", fake.url()),
-        ("ORC_APP_ID", common::TEST_APP_ID.to_string()),
-        (
-            "ORC_APP_PRIVATE_KEY",
-            common::test_app_private_key_pem().to_string(),
-        ),
-        ("ORC_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
-        ("ORC_DATABASE_URL", format!("sqlite://{db}")),
-        ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
-        ("ORC_STAGING_GITRELOAD", STAGING.to_string()),
-        ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
-        ("ORC_OPERATORS_TEAM", "mitx/course-operators".to_string()),
-        ("ORC_WORKERS", "2".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    Config::from_vars(&vars).expect("config")
-}
-
-fn options(fake: &FakeGitHub) -> ServerOptions {
-    ServerOptions {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        client: ClientConfig {
-            api_url: fake.url(),
-            ..ClientConfig::default()
-        },
-        worker: WorkerOptions {
-            lease: Duration::from_secs(2),
-            retry_base: Duration::from_millis(200),
-            idle_poll: Duration::from_millis(500),
-        },
-        progress_interval: Duration::ZERO,
-    }
-}
-
-async fn harness() -> Harness {
-    let fake = FakeGitHub::start_with_git().await;
-    fake.add_org(STUDIO);
-    fake.add_installation(1, XML);
-    fake.add_team(STUDIO, "mitx-studio-export", "push");
-    fake.add_team(XML, "mitx-content-deployment", "push");
-    let ops = fake.add_team(XML, "course-operators", "pull");
-    fake.add_repo(REQ_OWNER, REQ_REPO);
-    fake.add_issue(
-        REQ_OWNER,
-        REQ_REPO,
-        1,
-        "New course 6.004r",
-        "Please create it",
-        "alice",
-    );
-    fake.set_permission(REQ_OWNER, REQ_REPO, "alice", "write");
-    fake.set_permission(REQ_OWNER, REQ_REPO, "bob", "read");
-    fake.set_permission(REQ_OWNER, REQ_REPO, "olivia", "read");
-    fake.add_team_member(XML, &ops, "olivia");
-    for u in ["carol", "dave"] {
-        fake.add_user(u);
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("orc.db");
-    let config = config_for(&fake, &db.to_string_lossy());
-    let server = orcoursetrion::start(&config, options(&fake))
-        .await
-        .expect("server");
-    Harness {
-        fake,
-        server: Some(server),
-        config,
-        _dir: dir,
-        http: reqwest::Client::new(),
-        deliveries: 0,
-    }
-}
-
-impl Harness {
-    fn server(&self) -> &RunningServer {
-        self.server.as_ref().expect("running")
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server().addr)
-    }
-
-    async fn restart(&mut self) {
-        let server = orcoursetrion::start(&self.config, options(&self.fake))
-            .await
-            .expect("restart");
-        self.server = Some(server);
-    }
-
-    fn payload(
-        &self,
-        action: &str,
-        comment_id: u64,
-        author: &str,
-        kind: &str,
-        body: &str,
-        from: Option<&str>,
-    ) -> Value {
-        let user = json!({"login": author, "id": 1000, "type": kind, "site_admin": false});
-        let mut p = json!({
-            "action": action,
-            "issue": {"number": 1, "title": "New course 6.004r", "state": "open", "user": {"login": "alice", "type": "User"}},
-            "comment": {
-                "id": comment_id,
-                "html_url": format!("https://github.example/{REQ_OWNER}/{REQ_REPO}/issues/1#issuecomment-{comment_id}"),
-                "body": body,
-                "user": user,
-                "author_association": "MEMBER",
-            },
-            "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"), "private": true, "owner": {"login": REQ_OWNER, "type": "Organization"}},
-            "organization": {"login": REQ_OWNER},
-            "sender": user,
-            "installation": {"id": 1, "node_id": "MDIz"},
-        });
-        if let Some(prev) = from {
-            p["changes"] = json!({"body": {"from": prev}});
-        }
-        p
-    }
-
-    async fn deliver_raw(
-        &mut self,
-        id: &str,
-        event: &str,
-        body: &[u8],
-        signature: Option<String>,
-    ) -> reqwest::Response {
-        let mut req = self
-            .http
-            .post(self.url("/webhook"))
-            .header("X-GitHub-Event", event)
-            .header("X-GitHub-Delivery", id)
-            .header("content-type", "application/json")
-            .body(body.to_vec());
-        if let Some(sig) = signature {
-            req = req.header("X-Hub-Signature-256", sig);
-        }
-        req.send().await.expect("delivery sent")
-    }
-
-    async fn deliver(&mut self, id: &str, payload: &Value) -> u16 {
-        let body = serde_json::to_vec(payload).expect("json");
-        let sig = sign(SECRET.as_bytes(), &body);
-        self.deliver_raw(id, "issue_comment", &body, Some(sig))
-            .await
-            .status()
-            .as_u16()
-    }
-
-    /// A user comments on the request issue; GitHub delivers the webhook.
-    async fn comment(&mut self, author: &str, body: &str) -> u64 {
-        let id = self.fake.add_comment(REQ_OWNER, REQ_REPO, 1, author, body);
-        self.deliveries += 1;
-        let delivery = format!("delivery-{}", self.deliveries);
-        let payload = self.payload("created", id, author, "User", body, None);
-        assert_eq!(self.deliver(&delivery, &payload).await, 202);
-        id
-    }
-
-    async fn finished(&self, comment_id: u64) -> Vec<String> {
-        let ok = self
-            .fake
-            .wait_until(WAIT, |f| {
-                let r = f.comment_reactions(REQ_OWNER, REQ_REPO, comment_id);
-                r.iter().any(|c| c == "rocket" || c == "confused")
-            })
-            .await;
-        assert!(
-            ok,
-            "no final reaction; comments: {:#?}",
-            self.bot_comments()
-        );
-        self.fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id)
-    }
-
-    fn bot_comments(&self) -> Vec<String> {
-        self.fake
-            .comments(REQ_OWNER, REQ_REPO, 1)
-            .into_iter()
-            .filter(|c| c.author == BOT_LOGIN)
-            .map(|c| c.body)
-            .collect()
-    }
-
-    /// Writes other than the bot's own talking (comments and reactions).
-    fn provisioning_writes(&self) -> Vec<String> {
-        self.fake
-            .calls()
-            .into_iter()
-            .filter(|c| !c.starts_with("GET ") && !c.contains("/issues/") && !c.contains("/app/"))
-            .collect()
-    }
-}
+use common::tester::*;
+use orcoursetrion::{sign, JobState};
 
 /// POST /webhook over a raw connection: the head (announcing `length`), as
 /// much of `body` as the server takes, then the status line it answered.
@@ -265,7 +43,7 @@ async fn raw_post(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_lists_every_command() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let c = h.comment("bob", "/help").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let comments = h.bot_comments();
@@ -277,7 +55,7 @@ async fn help_lists_every_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_export_repo_from_a_comment() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let c = h.comment("alice", "Please:\r\n/create-export-repo 6.004r 2018_Spring description=\"Computation Structures\"  \r\n").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let repo = "content-mit-6004r-2018_Spring";
@@ -297,7 +75,7 @@ async fn create_export_repo_from_a_comment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_xml_repo_and_put_team_from_comments() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let c = h
         .comment("alice", "/create-xml-repo 6.004r 2018_Spring members=carol,dave\n/put-team mitx \"TA Team\" read_only=true members=carol")
         .await;
@@ -321,7 +99,7 @@ async fn create_xml_repo_and_put_team_from_comments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerun_a_studio_course() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     h.fake.add_repo(STUDIO, "content-mit-6004r-2017_Fall");
     h.fake.add_repo(STUDIO, "content-mit-6004r-2016_Fall");
     h.fake
@@ -341,12 +119,7 @@ async fn rerun_a_studio_course() {
         .fake
         .repo(STUDIO, "content-mit-6004r-2018_Spring")
         .is_some());
-    let runs = h
-        .server()
-        .store
-        .catalog_runs("6.004r")
-        .await
-        .expect("catalog");
+    let runs = h.store().catalog_runs("6.004r").await.expect("catalog");
     let states: Vec<(String, &str)> = runs
         .iter()
         .map(|r| (r.term.clone(), r.state.as_str()))
@@ -360,8 +133,7 @@ async fn rerun_a_studio_course() {
         "{states:?}"
     );
     let requests = h
-        .server()
-        .store
+        .store()
         .requests_for_issue("mitx/course-requests", 1)
         .await
         .expect("requests");
@@ -378,7 +150,7 @@ async fn rerun_a_studio_course() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let old = "content-mit-6004r-2017_Fall";
     h.fake.add_repo(XML, old);
     h.fake.seed_git(
@@ -423,7 +195,7 @@ async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_finds_the_org_and_plan_changes_nothing() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     h.fake.add_repo(XML, "content-mit-801-2018_Spring");
     let c = h.comment("bob", "/plan /release 8.01 2018_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
@@ -448,7 +220,7 @@ async fn release_finds_the_org_and_plan_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let c = h
         .comment("bob", "/create-export-repo 6.004r 2018_Spring")
         .await;
@@ -472,7 +244,7 @@ async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_command_gets_did_you_mean_and_help() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let c = h
         .comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring")
         .await;
@@ -486,7 +258,7 @@ async fn unknown_command_gets_did_you_mean_and_help() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_comments_code_blocks_and_quotes_are_ignored() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let id = h
         .fake
         .add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
@@ -498,7 +270,7 @@ async fn bot_comments_code_blocks_and_quotes_are_ignored() {
             "```\n/create-export-repo 6.004r 2018_Spring\n```\n> /help\n",
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // No job was stored with either delivery, so nothing will ever answer.
     assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, id).is_empty());
     assert!(h.fake.comment_reactions(REQ_OWNER, REQ_REPO, c2).is_empty());
     assert_eq!(
@@ -506,13 +278,13 @@ async fn bot_comments_code_blocks_and_quotes_are_ignored() {
         2,
         "no reply to either"
     );
-    let jobs = h.server().store.job_counts().await.expect("counts");
+    let jobs = h.store().job_counts().await.expect("counts");
     assert_eq!(jobs.values().sum::<i64>(), 0, "{jobs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edited_comment_runs_only_the_new_command() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     let first = "/create-export-repo 6.004r 2018_Spring";
     let c = h.comment("alice", first).await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
@@ -528,7 +300,7 @@ async fn edited_comment_runs_only_the_new_command() {
             .await,
         "new command ran"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.jobs_in("edit-1", JobState::Done).await;
     let creates: Vec<_> = h
         .fake
         .calls()
@@ -547,7 +319,7 @@ async fn edited_comment_runs_only_the_new_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
-    let mut h = harness().await;
+    let h = Tester::start().await;
     let body =
         serde_json::to_vec(&h.payload("created", 5, "alice", "User", "/help", None)).expect("json");
     let forged = sign(b"wrong secret", &body);
@@ -561,7 +333,7 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
     // streaming the body may see the early close as a broken pipe.
     let line = raw_post(h.server().addr, "f-2", None, body.len(), &body).await;
     assert!(line.contains("401"), "{line}");
-    assert_eq!(h.server().store.delivery_count().await.expect("count"), 0);
+    assert_eq!(h.store().delivery_count().await.expect("count"), 0);
     // Malformed JSON with a good signature: stored, no job.
     let junk = b"{not json";
     let resp = h
@@ -573,10 +345,9 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
         )
         .await;
     assert_eq!(resp.status(), 202);
-    assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
+    assert_eq!(h.store().delivery_count().await.expect("count"), 1);
     assert_eq!(
-        h.server()
-            .store
+        h.store()
             .job_counts()
             .await
             .expect("jobs")
@@ -594,7 +365,7 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
     )
     .await;
     assert!(line.contains("413"), "{line}");
-    assert_eq!(h.server().store.delivery_count().await.expect("count"), 1);
+    assert_eq!(h.store().delivery_count().await.expect("count"), 1);
     let health = h.http.get(h.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), 200);
     let ready = h.http.get(h.url("/readyz")).send().await.expect("readyz");
@@ -613,14 +384,14 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
-    let mut h = harness().await;
+    let h = Tester::start().await;
     let body = "/create-export-repo 6.004r 2018_Spring";
     let c = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", body);
     let p = h.payload("created", c, "alice", "User", body, None);
     assert_eq!(h.deliver("dup-1", &p).await, 202);
     assert_eq!(h.deliver("dup-1", &p).await, 202);
     h.finished(c).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.jobs_in("dup-1", JobState::Done).await;
     let creates = |f: &FakeGitHub| {
         f.calls()
             .into_iter()
@@ -679,7 +450,7 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_5xx_and_secondary_limit_then_success() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     h.fake
         .inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(502), 1);
     h.fake.inject(
@@ -707,7 +478,7 @@ async fn github_5xx_and_secondary_limit_then_success() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_422_ends_confused_with_githubs_message() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     h.fake.add_repo(STUDIO, "content-mit-6004r-2018_Spring");
     let c = h
         .comment("alice", "/create-export-repo 6.004r 2018_Spring")
@@ -720,7 +491,7 @@ async fn a_permanent_422_ends_confused_with_githubs_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step() {
-    let mut h = harness().await;
+    let mut h = Tester::start().await;
     // Step 4 (course.xml) is slow enough to kill the process while it is in flight.
     h.fake.inject(
         "PUT",
@@ -740,7 +511,7 @@ async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step() 
             .await,
         "step 4 started"
     );
-    h.server.take().expect("server").abort();
+    h.kill();
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.restart().await;
     assert_eq!(

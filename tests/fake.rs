@@ -1,4 +1,4 @@
-//! Self-tests of the fake GitHub in `tests/common/fake_github.rs`.
+//! Self-tests of the fake GitHub in `tests/common/fake/`.
 
 mod common;
 

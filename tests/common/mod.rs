@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod tester;
 
 /// The GitHub App id of the test app (the fake's `/app` answers with it).
 pub const TEST_APP_ID: u64 = 4242;

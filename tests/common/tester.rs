@@ -1,0 +1,365 @@
+//! One harness for every end-to-end scenario, in the manner of bors' tester:
+//! a builder seeds the fake GitHub and configures the App, `start` runs the
+//! real server in-process, and the running [`Tester`] sends signed
+//! deliveries and reads what GitHub and the store end with.
+//!
+//! ```ignore
+//! let mut t = Tester::builder().seed(|fake| { fake.add_repo(XML, "r"); }).start().await;
+//! let c = t.comment("alice", "/help").await;
+//! assert_eq!(t.finished(c).await, vec!["eyes", "rocket"]);
+//! ```
+//!
+//! Waits are on conditions (a reaction, a job state), never on fixed sleeps.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use orcoursetrion::{
+    sign, ClientConfig, Config, JobRow, JobState, RunningServer, ServerOptions, Store,
+    WorkerOptions,
+};
+use serde_json::{json, Value};
+
+use super::fake::{FakeGitHub, BOT_LOGIN};
+
+pub const SECRET: &str = "webhook-s3cret";
+pub const REQ_OWNER: &str = "mitx";
+pub const REQ_REPO: &str = "course-requests";
+pub const STUDIO: &str = "MITx-Studio2LMS";
+pub const XML: &str = "mitx";
+pub const STAGING: &str = "https://gr:stagingpw@staging.example.edu/gitreload";
+pub const PRODUCTION: &str = "https://gr:prodpw@lms.example.edu/gitreload";
+/// The longest any condition is waited for before a test fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+type Seed = Box<dyn FnOnce(&FakeGitHub) + Send>;
+
+/// Builds a scenario: the standard shop (Studio and XML orgs, deploy teams,
+/// an operators team, the requests repo with issue 1, users with and without
+/// write access), plus whatever [`TesterBuilder::seed`] adds.
+pub struct TesterBuilder {
+    vars: Vec<(String, String)>,
+    seeds: Vec<Seed>,
+    fake_latency: Option<Duration>,
+    lease: Duration,
+    progress_interval: Duration,
+}
+
+impl TesterBuilder {
+    /// How often a running job may edit its status comment (tests: after
+    /// every step; `serve`: at most every 2 s).
+    pub fn progress_interval(mut self, d: Duration) -> Self {
+        self.progress_interval = d;
+        self
+    }
+
+    /// Sets (or overrides) one configuration variable.
+    pub fn var(mut self, key: &str, value: &str) -> Self {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds to the fake's world before the server starts.
+    pub fn seed(mut self, f: impl FnOnce(&FakeGitHub) + Send + 'static) -> Self {
+        self.seeds.push(Box::new(f));
+        self
+    }
+
+    /// Latency the fake adds to every request.
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.fake_latency = Some(d);
+        self
+    }
+
+    /// Lease of a claimed job (short, so a killed worker's job comes back soon).
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = d;
+        self
+    }
+
+    pub async fn start(self) -> Tester {
+        let fake = FakeGitHub::start_with_git().await;
+        seed_shop(&fake);
+        for s in self.seeds {
+            s(&fake);
+        }
+        if let Some(d) = self.fake_latency {
+            fake.set_latency(d);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("orc.db");
+        let mut vars: HashMap<String, String> = [
+            ("ORC_GH_API_URL", fake.url()),
+            ("ORC_APP_ID", super::TEST_APP_ID.to_string()),
+            (
+                "ORC_APP_PRIVATE_KEY",
+                super::test_app_private_key_pem().to_string(),
+            ),
+            ("ORC_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
+            ("ORC_DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
+            ("ORC_STAGING_GITRELOAD", STAGING.to_string()),
+            ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
+            ("ORC_OPERATORS_TEAM", "mitx/course-operators".to_string()),
+            ("ORC_WORKERS", "2".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        vars.extend(self.vars);
+        let config = Config::from_vars(&vars).expect("config");
+        let mut t = Tester {
+            fake,
+            server: None,
+            config,
+            lease: self.lease,
+            progress_interval: self.progress_interval,
+            _dir: dir,
+            http: reqwest::Client::new(),
+            deliveries: 0,
+        };
+        t.restart().await;
+        t
+    }
+}
+
+/// The standard shop every scenario starts from.
+fn seed_shop(fake: &FakeGitHub) {
+    fake.add_org(STUDIO);
+    fake.add_installation(1, XML);
+    fake.add_team(STUDIO, "mitx-studio-export", "push");
+    fake.add_team(XML, "mitx-content-deployment", "push");
+    let ops = fake.add_team(XML, "course-operators", "pull");
+    fake.add_repo(REQ_OWNER, REQ_REPO);
+    fake.add_issue(
+        REQ_OWNER,
+        REQ_REPO,
+        1,
+        "New course 6.004r",
+        "Please create it",
+        "alice",
+    );
+    fake.set_permission(REQ_OWNER, REQ_REPO, "alice", "write");
+    fake.set_permission(REQ_OWNER, REQ_REPO, "bob", "read");
+    fake.set_permission(REQ_OWNER, REQ_REPO, "olivia", "read");
+    fake.add_team_member(XML, &ops, "olivia");
+    for u in ["carol", "dave"] {
+        fake.add_user(u);
+    }
+}
+
+/// A running scenario.
+pub struct Tester {
+    pub fake: FakeGitHub,
+    pub server: Option<RunningServer>,
+    pub config: Config,
+    lease: Duration,
+    progress_interval: Duration,
+    _dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    deliveries: u32,
+}
+
+impl Tester {
+    pub fn builder() -> TesterBuilder {
+        TesterBuilder {
+            vars: Vec::new(),
+            seeds: Vec::new(),
+            fake_latency: None,
+            lease: Duration::from_secs(2),
+            progress_interval: Duration::ZERO,
+        }
+    }
+
+    /// The standard shop, nothing added.
+    pub async fn start() -> Tester {
+        Tester::builder().start().await
+    }
+
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("running")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.server().store
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server().addr)
+    }
+
+    pub fn options(&self) -> ServerOptions {
+        ServerOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            client: ClientConfig {
+                api_url: self.fake.url(),
+                ..ClientConfig::default()
+            },
+            worker: WorkerOptions {
+                lease: self.lease,
+                retry_base: Duration::from_millis(200),
+                idle_poll: Duration::from_millis(500),
+            },
+            progress_interval: self.progress_interval,
+        }
+    }
+
+    /// Starts the server (again) on the same database.
+    pub async fn restart(&mut self) {
+        let server = orcoursetrion::start(&self.config, self.options())
+            .await
+            .expect("server starts");
+        self.server = Some(server);
+    }
+
+    /// Stops the server as a crash would: no task finishes its step.
+    pub fn kill(&mut self) {
+        self.server.take().expect("server").abort();
+    }
+
+    /// An `issue_comment` payload in GitHub's shape, on issue 1.
+    pub fn payload(
+        &self,
+        action: &str,
+        comment_id: u64,
+        author: &str,
+        kind: &str,
+        body: &str,
+        from: Option<&str>,
+    ) -> Value {
+        let user = json!({"login": author, "id": 1000, "type": kind, "site_admin": false});
+        let mut p = json!({
+            "action": action,
+            "issue": {"number": 1, "title": "New course 6.004r", "state": "open", "user": {"login": "alice", "type": "User"}},
+            "comment": {
+                "id": comment_id,
+                "html_url": format!("https://github.example/{REQ_OWNER}/{REQ_REPO}/issues/1#issuecomment-{comment_id}"),
+                "body": body,
+                "user": user,
+                "author_association": "MEMBER",
+            },
+            "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"), "private": true, "owner": {"login": REQ_OWNER, "type": "Organization"}},
+            "organization": {"login": REQ_OWNER},
+            "sender": user,
+            "installation": {"id": 1, "node_id": "MDIz"},
+        });
+        if let Some(prev) = from {
+            p["changes"] = json!({"body": {"from": prev}});
+        }
+        p
+    }
+
+    /// One POST to `/webhook`, signed when `signature` is given.
+    pub async fn deliver_raw(
+        &self,
+        id: &str,
+        event: &str,
+        body: &[u8],
+        signature: Option<String>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url("/webhook"))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", id)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(sig) = signature {
+            req = req.header("X-Hub-Signature-256", sig);
+        }
+        req.send().await.expect("delivery sent")
+    }
+
+    /// A signed `issue_comment` delivery; returns the HTTP status.
+    pub async fn deliver(&self, id: &str, payload: &Value) -> u16 {
+        let body = serde_json::to_vec(payload).expect("json");
+        let sig = sign(SECRET.as_bytes(), &body);
+        self.deliver_raw(id, "issue_comment", &body, Some(sig))
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// A user comments on the request issue; GitHub delivers the webhook.
+    pub async fn comment(&mut self, author: &str, body: &str) -> u64 {
+        let id = self.fake.add_comment(REQ_OWNER, REQ_REPO, 1, author, body);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let payload = self.payload("created", id, author, "User", body, None);
+        assert_eq!(self.deliver(&delivery, &payload).await, 202);
+        id
+    }
+
+    /// The id of the last delivery [`Tester::comment`] sent.
+    pub fn last_delivery(&self) -> String {
+        format!("delivery-{}", self.deliveries)
+    }
+
+    /// The comment's reactions once it has its final one (🚀 or 😕).
+    pub async fn finished(&self, comment_id: u64) -> Vec<String> {
+        let ok = self
+            .fake
+            .wait_until(WAIT, |f| {
+                let r = f.comment_reactions(REQ_OWNER, REQ_REPO, comment_id);
+                r.iter().any(|c| c == "rocket" || c == "confused")
+            })
+            .await;
+        assert!(
+            ok,
+            "no final reaction; comments: {:#?}",
+            self.bot_comments()
+        );
+        self.fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id)
+    }
+
+    /// The jobs of a delivery once every one is in `state`.
+    pub async fn jobs_in(&self, delivery: &str, state: JobState) -> Vec<JobRow> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let jobs = self.store().jobs_of_delivery(delivery).await.expect("jobs");
+            if !jobs.is_empty() && jobs.iter().all(|j| j.state == state) {
+                return jobs;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs of {delivery} never all {state}: {jobs:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The bot's comments on issue 1, oldest first.
+    pub fn bot_comments(&self) -> Vec<String> {
+        self.fake
+            .comments(REQ_OWNER, REQ_REPO, 1)
+            .into_iter()
+            .filter(|c| c.author == BOT_LOGIN)
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// The bot's comments without their hidden markers: what a reader sees,
+    /// stable across runs (for snapshots).
+    pub fn replies(&self) -> Vec<String> {
+        self.bot_comments()
+            .into_iter()
+            .map(|b| {
+                b.lines()
+                    .filter(|l| !l.starts_with("<!-- orcoursetrion:"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    }
+
+    /// Writes other than the bot's own talking (comments and reactions).
+    pub fn provisioning_writes(&self) -> Vec<String> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("GET ") && !c.contains("/issues/") && !c.contains("/app/"))
+            .collect()
+    }
+}
