@@ -1,5 +1,5 @@
-//! The `orcoursetrion` binary: CLI actions and the GitHub App server. anyhow
-//! lives only here, at the edge; the library has typed errors.
+//! The `orcoursetrion` binary: CLI actions and the GitHub App server. Errors
+//! are the library's typed ones, printed once here with the exit code.
 
 use std::process::ExitCode;
 

@@ -1,4 +1,4 @@
-//! Setup mode end to end (SPEC §10): the real setup router on 127.0.0.1:0,
+//! Setup mode end to end: the real setup router on 127.0.0.1:0,
 //! the fake GitHub answering the manifest conversion.
 
 mod common;

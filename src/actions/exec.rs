@@ -17,7 +17,7 @@ use crate::github::{GitHub, GitHubError};
 use crate::naming::team_slug;
 
 /// Told about each step as it starts (`outcome: None`) and ends.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct StepReport<'a> {
     pub index: usize,
     pub total: usize,
@@ -56,16 +56,13 @@ pub async fn execute(
         let step = &plan.steps[index];
         let mut in_doubt = journal.in_flight == Some(index);
         journal.in_flight = Some(index);
-        sink.save(
-            journal,
-            StepReport {
-                index,
-                total,
-                step,
-                outcome: None,
-            },
-        )
-        .await?;
+        let report = StepReport {
+            index,
+            total,
+            step,
+            outcome: None,
+        };
+        sink.save(journal, report).await?;
         let outcome = loop {
             match run_step(gh, settings, step, &journal.done, in_doubt).await {
                 Err(ActionError::GitHub(GitHubError::InDoubt { .. })) if !in_doubt => {
@@ -78,16 +75,8 @@ pub async fn execute(
         tracing::info!(step = index + 1, total, "{}", outcome.summary());
         journal.done.push(outcome);
         journal.in_flight = None;
-        sink.save(
-            journal,
-            StepReport {
-                index,
-                total,
-                step,
-                outcome: journal.done.last(),
-            },
-        )
-        .await?;
+        let outcome = journal.done.last();
+        sink.save(journal, StepReport { outcome, ..report }).await?;
     }
     Ok(ActionResult {
         outcomes: journal.done.clone(),

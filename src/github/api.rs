@@ -56,16 +56,23 @@ impl GitHub {
         }
     }
 
-    /// `GET /repos/{owner}/{repo}`; `None` when it does not exist.
-    pub async fn get_repo(&self, owner: &str, repo: &str) -> Result<Option<Repo>, GitHubError> {
-        let (resp, m, p) = self
-            .call(Request::get(format!("/repos/{}/{}", seg(owner), seg(repo))))
-            .await?;
+    /// One resource; `None` on 404.
+    async fn get_one<T: serde::de::DeserializeOwned>(
+        &self,
+        path: String,
+    ) -> Result<Option<T>, GitHubError> {
+        let (resp, m, p) = self.call(Request::get(path)).await?;
         match resp.status {
             200 => resp.json(&m, &p).map(Some),
             404 => Ok(None),
             _ => Err(resp.unexpected(&m, &p)),
         }
+    }
+
+    /// `GET /repos/{owner}/{repo}`; `None` when it does not exist.
+    pub async fn get_repo(&self, owner: &str, repo: &str) -> Result<Option<Repo>, GitHubError> {
+        self.get_one(format!("/repos/{}/{}", seg(owner), seg(repo)))
+            .await
     }
 
     /// Every repo of an org (paginated).
@@ -75,18 +82,8 @@ impl GitHub {
 
     /// `GET /orgs/{org}/teams/{slug}`; `None` on 404.
     pub async fn get_team(&self, org: &str, slug: &str) -> Result<Option<Team>, GitHubError> {
-        let (resp, m, p) = self
-            .call(Request::get(format!(
-                "/orgs/{}/teams/{}",
-                seg(org),
-                seg(slug)
-            )))
-            .await?;
-        match resp.status {
-            200 => resp.json(&m, &p).map(Some),
-            404 => Ok(None),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.get_one(format!("/orgs/{}/teams/{}", seg(org), seg(slug)))
+            .await
     }
 
     /// Every team of an org (paginated).
@@ -202,12 +199,7 @@ impl GitHub {
         slug: &str,
         user: &str,
     ) -> Result<(), GitHubError> {
-        let path = format!(
-            "/orgs/{}/teams/{}/memberships/{}",
-            seg(org),
-            seg(slug),
-            seg(user)
-        );
+        let path = membership_path(org, slug, user);
         let (resp, m, p) = self
             .call(Request::new(Method::PUT, path).json(json!({ "role": "member" })))
             .await?;
@@ -225,12 +217,7 @@ impl GitHub {
         slug: &str,
         user: &str,
     ) -> Result<(), GitHubError> {
-        let path = format!(
-            "/orgs/{}/teams/{}/memberships/{}",
-            seg(org),
-            seg(slug),
-            seg(user)
-        );
+        let path = membership_path(org, slug, user);
         let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
         match resp.status {
             204 | 200 | 404 => Ok(()),
@@ -245,12 +232,7 @@ impl GitHub {
         slug: &str,
         user: &str,
     ) -> Result<bool, GitHubError> {
-        let path = format!(
-            "/orgs/{}/teams/{}/memberships/{}",
-            seg(org),
-            seg(slug),
-            seg(user)
-        );
+        let path = membership_path(org, slug, user);
         let (resp, m, p) = self.call(Request::get(path)).await?;
         match resp.status {
             200 => {
@@ -499,4 +481,14 @@ impl GitHub {
             _ => Err(resp.unexpected(&m, &p)),
         }
     }
+}
+
+/// `/orgs/{org}/teams/{slug}/memberships/{user}`.
+fn membership_path(org: &str, slug: &str, user: &str) -> String {
+    format!(
+        "/orgs/{}/teams/{}/memberships/{}",
+        seg(org),
+        seg(slug),
+        seg(user)
+    )
 }

@@ -1,4 +1,4 @@
-//! GitHub App authentication (SPEC §4): the App's RS256 JWT and the per-
+//! GitHub App authentication: the App's RS256 JWT and the per-
 //! installation access tokens minted with it.
 //!
 //! Tokens live an hour; we renew them well before expiry so that a long job

@@ -5,6 +5,8 @@ pub mod api;
 mod app_auth;
 pub mod error;
 mod manifest;
+mod paging;
+mod request;
 pub mod retry;
 pub mod types;
 
@@ -24,6 +26,7 @@ pub use app_auth::AppCredentials;
 use app_auth::TokenCache;
 pub use error::GitHubError;
 pub use manifest::{convert_manifest, Conversion};
+pub use request::{Request, Response};
 pub use retry::RetryPolicy;
 use retry::Verdict;
 
@@ -105,112 +108,6 @@ impl std::fmt::Debug for GitHub {
         f.debug_struct("GitHub")
             .field("api", &self.shared.api)
             .finish_non_exhaustive()
-    }
-}
-
-/// One request. Writes that may not be repeated blindly (creating a repo, a
-/// hook, a comment) set `replayable: false`: an ambiguous failure then comes
-/// back as `InDoubt` for the caller to reconcile.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: Method,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub body: Option<Value>,
-    pub replayable: bool,
-}
-
-impl Request {
-    pub fn new(method: Method, path: impl Into<String>) -> Self {
-        let replayable = method != Method::POST;
-        Request {
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            replayable,
-        }
-    }
-    pub fn get(path: impl Into<String>) -> Self {
-        Self::new(Method::GET, path)
-    }
-    pub fn json(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.query.push((k.to_string(), v.into()));
-        self
-    }
-    pub fn replayable(mut self, yes: bool) -> Self {
-        self.replayable = yes;
-        self
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: bytes::Bytes,
-    pub request_id: Option<String>,
-    /// Whether an earlier attempt of this call may have been applied.
-    pub after_doubt: bool,
-}
-
-impl Response {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    pub fn json<T: DeserializeOwned>(&self, method: &Method, path: &str) -> Result<T, GitHubError> {
-        serde_json::from_slice(&self.body).map_err(|e| GitHubError::InvalidResponse {
-            method: method.to_string(),
-            path: path.to_string(),
-            detail: e.to_string(),
-        })
-    }
-
-    /// GitHub's `message`, plus the `errors[].message`/`code` details it gives on 422.
-    pub fn message(&self) -> String {
-        let Ok(v) = serde_json::from_slice::<Value>(&self.body) else {
-            return String::from_utf8_lossy(&self.body)
-                .chars()
-                .take(300)
-                .collect();
-        };
-        let mut msg = v
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if let Some(errors) = v.get("errors").and_then(Value::as_array) {
-            let details: Vec<String> = errors
-                .iter()
-                .filter_map(|e| {
-                    e.get("message")
-                        .or_else(|| e.get("code"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .or_else(|| e.as_str().map(str::to_string))
-                })
-                .collect();
-            if !details.is_empty() {
-                msg = format!("{msg} ({})", details.join("; "));
-            }
-        }
-        msg
-    }
-
-    /// The error for a status the caller did not expect.
-    pub fn unexpected(&self, method: &Method, path: &str) -> GitHubError {
-        GitHubError::Status {
-            method: method.to_string(),
-            path: path.to_string(),
-            status: self.status,
-            message: self.message(),
-            request_id: self.request_id.clone(),
-        }
     }
 }
 
@@ -566,35 +463,6 @@ impl GitHub {
             }
         }
     }
-
-    /// GET every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
-    pub async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, GitHubError> {
-        Ok(self.get_all_or_404(path).await?.unwrap_or_default())
-    }
-
-    /// Like `get_all`, but `None` when the first page is a 404 (the parent is missing).
-    pub async fn get_all_or_404<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Option<Vec<T>>, GitHubError> {
-        let mut out = Vec::new();
-        let mut next = Some(Request::get(path).query("per_page", PER_PAGE));
-        let mut first = true;
-        while let Some(req) = next.take() {
-            let resp = self.send(req).await?;
-            if first && resp.status == 404 {
-                return Ok(None);
-            }
-            first = false;
-            if resp.status != 200 {
-                return Err(resp.unexpected(&Method::GET, path));
-            }
-            let page: Vec<T> = resp.json(&Method::GET, path)?;
-            out.extend(page);
-            next = next_link(&resp.headers).map(Request::get);
-        }
-        Ok(Some(out))
-    }
 }
 
 fn describe_transport_error(e: &reqwest::Error) -> String {
@@ -615,21 +483,6 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     }
 }
 
-/// The `rel="next"` target of a `Link` header.
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find_map(|part| {
-        let mut pieces = part.split(';');
-        let target = pieces.next()?.trim();
-        let is_next = pieces.any(|p| p.trim() == "rel=\"next\"");
-        if is_next && target.starts_with('<') && target.ends_with('>') {
-            Some(target[1..target.len() - 1].to_string())
-        } else {
-            None
-        }
-    })
-}
-
 /// Percent-encode one path segment (names are validated already; this is the
 /// second line of defence so no name can change the path's shape).
 pub fn seg(s: &str) -> String {
@@ -647,26 +500,6 @@ pub fn seg(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_link_parses_github_link_header() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "link",
-            HeaderValue::from_static(
-                "<https://api.github.com/orgs/x/teams?per_page=100&page=2>; rel=\"next\", <https://api.github.com/orgs/x/teams?per_page=100&page=3>; rel=\"last\"",
-            ),
-        );
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://api.github.com/orgs/x/teams?per_page=100&page=2")
-        );
-        h.insert(
-            "link",
-            HeaderValue::from_static("<https://a/b?page=1>; rel=\"prev\""),
-        );
-        assert_eq!(next_link(&h), None);
-    }
 
     #[test]
     fn seg_encodes_everything_but_unreserved() {

@@ -1,4 +1,4 @@
-//! When to try a GitHub call again and how long to wait (SPEC §4).
+//! When to try a GitHub call again and how long to wait.
 //!
 //! One place decides: 5xx, timeouts and dropped connections back off
 //! exponentially with jitter up to a cap; the primary rate limit waits for

@@ -116,3 +116,138 @@ pub fn failed_at(heading: &str, step: usize, error_reply: &str) -> String {
 pub fn retries_exhausted(text: &str, error: &str) -> String {
     format!("❌ `{text}` failed: GitHub kept failing and the retries are used up: {error}")
 }
+
+/// Every reply the bot can post, as a snapshot: these texts are the product's
+/// user interface, so a change to any of them is reviewed as one.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::actions::{plan, Action, CourseRun, CreateXmlRepo, HookTarget};
+    use crate::config::Config;
+    use crate::github::GitHubError;
+    use crate::naming::{Course, Login, Term};
+
+    fn settings() -> crate::config::Settings {
+        let vars: HashMap<String, String> = [
+            ("ORC_GH_OAUTH2_TOKEN", "t"),
+            (
+                "ORC_STAGING_GITRELOAD",
+                "https://gr:pw@staging.example.edu/gitreload",
+            ),
+            (
+                "ORC_PRODUCTION_GITRELOAD",
+                "https://gr:pw@lms.example.edu/gitreload",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Config::from_vars(&vars).expect("config").settings
+    }
+
+    fn create_xml() -> (Command, Plan) {
+        let action = Action::CreateXmlRepo(CreateXmlRepo {
+            course: Course::parse("6.004r").unwrap(),
+            term: Term::parse("2018_Spring").unwrap(),
+            team: None,
+            members: Some(vec![Login::parse("alice").unwrap()]),
+            description: None,
+        });
+        let p = plan(&action, &settings()).expect("plan");
+        (Command::Run(action), p)
+    }
+
+    fn outcomes() -> Vec<Outcome> {
+        vec![
+            Outcome::RepoCreated {
+                full_name: "mitx/content-mit-6004r-2018_Spring".into(),
+                html_url: "https://github.example/mitx/content-mit-6004r-2018_Spring".into(),
+                clone_url: None,
+            },
+            Outcome::TeamGranted {
+                team: "mitx-content-deployment".into(),
+                repo: "mitx/content-mit-6004r-2018_Spring".into(),
+            },
+            Outcome::TeamPut {
+                org: "mitx".into(),
+                slug: "content-mit-6004r-2018_spring".into(),
+                created: true,
+                added: vec!["alice".into()],
+                removed: vec![],
+            },
+            Outcome::HookAdded {
+                repo: "mitx/content-mit-6004r-2018_Spring".into(),
+                target: HookTarget::Staging,
+            },
+        ]
+    }
+
+    #[test]
+    fn status_comments() {
+        let (cmd, p) = create_xml();
+        let h = heading(&cmd);
+        let all = outcomes();
+        insta::assert_snapshot!("running", running(&h, &p));
+        insta::assert_snapshot!("progress", progress(&h, &p, &all[..2], p.steps.len()));
+        insta::assert_snapshot!("done", done(&h, &p, &all, None));
+        let e = ActionError::GitHub(GitHubError::RepoExists {
+            owner: "mitx".into(),
+            repo: "content-mit-6004r-2018_Spring".into(),
+        });
+        let reply = action_error(&e, Some((&p, &all[..0])));
+        insta::assert_snapshot!("failed_at", failed_at(&h, 1, &reply));
+    }
+
+    #[test]
+    fn hooks_removed_are_counted() {
+        let action = Action::RerunXml(CourseRun {
+            course: Course::parse("6.004r").unwrap(),
+            term: Term::parse("2018_Spring").unwrap(),
+        });
+        let p = plan(&action, &settings()).expect("plan");
+        let removed = [Outcome::HooksRemoved {
+            repo: "mitx/content-mit-6004r-2018_Spring".into(),
+            count: 2,
+        }];
+        insta::assert_snapshot!(
+            "done_hooks_removed",
+            done(&heading(&Command::Run(action)), &p, &removed, Some(2))
+        );
+    }
+
+    #[test]
+    fn refusals_and_mistakes() {
+        let (cmd, p) = create_xml();
+        let repo = RepoFullName::parse("mitx/course-requests").unwrap();
+        let ops = TeamRef {
+            org: "mitx".into(),
+            slug: "course-operators".into(),
+        };
+        insta::assert_snapshot!("refusal", refusal("bob", &repo, Some(&ops), &cmd));
+        insta::assert_snapshot!("refusal_no_operators", refusal("bob", &repo, None, &cmd));
+        let invs = command::parse_comment("/rerun-stuido 6.004r 2018_Spring 2019_Spring");
+        let Err(e) = &invs[0].result else {
+            panic!("parsed")
+        };
+        insta::assert_snapshot!("invalid", invalid(&invs[0].text, e));
+        insta::assert_snapshot!("dry_run", dry_run(&cmd, &p));
+        let nf =
+            ActionError::NotFound("no repo for 6.004r 2017_Fall in MITx-Studio2LMS or mitx".into());
+        insta::assert_snapshot!("not_found", action_error(&nf, None));
+        insta::assert_snapshot!(
+            "retries_exhausted",
+            retries_exhausted(
+                "/create-xml-repo 6.004r 2018_Spring",
+                "GitHub answered 502 to POST /orgs/mitx/repos"
+            )
+        );
+    }
+
+    #[test]
+    fn help_replies() {
+        insta::assert_snapshot!("help_topic", help(Some("rerun")));
+        assert_eq!(help(None), command::help_text());
+    }
+}

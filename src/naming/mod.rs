@@ -1,4 +1,4 @@
-//! Every naming rule of the product (SPEC §2), in one place.
+//! Every naming rule of the product, in one place.
 //!
 //! Names arrive from chat commands, the CLI and GitHub itself, and they end up in
 //! repository names, team names, hook targets and catalog keys. Validating them

@@ -190,11 +190,7 @@ pub(super) async fn touch(
     .bind(journal)
     .execute(&mut *conn)
     .await?;
-    Ok(if done.rows_affected() == 0 {
-        Err(StoreError::LeaseLost(job_id))
-    } else {
-        Ok(Out::Unit)
-    })
+    Ok(held(done.rows_affected(), job_id))
 }
 
 pub(super) async fn finish(
@@ -230,9 +226,14 @@ pub(super) async fn finish(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(if done.rows_affected() == 0 {
+    Ok(held(done.rows_affected(), job_id))
+}
+
+/// A write guarded by the lease changed its row, or the lease was lost.
+fn held(rows: u64, job_id: i64) -> Result<Out, StoreError> {
+    if rows == 0 {
         Err(StoreError::LeaseLost(job_id))
     } else {
         Ok(Out::Unit)
-    })
+    }
 }
