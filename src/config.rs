@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::time::Duration;
 
 use crate::github::api::Committer;
 use crate::github::DEFAULT_API_URL;
@@ -89,6 +90,20 @@ pub struct Config {
     pub require_approval: bool,
     pub approvers_team: Option<TeamRef>,
     pub workers: usize,
+    pub limits: Limits,
+}
+
+/// Bounds on what strangers and careless users can make the server do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `ORC_UNAUTH_BODY_BYTES`: memory all unauthenticated bodies may hold at once.
+    pub unauth_body_bytes: usize,
+    /// `ORC_HEADER_TIMEOUT_S`: time to send a request's headers.
+    pub header_timeout: Duration,
+    /// `ORC_MAX_CONNECTIONS`: connections served at once.
+    pub max_connections: usize,
+    /// `ORC_MAX_COMMANDS`: commands run from one comment.
+    pub max_commands: usize,
 }
 
 struct Reader<'a> {
@@ -136,6 +151,27 @@ impl Reader<'_> {
             Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => false,
             Some(v) => {
                 self.problem(name, format!("expected true or false, got {v:?}"));
+                default
+            }
+        }
+    }
+
+    /// A whole number in `range`, else `default` and a problem.
+    fn number(&mut self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
+        let Some(v) = self.opt(name) else {
+            return default;
+        };
+        match v.parse::<u64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problem(
+                    name,
+                    format!(
+                        "expected a whole number from {} to {}, got {v:?}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
                 default
             }
         }
@@ -338,18 +374,16 @@ impl Config {
             );
         }
         let approvers_team = r.team_ref("ORC_APPROVERS_TEAM");
-        let workers = match r.opt("ORC_WORKERS") {
-            None => 4,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=64).contains(&n) => n,
-                _ => {
-                    r.problem(
-                        "ORC_WORKERS",
-                        format!("expected a number from 1 to 64, got {v:?}"),
-                    );
-                    4
-                }
-            },
+        let workers = r.number("ORC_WORKERS", 4, 1..=64) as usize;
+        let limits = Limits {
+            unauth_body_bytes: r.number(
+                "ORC_UNAUTH_BODY_BYTES",
+                64 * 1024 * 1024,
+                1024 * 1024..=4 * 1024 * 1024 * 1024,
+            ) as usize,
+            header_timeout: Duration::from_secs(r.number("ORC_HEADER_TIMEOUT_S", 10, 1..=300)),
+            max_connections: r.number("ORC_MAX_CONNECTIONS", 1024, 1..=65_536) as usize,
+            max_commands: r.number("ORC_MAX_COMMANDS", 10, 1..=100) as usize,
         };
 
         if !r.problems.is_empty() {
@@ -383,6 +417,7 @@ impl Config {
             require_approval,
             approvers_team,
             workers,
+            limits,
         })
     }
 }

@@ -36,12 +36,13 @@ pub use actions::{
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use command::{help_text, parse_comment, Command, CommandSpec, Invocation, COMMANDS};
-pub use config::{Config, ConfigError, GitHubAuth, LogFormat, Settings, TeamRef};
+pub use config::{Config, ConfigError, GitHubAuth, Limits, LogFormat, Settings, TeamRef};
 pub use github::api::Committer;
 pub use github::{AppCredentials, ClientConfig, GitHub, GitHubError, RetryPolicy};
 pub use http::{
-    inspect_body, parse_signature, router, sign, verify_signature, EventFilter, IngressState,
-    Inspection, Mode, Refusal, SetupError, SetupState, ENV_KEYS, KEY_FILE_NAME, MAX_BODY_BYTES,
+    inspect_body, parse_signature, router, sign, verify_signature, BodyBudget, ConnLimits,
+    EventFilter, IngressState, Inspection, Mode, Refusal, SetupError, SetupState, ENV_KEYS,
+    KEY_FILE_NAME, MAX_BODY_BYTES,
 };
 pub use jobs::{JobKind, WorkerOptions};
 pub use metrics::Metrics;

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, GitHubAuth, LogFormat};
 use crate::github::{AppCredentials, CallObserver, CallRecord, ClientConfig, GitHub, GitHubError};
-use crate::http::{self, EventFilter, IngressState, Mode, SetupState};
+use crate::http::{self, BodyBudget, ConnLimits, EventFilter, IngressState, Mode, SetupState};
 use crate::jobs::{Bot, Worker, WorkerOptions};
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store, StoreError};
@@ -38,6 +38,10 @@ pub struct ServerOptions {
     pub client: ClientConfig,
     pub worker: WorkerOptions,
     pub progress_interval: Duration,
+    /// A connection with no I/O for this long is closed.
+    pub idle_timeout: Duration,
+    /// How long a webhook body may take before it must average 16 KiB/s.
+    pub body_grace: Duration,
 }
 
 impl ServerOptions {
@@ -50,6 +54,8 @@ impl ServerOptions {
             },
             worker: WorkerOptions::default(),
             progress_interval: Duration::from_secs(2),
+            idle_timeout: ConnLimits::default().idle_timeout,
+            body_grace: BodyBudget::default().grace,
         }
     }
 }
@@ -191,19 +197,20 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         },
         metrics: metrics.clone(),
         wake: wake.clone(),
+        bodies: BodyBudget::new(config.limits.unauth_body_bytes).with_grace(options.body_grace),
     }));
+    let limits = ConnLimits {
+        max_connections: config.limits.max_connections,
+        header_timeout: config.limits.header_timeout,
+        idle_timeout: options.idle_timeout,
+    };
     let mut tasks = Vec::new();
-    let mut http_shutdown = shutdown_rx.clone();
-    tasks.push(tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_shutdown.changed().await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    }));
+    tasks.push(tokio::spawn(http::serve(
+        listener,
+        router,
+        limits,
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(audit_writer(store.clone(), audit_rx)));
     let bot = Arc::new(Bot {
         settings: config.settings.clone(),
@@ -284,10 +291,18 @@ async fn serve_setup(config: &Config) -> Result<(), ServerError> {
         "no GitHub App credentials: setup mode. Open {} to register the App",
         crate::secret::redact_url(&state.public_url)
     );
-    axum::serve(listener, http::router(Mode::Setup(state)))
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })
+    let limits = ConnLimits {
+        max_connections: config.limits.max_connections,
+        header_timeout: config.limits.header_timeout,
+        ..ConnLimits::default()
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    http::serve(listener, http::router(Mode::Setup(state)), limits, stop_rx).await;
+    Ok(())
 }
 
 /// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.

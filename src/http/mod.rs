@@ -2,7 +2,9 @@
 //! operations endpoints when the App has credentials, the registration pages
 //! of setup mode when it has none. `/healthz` answers in both.
 
+mod body;
 mod envelope;
+mod listen;
 mod ops;
 mod setup;
 mod signature;
@@ -14,7 +16,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use body::BodyBudget;
 pub use envelope::{inspect_body, EventFilter, Inspection, Refusal};
+pub use listen::{serve, ConnLimits};
 pub use setup::{SetupError, SetupState, ENV_KEYS, KEY_FILE_NAME};
 pub use signature::{parse_signature, sign, verify_signature};
 pub use webhook::{IngressState, MAX_BODY_BYTES};

@@ -31,6 +31,44 @@ pub fn verify_signature(secrets: &[Secret], signature: &[u8; 32], body: &[u8]) -
     })
 }
 
+/// The HMAC of a body under every configured secret, fed as the body streams
+/// in, so a forged body is refused without first being held whole.
+pub struct Verifier {
+    contexts: Vec<hmac::Context>,
+}
+
+impl Verifier {
+    pub fn new(secrets: &[Secret]) -> Verifier {
+        Verifier {
+            contexts: secrets
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    hmac::Context::with_key(&hmac::Key::new(
+                        hmac::HMAC_SHA256,
+                        s.expose().as_bytes(),
+                    ))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        for c in &mut self.contexts {
+            c.update(chunk);
+        }
+    }
+
+    /// Whether `signature` matches under any secret, compared in constant time.
+    pub fn matches(self, signature: &[u8; 32]) -> bool {
+        let mut any = subtle::Choice::from(0u8);
+        for c in self.contexts {
+            any |= subtle::ConstantTimeEq::ct_eq(c.sign().as_ref(), &signature[..]);
+        }
+        any.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +94,15 @@ mod tests {
             &parsed,
             b"Hello, World!"
         ));
+        // Streamed in pieces, the same answers.
+        let mut v = Verifier::new(&secrets);
+        v.update(b"Hello, ");
+        v.update(b"World!");
+        assert!(v.matches(&parsed));
+        let mut v = Verifier::new(&secrets[..1]);
+        v.update(b"Hello, World!");
+        assert!(!v.matches(&parsed));
+        assert!(!Verifier::new(&[Secret::new("")]).matches(&parsed));
     }
 
     #[test]

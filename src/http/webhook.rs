@@ -20,23 +20,23 @@ use axum::extract::State;
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::body::{read_verified, BodyBudget, BodyRefusal};
 use super::envelope::{inspect_body, EventFilter, Inspection};
-use super::signature::{parse_signature, verify_signature};
+use super::signature::parse_signature;
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::{NewDelivery, Store};
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-/// Bodies above this are hashed and parsed on the blocking pool, so a few
-/// large pushes cannot stall the runtime threads that answer everyone else;
-/// smaller ones are cheaper to handle inline than to hand over.
+/// Bodies above this are parsed on the blocking pool, so a few large pushes
+/// cannot stall the runtime threads that answer everyone else; smaller ones
+/// are cheaper to handle inline than to hand over. (The signature is checked
+/// frame by frame as the body arrives.)
 const INLINE_CPU_BYTES: usize = 256 * 1024;
 const MAX_DELIVERY_ID_LEN: usize = 100;
 const MAX_EVENT_LEN: usize = 64;
@@ -56,6 +56,8 @@ pub struct IngressState {
     pub metrics: Arc<Metrics>,
     /// Notified when a delivery made jobs runnable, so idle workers need not poll.
     pub wake: Arc<Notify>,
+    /// The memory that unauthenticated bodies may hold, shared by all requests.
+    pub bodies: BodyBudget,
 }
 
 /// `X-GitHub-Delivery` is a GUID; accept printable ASCII up to 100 characters
@@ -124,8 +126,10 @@ async fn handle(
     };
 
     // Refuse an announced oversize body before reading any of it.
-    let announced = header(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let announced = header(headers, CONTENT_LENGTH.as_str())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
         return too_large();
     }
     // No secret configured: refuse everything, quietly (router() said so once).
@@ -140,11 +144,36 @@ async fn handle(
     let Some(signature) = header(headers, SIGNATURE_HEADER).and_then(parse_signature) else {
         return unauthorized();
     };
-    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-        Err(e) => {
-            tracing::warn!(error = %e, "webhook body could not be read");
+    let read = read_verified(
+        &st.bodies,
+        &st.secrets,
+        &signature,
+        announced,
+        MAX_BODY_BYTES,
+        body,
+    );
+    let body = match read.await {
+        Ok(body) => body,
+        Err(BodyRefusal::TooLarge) => return too_large(),
+        Err(BodyRefusal::Forged) => return unauthorized(),
+        Err(BodyRefusal::Busy) => {
+            tracing::warn!("webhook refused: no room for another unauthenticated body");
+            return (
+                unknown(),
+                "busy",
+                text(StatusCode::SERVICE_UNAVAILABLE, "busy, redeliver later\n"),
+            );
+        }
+        Err(BodyRefusal::TooSlow) => {
+            tracing::warn!("webhook refused: body arrived too slowly");
+            return (
+                unknown(),
+                "too_slow",
+                text(StatusCode::REQUEST_TIMEOUT, "body too slow\n"),
+            );
+        }
+        Err(BodyRefusal::Unreadable) => {
+            tracing::warn!("webhook body could not be read");
             return (
                 unknown(),
                 "bad_request",
@@ -153,16 +182,6 @@ async fn handle(
         }
     };
     let big = body.len() > INLINE_CPU_BYTES;
-
-    let verified = if big {
-        let (secrets, body) = (st.secrets.clone(), body.clone());
-        tokio::task::spawn_blocking(move || verify_signature(&secrets, &signature, &body)).await
-    } else {
-        Ok(verify_signature(&st.secrets, &signature, &body))
-    };
-    if !matches!(verified, Ok(true)) {
-        return unauthorized();
-    }
 
     // Verified: from here on the request is GitHub's.
     let Some(id) = header(headers, DELIVERY_HEADER).filter(|id| valid_delivery_id(id)) else {

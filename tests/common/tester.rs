@@ -44,9 +44,16 @@ pub struct TesterBuilder {
     fake_latency: Option<Duration>,
     lease: Duration,
     progress_interval: Duration,
+    body_grace: Duration,
 }
 
 impl TesterBuilder {
+    /// How long a webhook body may take before its rate is checked.
+    pub fn body_grace(mut self, d: Duration) -> Self {
+        self.body_grace = d;
+        self
+    }
+
     /// How often a running job may edit its status comment (tests: after
     /// every step; `serve`: at most every 2 s).
     pub fn progress_interval(mut self, d: Duration) -> Self {
@@ -116,6 +123,7 @@ impl TesterBuilder {
             config,
             lease: self.lease,
             progress_interval: self.progress_interval,
+            body_grace: self.body_grace,
             _dir: dir,
             http: reqwest::Client::new(),
             deliveries: 0,
@@ -157,6 +165,7 @@ pub struct Tester {
     pub config: Config,
     lease: Duration,
     progress_interval: Duration,
+    body_grace: Duration,
     _dir: tempfile::TempDir,
     pub http: reqwest::Client,
     deliveries: u32,
@@ -170,6 +179,7 @@ impl Tester {
             fake_latency: None,
             lease: Duration::from_secs(2),
             progress_interval: Duration::ZERO,
+            body_grace: Duration::from_secs(10),
         }
     }
 
@@ -203,6 +213,8 @@ impl Tester {
                 idle_poll: Duration::from_millis(500),
             },
             progress_interval: self.progress_interval,
+            idle_timeout: Duration::from_secs(60),
+            body_grace: self.body_grace,
         }
     }
 
