@@ -114,6 +114,7 @@ pub struct Metrics {
     jobs_finished: Mutex<BTreeMap<String, u64>>,
     github_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
     refused_jobs: Mutex<BTreeMap<&'static str, u64>>,
+    commands: Mutex<BTreeMap<&'static str, u64>>,
     ingest_latency: Histogram,
     job_duration: Histogram,
     github_latency: Histogram,
@@ -132,6 +133,7 @@ impl Metrics {
             jobs_finished: Mutex::default(),
             github_calls: Mutex::default(),
             refused_jobs: Mutex::default(),
+            commands: Mutex::default(),
             ingest_latency: Histogram::new(INGEST_BUCKETS),
             job_duration: Histogram::new(JOB_BUCKETS),
             github_latency: Histogram::new(GITHUB_BUCKETS),
@@ -155,6 +157,14 @@ impl Metrics {
             *m.entry(state.to_owned()).or_default() += 1;
         }
         self.job_duration.observe(elapsed);
+    }
+
+    /// One command answered: `done`, `failed`, or a user mistake (`invalid`,
+    /// `refused`), kept apart so mistakes do not look like failures.
+    pub fn observe_command(&self, state: &'static str) {
+        if let Ok(mut m) = self.commands.lock() {
+            *m.entry(state).or_default() += 1;
+        }
     }
 
     /// A delivery asked for work that could not run (e.g. no installation).
@@ -264,6 +274,15 @@ impl Metrics {
                 kind = series.kind.as_str(),
                 value = series.value
             );
+        }
+        if let Ok(m) = self.commands.lock() {
+            out.push_str(
+                "# HELP orcoursetrion_commands_total Commands answered, by outcome (invalid and refused are user mistakes).\n\
+                 # TYPE orcoursetrion_commands_total counter\n",
+            );
+            for (state, n) in m.iter() {
+                let _ = writeln!(out, "orcoursetrion_commands_total{{state=\"{state}\"}} {n}");
+            }
         }
         if let Ok(m) = self.refused_jobs.lock() {
             out.push_str(

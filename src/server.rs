@@ -216,6 +216,8 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         settings: config.settings.clone(),
         operators_team: config.operators_team.clone(),
         progress_interval: options.progress_interval,
+        max_commands: config.limits.max_commands,
+        metrics: metrics.clone(),
     });
     let instance = format!("{}-{}", std::process::id(), rand::random::<u32>());
     for n in 0..config.workers {
@@ -306,13 +308,14 @@ async fn serve_setup(config: &Config) -> Result<(), ServerError> {
 }
 
 /// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.
-/// `RUST_LOG` filters (default `info`).
+/// `RUST_LOG` filters (default `info`). Every line is redacted on its way out.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(|| Redacting(std::io::stdout()));
     let _ = match format {
         LogFormat::Json => builder
             .json()
@@ -321,4 +324,39 @@ pub fn init_logging(format: LogFormat) {
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// A log writer that passes every line through `secret::redact`.
+struct Redacting<W>(W);
+
+impl<W: std::io::Write> std::io::Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(crate::secret::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn log_lines_are_redacted_on_the_way_out() {
+        let _held = crate::secret::Secret::new("ghs_installationtoken123");
+        let mut out = Redacting(Vec::new());
+        write!(
+            out,
+            "calling https://gr:stagingpw@staging.example.edu/x with ghs_installationtoken123\n"
+        )
+        .expect("write");
+        let text = String::from_utf8(out.0).expect("utf8");
+        assert_eq!(text, "calling https://***@staging.example.edu/x with ***\n");
+    }
 }

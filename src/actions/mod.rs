@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::github::GitHubError;
-use crate::naming::{Branch, Course, Login, OrgName, RepoFullName, TeamName, Term};
+use crate::naming::{Branch, Course, Login, NameError, OrgName, RepoFullName, TeamName, Term};
 
 pub use crate::config::Settings;
 
@@ -194,6 +194,9 @@ impl Action {
 pub enum ActionError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
+    /// A name derived for GitHub breaks GitHub's rules (e.g. too long).
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// A setting the action needs is missing (e.g. no staging hook URL).
     #[error("{0}")]
     NotConfigured(String),

@@ -266,7 +266,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             term,
             description,
         }) => {
-            let name = n.repo_name(course, term);
+            let name = n.new_repo_name(course, term)?;
             let org = &s.studio_org;
             let mut steps = new_repo_steps(org, &s.studio_deploy_team, &name, description);
             steps.push(gitignore(org, &name));
@@ -290,7 +290,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             description,
         }) => {
             let org = &s.studio_org;
-            let name = n.repo_name(course, new_term);
+            let name = n.new_repo_name(course, new_term)?;
             let mut steps = vec![Step::RemoveHooks {
                 repo: RepoTarget::run(org, s, course, term),
             }];
@@ -328,7 +328,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         }) => {
             hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
-            let name = n.repo_name(course, term);
+            let name = n.new_repo_name(course, term)?;
             let team = team
                 .as_ref()
                 .map(|t| t.as_str().to_string())
@@ -389,7 +389,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
             let old = RepoTarget::run(org, s, course, term);
-            let name = n.repo_name(course, new_term);
+            let name = n.new_repo_name(course, new_term)?;
             let mut steps = vec![Step::RemoveHooks { repo: old.clone() }];
             steps.extend(new_repo_steps(org, &s.xml_deploy_team, &name, &None));
             steps.push(Step::ShallowCopy {

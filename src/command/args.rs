@@ -39,8 +39,55 @@ pub(super) fn did_you_mean<'a>(
         .map(|(_, _, c)| c)
 }
 
+/// Latin look-alikes of Cyrillic and Greek letters, for suggestions only: a
+/// folded name is offered as a did-you-mean, it never runs.
+fn fold_confusables(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'а' | 'α' => 'a',
+            'в' | 'β' => 'b',
+            'с' | 'ϲ' => 'c',
+            'ԁ' => 'd',
+            'е' | 'ε' => 'e',
+            'һ' => 'h',
+            'і' | 'ι' => 'i',
+            'ј' => 'j',
+            'к' | 'κ' => 'k',
+            'ӏ' => 'l',
+            'м' => 'm',
+            'п' | 'η' => 'n',
+            'о' | 'ο' => 'o',
+            'р' | 'ρ' => 'p',
+            'ԛ' => 'q',
+            'г' => 'r',
+            'ѕ' => 's',
+            'т' | 'τ' => 't',
+            'υ' => 'u',
+            'ѵ' | 'ν' => 'v',
+            'ԝ' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' => 'y',
+            'А' | 'Α' => 'a',
+            'В' | 'Β' => 'b',
+            'С' => 'c',
+            'Е' | 'Ε' => 'e',
+            'Н' | 'Η' => 'h',
+            'І' | 'Ι' => 'i',
+            'Ј' => 'j',
+            'К' | 'Κ' => 'k',
+            'М' | 'Μ' => 'm',
+            'О' | 'Ο' => 'o',
+            'Р' | 'Ρ' => 'p',
+            'Т' | 'Τ' => 't',
+            'Х' | 'Χ' => 'x',
+            '‐' | '‑' | '‒' | '–' | '—' | '−' => '-',
+            c => c,
+        })
+        .collect()
+}
+
 pub(super) fn unknown_command(name: &str) -> CommandError {
-    let norm = normalize(name, '-');
+    let norm = normalize(&fold_confusables(name), '-');
     CommandError::new(format!(
         "Unknown command {}; {} lists the commands.",
         code(&format!("/{name}")),

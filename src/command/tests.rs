@@ -328,14 +328,26 @@ fn several_commands_in_order() {
 }
 
 #[test]
+fn look_alike_letters_get_a_suggestion_and_never_run() {
+    // A Cyrillic `с` in place of the Latin `c`.
+    let e = err("/сreate-xml-repo 6.004r 2018_Spring");
+    assert_eq!(e.suggestion.as_deref(), Some("/create-xml-repo"), "{e}");
+    assert!(e.message.contains("Unknown command"));
+    let e = err("/hеlp");
+    assert_eq!(e.suggestion.as_deref(), Some("/help"));
+    // An en dash in place of a hyphen.
+    assert_eq!(
+        err("/rerun–xml a b").suggestion.as_deref(),
+        Some("/rerun-xml")
+    );
+}
+
+#[test]
 fn not_commands() {
     for body in [
-        "/etc/passwd",
         "/ help",
         "/",
         "/123",
-        "/help.",
-        "/he1p",
         "see /help",
         "- /help",
         "* /help",
@@ -345,6 +357,12 @@ fn not_commands() {
         "\\/help",
     ] {
         assert!(parse_comment(body).is_empty(), "{body:?}");
+    }
+    // A line that starts with `/` and a letter looks like a command, so it is
+    // answered (as unknown) rather than ignored.
+    for body in ["/etc/passwd", "/help.", "/he1p", "/сreate-xml-repo a b"] {
+        let e = err(body);
+        assert!(e.message.contains("Unknown command"), "{body:?}: {e}");
     }
 }
 
@@ -414,15 +432,18 @@ fn html_comments_are_ignored() {
     // `<!--` in inline code is literal.
     assert_eq!(names("use `<!--` for comments\n/help"), ["help"]);
     assert_eq!(names("use ``a`<!--`` for comments\n/help"), ["help"]);
-    // ... but an unmatched backtick does not hide a real comment.
-    assert!(parse_comment("a ` <!--\n/help").is_empty());
+    // An unclosed `<!--` in a paragraph is text that GitHub shows, and so is
+    // an unmatched backtick: the next line is visible and is a command.
+    assert_eq!(names("a ` <!--\n/help"), ["help"]);
     // In a fence or in indented code, `<!--` is code.
     assert_eq!(names("```\n<!--\n```\n/help"), ["help"]);
     assert_eq!(names("    <!--\n/help"), ["help"]);
-    // In a quote, it does not outlive the quote.
-    assert_eq!(names("> <!--\n/help"), ["help"]);
+    // In a quote, an unclosed comment is still raw HTML: a browser hides
+    // everything after it, so what follows is not a command.
+    assert!(parse_comment("> <!--\n/help").is_empty());
+    assert_eq!(names("> <!--\n-->\n/help"), ["help"]);
     // Multi-byte characters around the markers (found by proptest).
-    assert!(parse_comment("😀<!--\n/help").is_empty());
+    assert_eq!(names("😀<!--\n/help"), ["help"]);
     assert_eq!(names("-->¡\n/help"), ["help"]);
     assert_eq!(names("<!-- é -->é<!--é-->\n/help"), ["help"]);
     assert_eq!(one("/put-team a 😀").to_string(), "/put-team a 😀");
@@ -922,8 +943,10 @@ proptest! {
         let mut after: Vec<&String> = before.iter().collect();
         after.push(extra);
         // After the edit: all commands plus one duplicate; before: only the kept ones.
-        let prev = kept.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n");
-        let cur = after.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n");
+        // One paragraph each: a backtick in one command's team name must not
+        // open a code span that swallows the next command.
+        let prev = kept.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n\n");
+        let cur = after.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n\n");
         let new = new_invocations(&prev, &cur);
         prop_assert_eq!(new.len(), after.len() - kept.len());
     }

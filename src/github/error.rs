@@ -85,14 +85,19 @@ fn fmt_request_id(id: &Option<String>) -> String {
 
 impl GitHubError {
     /// Whether the worker should try the whole job again later: GitHub was
-    /// unavailable or rate limited past our in-call retries. Everything else
-    /// (4xx, a repo that exists, a team that isn't there) is final.
+    /// unavailable, slow (408), rate limited past our in-call retries (403
+    /// rate limits come back as `RateLimited`, 429 as a status), or refused a
+    /// token that a later attempt renews (401). Every other 4xx (a 404, a 422,
+    /// a repo that exists, a team that isn't there) is final: asking again
+    /// gets the same answer. This is the one place that decides.
     pub fn is_transient(&self) -> bool {
         match self {
             GitHubError::Transport { .. }
             | GitHubError::InDoubt { .. }
             | GitHubError::RateLimited { .. } => true,
-            GitHubError::Status { status, .. } => *status >= 500 || *status == 429,
+            GitHubError::Status { status, .. } => {
+                *status >= 500 || matches!(*status, 401 | 408 | 429)
+            }
             _ => false,
         }
     }

@@ -102,7 +102,9 @@ impl Response {
             method: method.to_string(),
             path: path.to_string(),
             status: self.status,
-            message: self.message(),
+            // GitHub's text may quote what we sent (a hook URL with its
+            // password): it is redacted before it goes anywhere.
+            message: crate::secret::redact(&self.message()).into_owned(),
             request_id: self.request_id.clone(),
         }
     }

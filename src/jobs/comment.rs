@@ -49,7 +49,7 @@ impl Run<'_> {
     /// whose answer was lost is found again by its hidden marker.
     async fn put_status(&mut self, index: usize, text: &str) -> Result<(), Failure> {
         let marker = replies::marker(self.job_id, index);
-        let body = format!("{marker}\n{text}");
+        let body = replies::bounded(&crate::secret::redact(&format!("{marker}\n{text}")));
         let (owner, name) = (self.owner().to_string(), self.job.repo.name().to_string());
         if self.journal.commands[index].status_comment.is_none()
             && self.journal.commands[index].status_pending
@@ -265,7 +265,7 @@ impl JournalSink for ProgressSink<'_, '_> {
             let is_last = report.index + 1 == report.total;
             self.run.save().await.map_err(|f| match f {
                 Failure::Journal(e) => e,
-                Failure::Transient(e) => JournalError(e),
+                Failure::Transient(e) | Failure::Final(e) => JournalError(e),
             })?;
             if report.outcome.is_some()
                 && !is_last
@@ -273,14 +273,8 @@ impl JournalSink for ProgressSink<'_, '_> {
             {
                 let text = replies::progress(self.heading, self.plan, &journal.done, report.total);
                 // Progress is best effort: a failed edit must not fail the action.
-                match self.run.put_status(self.index, &text).await {
-                    Ok(()) => {}
-                    Err(Failure::Transient(e)) => {
-                        tracing::warn!(error = %e, "could not update the status comment")
-                    }
-                    Err(Failure::Journal(e)) => {
-                        tracing::warn!(error = %e, "could not update the status comment")
-                    }
+                if let Err(f) = self.run.put_status(self.index, &text).await {
+                    tracing::warn!(error = %f, "could not update the status comment");
                 }
                 self.last_edit = Instant::now();
             }
@@ -302,10 +296,13 @@ pub async fn run_comment_job(
     let journal = journal
         .and_then(|v| serde_json::from_value::<JobJournal>(v.clone()).ok())
         .unwrap_or_default();
-    let invocations = match &job.previous_body {
+    let mut invocations = match &job.previous_body {
         Some(prev) => command::new_invocations(prev, &job.body),
         None => command::parse_comment(&job.body),
     };
+    // Past the limit, one more place answers for all the rest.
+    let total = invocations.len();
+    invocations.truncate(bot.max_commands + 1);
     if invocations.is_empty() {
         return JobVerdict::Done(serde_json::json!({ "commands": 0 }));
     }
@@ -317,9 +314,10 @@ pub async fn run_comment_job(
         store,
         journal,
     };
-    match drive(&mut run, &invocations, final_attempt).await {
+    match drive(&mut run, &invocations, total, final_attempt).await {
         Ok(v) => v,
         Err(Failure::Journal(e)) => JobVerdict::Retry(format!("journal: {e}")),
+        Err(Failure::Final(e)) => JobVerdict::Unanswerable(e),
         Err(Failure::Transient(e)) if final_attempt => JobVerdict::Failed(e),
         Err(Failure::Transient(e)) => JobVerdict::Retry(e),
     }
@@ -328,6 +326,7 @@ pub async fn run_comment_job(
 async fn drive(
     run: &mut Run<'_>,
     invocations: &[Invocation],
+    total: usize,
     final_attempt: bool,
 ) -> Result<JobVerdict, Failure> {
     if run.journal.final_reaction.take().is_some() {
@@ -350,18 +349,47 @@ async fn drive(
         run.journal.eyes = true;
         run.save().await?;
     }
+    // A user who may not write gets one answer per issue per hour: a comment
+    // full of commands, or many comments, cannot make the bot post at will.
+    let mut answered = run
+        .journal
+        .commands
+        .iter()
+        .any(|c| c.status_comment.is_some())
+        || run.store.answered_within_the_hour().await?;
     for (index, inv) in invocations.iter().enumerate() {
         if run.journal.commands[index].result.is_some() {
             continue;
         }
-        let result = match run.run_command(index, inv).await {
-            Ok(r) => r,
-            Err(Failure::Transient(e)) if final_attempt => {
-                CommandResult::failed(replies::retries_exhausted(&inv.text, &e))
+        if answered && !run.authorized().await? {
+            run.journal.commands[index].result = Some(CommandResult::not_run(
+                RequestState::Throttled,
+                String::new(),
+            ));
+            run.bot
+                .metrics
+                .observe_command(RequestState::Throttled.as_str());
+            continue;
+        }
+        let result = if index >= run.bot.max_commands {
+            // One reply for the commands past the limit.
+            CommandResult::not_run(
+                RequestState::Refused,
+                replies::too_many_commands(run.bot.max_commands, total),
+            )
+        } else {
+            match run.run_command(index, inv).await {
+                Ok(r) => r,
+                Err(Failure::Transient(e)) if final_attempt => {
+                    CommandResult::failed(replies::retries_exhausted(&inv.text, &e))
+                }
+                // GitHub refused for good: say so now rather than retry.
+                Err(Failure::Final(e)) => CommandResult::failed(replies::github_refused(&e)),
+                Err(f) => return Err(f),
             }
-            Err(f) => return Err(f),
         };
         run.put_status(index, &result.text).await?;
+        answered = true;
         let command = match &inv.result {
             Ok(c) => c.to_string(),
             Err(_) => inv.text.clone(),
@@ -373,14 +401,27 @@ async fn drive(
         {
             tracing::warn!(error = %e, "could not record the request");
         }
+        run.bot.metrics.observe_command(result.state.as_str());
         run.journal.commands[index].result = Some(result);
         run.save().await?;
     }
-    let all_ok = run
-        .journal
-        .commands
-        .iter()
-        .all(|c| c.result.as_ref().is_some_and(|r| r.ok));
+    let quiet = run.journal.commands.iter().all(|c| {
+        c.result
+            .as_ref()
+            .is_some_and(|r| r.state == RequestState::Throttled)
+    });
+    if quiet {
+        // Seen (👀), and nothing more.
+        return Ok(JobVerdict::Done(
+            serde_json::json!({ "commands": total, "quiet": true }),
+        ));
+    }
+    // The reaction speaks for the commands that were answered.
+    let all_ok = run.journal.commands.iter().all(|c| {
+        c.result
+            .as_ref()
+            .is_some_and(|r| r.ok || r.state == RequestState::Throttled)
+    });
     let reaction = if all_ok {
         Reaction::Rocket
     } else {
@@ -391,20 +432,24 @@ async fn drive(
         run.journal.final_reaction = Some(reaction);
         run.save().await?;
     }
+    // User mistakes (invalid, refused) are answered, not failures of the job.
+    let failed = run
+        .journal
+        .commands
+        .iter()
+        .filter(|c| {
+            c.result
+                .as_ref()
+                .is_some_and(|r| r.state == RequestState::Failed)
+        })
+        .count();
     let summary = serde_json::json!({
-        "commands": invocations.len(),
+        "commands": total,
         "ok": all_ok,
     });
-    Ok(if all_ok {
+    Ok(if failed == 0 {
         JobVerdict::Done(summary)
     } else {
-        JobVerdict::Failed(format!(
-            "{} command(s) did not succeed",
-            run.journal
-                .commands
-                .iter()
-                .filter(|c| !c.result.as_ref().is_some_and(|r| r.ok))
-                .count()
-        ))
+        JobVerdict::Failed(format!("{failed} command(s) failed"))
     })
 }

@@ -11,6 +11,9 @@ use crate::github::types::Reaction;
 use crate::github::GitHubError;
 use crate::store::RequestState;
 
+pub type AnsweredFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, JournalError>> + Send + 'a>>;
+
 /// Durable storage of the job's journal (the job store's row), and the
 /// records kept beside it.
 pub trait JobJournalStore: Send + Sync {
@@ -24,6 +27,9 @@ pub trait JobJournalStore: Send + Sync {
     ) -> SaveFuture<'a>;
     /// Course runs created, released or retired by a finished action.
     fn record_runs<'a>(&'a mut self, runs: &'a [CatalogRun]) -> SaveFuture<'a>;
+    /// Whether this job's author got an answer on its issue within the last
+    /// hour from another job.
+    fn answered_within_the_hour(&self) -> AnsweredFuture<'_>;
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -81,13 +87,29 @@ impl CommandResult {
 pub(super) enum JournalFailure {
     /// GitHub was unavailable: retry the job later.
     Transient(String),
+    /// GitHub refused for good (a 404 or 422): asking again changes nothing.
+    Final(String),
     /// The journal could not be saved: stop now, the job resumes later.
     Journal(JournalError),
 }
 
+impl std::fmt::Display for JournalFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JournalFailure::Transient(e) | JournalFailure::Final(e) => f.write_str(e),
+            JournalFailure::Journal(e) => write!(f, "journal: {e}"),
+        }
+    }
+}
+
 impl From<GitHubError> for JournalFailure {
+    /// Classified once, by [`GitHubError::is_transient`].
     fn from(e: GitHubError) -> Self {
-        JournalFailure::Transient(e.to_string())
+        if e.is_transient() {
+            JournalFailure::Transient(e.to_string())
+        } else {
+            JournalFailure::Final(e.to_string())
+        }
     }
 }
 

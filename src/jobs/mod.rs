@@ -9,6 +9,7 @@ mod journal;
 mod replies;
 mod worker;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::actions::Settings;
 use crate::config::TeamRef;
+use crate::metrics::Metrics;
 use crate::naming::RepoFullName;
 pub use crate::store::JobKind;
 pub use worker::{Worker, WorkerOptions};
@@ -29,6 +31,9 @@ pub struct Bot {
     /// this old; the final edit always happens. Keeps quick actions at two
     /// comment writes while long ones (a git copy) still show progress.
     pub progress_interval: Duration,
+    /// `ORC_MAX_COMMANDS`: commands run from one comment; the rest get one reply.
+    pub max_commands: usize,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The payload of a [`JobKind::Comment`] job: a comment in a requests repo
@@ -55,4 +60,7 @@ pub enum JobVerdict {
     /// GitHub was unavailable: run the job again later (its journal is saved).
     Retry(String),
     Failed(String),
+    /// Nothing can be answered (the issue or comment is gone, or GitHub
+    /// refuses our replies for good): failed at once, never retried.
+    Unanswerable(String),
 }

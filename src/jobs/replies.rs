@@ -72,7 +72,10 @@ pub fn dry_run(inner: &Command, plan: &Plan) -> String {
 
 /// An action that could not run or stopped, with the steps so far.
 pub fn action_error(e: &ActionError, progress: Option<(&Plan, &[Outcome])>) -> String {
-    let mut text = format!("❌ {e}");
+    let mut text = match e {
+        ActionError::Name(n) => format!("❌ {}", n.to_markdown()),
+        e => format!("❌ {e}"),
+    };
     if let Some((plan, done)) = progress {
         text.push_str(&format!("\n\n{}", checklist(plan, done)));
     }
@@ -110,6 +113,38 @@ pub fn done(
 /// A step failed for good.
 pub fn failed_at(heading: &str, step: usize, error_reply: &str) -> String {
     format!("{heading} ❌ failed at step {step}\n\n{error_reply}")
+}
+
+/// GitHub refused a call for good while the command ran.
+pub fn github_refused(error: &str) -> String {
+    format!("❌ GitHub refused: {error}")
+}
+
+/// The commands past `ORC_MAX_COMMANDS` in one comment, answered once.
+pub fn too_many_commands(max: usize, found: usize) -> String {
+    format!(
+        "⚠️ This comment holds {found} commands; at most {max} run from one comment, \
+         so the rest did not run. Post them in another comment."
+    )
+}
+
+/// What the bot allows itself in one comment; GitHub refuses a comment of
+/// more than 65,536 characters, and this leaves room for its own counting.
+const COMMENT_BUDGET: usize = 60_000;
+
+/// `text` shortened to fit in one GitHub comment, saying so. The full text
+/// stays in the job's record.
+pub fn bounded(text: &str) -> String {
+    if text.chars().count() <= COMMENT_BUDGET {
+        return text.to_owned();
+    }
+    let note =
+        "\n\n… (shortened to fit in a GitHub comment; the full text is kept in the job's record)";
+    let keep: String = text
+        .chars()
+        .take(COMMENT_BUDGET - note.chars().count())
+        .collect();
+    format!("{keep}{note}")
 }
 
 /// GitHub kept failing until the job's retries ran out.
@@ -243,6 +278,22 @@ mod tests {
                 "GitHub answered 502 to POST /orgs/mitx/repos"
             )
         );
+    }
+
+    #[test]
+    fn limits_replies() {
+        insta::assert_snapshot!("too_many_commands", too_many_commands(10, 50));
+        insta::assert_snapshot!(
+            "github_refused",
+            github_refused(
+                "GitHub answered 404 to POST /repos/mitx/x/issues/9/comments: Not Found"
+            )
+        );
+        let long = "x".repeat(100_000);
+        let b = bounded(&long);
+        assert!(b.chars().count() <= 65_536);
+        assert!(b.ends_with("kept in the job's record)"));
+        assert_eq!(bounded("short"), "short");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use super::comment;
-use super::journal::JobJournalStore;
+use super::journal::{AnsweredFuture, JobJournalStore};
 use super::{Bot, CommentJob, JobKind, JobVerdict};
 use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
@@ -89,6 +89,22 @@ impl JobJournalStore for StoreJournal<'_> {
             };
             self.store
                 .record_request(&record)
+                .await
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn answered_within_the_hour(&self) -> AnsweredFuture<'_> {
+        Box::pin(async move {
+            let since = chrono::Utc::now() - chrono::Duration::hours(1);
+            self.store
+                .answered_since(
+                    &self.job.repo.to_string(),
+                    self.job.issue as i64,
+                    &self.job.author,
+                    since,
+                    self.job_id,
+                )
                 .await
                 .map_err(|e| JournalError(e.to_string()))
         })
@@ -171,8 +187,18 @@ impl Worker {
         };
         let (end, state) = match verdict {
             JobVerdict::Done(result) => (JobEnd::Done { result }, "done"),
-            JobVerdict::Failed(error) => (JobEnd::Failed { error }, "failed"),
-            JobVerdict::Retry(error) if final_attempt => (JobEnd::Failed { error }, "failed"),
+            JobVerdict::Failed(error) => {
+                tracing::warn!(%error, "job failed");
+                (JobEnd::Failed { error }, "failed")
+            }
+            JobVerdict::Unanswerable(error) => {
+                tracing::warn!(%error, "job failed: nothing can be answered on GitHub");
+                (JobEnd::Failed { error }, "unanswerable")
+            }
+            JobVerdict::Retry(error) if final_attempt => {
+                tracing::warn!(%error, "job failed: its retries are used up");
+                (JobEnd::Failed { error }, "failed")
+            }
             JobVerdict::Retry(error) => {
                 let after = self.retry_delay(job.attempts);
                 tracing::warn!(%error, retry_in_ms = after.as_millis() as u64, "job will be retried");

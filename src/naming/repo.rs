@@ -57,6 +57,18 @@ impl Names {
         format!("{}{}-{}", self.head(), course.without_dots(), term)
     }
 
+    /// The name a new run's repo gets, checked against GitHub's rule for repo
+    /// names: a long prefix, course and term together may pass 100 characters,
+    /// and such a name must never reach GitHub.
+    pub fn new_repo_name(&self, course: &Course, term: &Term) -> Result<String, NameError> {
+        let name = self.repo_name(course, term);
+        if is_repo_name(&name) {
+            Ok(name)
+        } else {
+            Err(NameError::new("repository name", &name, REPO_RULE))
+        }
+    }
+
     /// The double-dash name old orcoursetrion gave the run when the prefix
     /// ended in `-` (`content-mit--6004r-2018_Spring`); `None` for other
     /// prefixes, whose names did not change. Repos created before the fix
@@ -68,9 +80,12 @@ impl Names {
 
     /// The names under which a run's repo may exist, in lookup order: the
     /// current name first, then the legacy one. New repos always get the first.
+    /// Names over GitHub's length limit are left out.
     pub fn candidate_repo_names(&self, course: &Course, term: &Term) -> Vec<String> {
         let mut v = vec![self.repo_name(course, term)];
         v.extend(self.legacy_repo_name(course, term));
+        // A name GitHub would refuse cannot exist there.
+        v.retain(|n| is_repo_name(n));
         v
     }
 
@@ -265,6 +280,21 @@ mod tests {
         assert_eq!(n.parse_repo_name("content-mit-6004r"), None);
         assert_eq!(n.parse_repo_name("unrelated"), None);
         assert_eq!(n.parse_repo_name("content-mit--x-2018_Fall"), None);
+    }
+
+    #[test]
+    fn new_repo_names_are_bounded_by_githubs_limit() {
+        let n = Names::new("content-mit", "MITx").unwrap();
+        let c = course(&"c".repeat(64));
+        let t = term(&"t".repeat(32));
+        assert_eq!(n.repo_name(&c, &t).len(), 109);
+        let e = n.new_repo_name(&c, &t).expect_err("109 characters");
+        assert_eq!(e.what, "repository name");
+        assert!(e.rule.contains("1-100 characters"), "{e}");
+        assert!(n.candidate_repo_names(&c, &t).is_empty());
+        // 100 exactly is fine.
+        let c = course(&"c".repeat(55));
+        assert_eq!(n.new_repo_name(&c, &t).map(|s| s.len()), Ok(100));
     }
 
     proptest! {

@@ -303,7 +303,8 @@ impl Store {
         owner: &str,
         journal: &Value,
     ) -> Result<(), StoreError> {
-        let journal = Some(serde_json::to_string(journal)?);
+        // Stored text leaves the process too: no secret in it.
+        let journal = Some(crate::secret::redact(&serde_json::to_string(journal)?).into_owned());
         self.submit(Op::Touch {
             job_id,
             owner: owner.to_owned(),
@@ -411,7 +412,9 @@ fn ms_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-fn truncate_error(mut s: String) -> String {
+/// A stored error: redacted (see `secret::redact`), then bounded.
+fn truncate_error(s: String) -> String {
+    let mut s = crate::secret::redact(&s).into_owned();
     if s.len() > MAX_ERROR_BYTES {
         let mut cut = MAX_ERROR_BYTES;
         while !s.is_char_boundary(cut) {

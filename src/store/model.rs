@@ -139,6 +139,9 @@ crate::word_enum::word_enum! {
         Refused => "refused",
         /// It did not parse; the reply says why.
         Invalid => "invalid",
+        /// Not answered: its author, who may not write to the requests repo,
+        /// was answered on this issue within the hour (a 👀 only).
+        Throttled => "throttled",
     }
 }
 

@@ -34,6 +34,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether `author` got an answer on this issue since `since`, from a job
+    /// other than `job_id` (throttled commands got none).
+    pub async fn answered_since(
+        &self,
+        repo: &str,
+        issue: i64,
+        author: &str,
+        since: chrono::DateTime<Utc>,
+        job_id: i64,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query(
+            "SELECT 1 FROM requests WHERE repo = ?1 AND issue = ?2 AND author = ?3
+                AND job_id != ?4 AND state != 'throttled' AND updated_at >= ?5 LIMIT 1",
+        )
+        .bind(repo)
+        .bind(issue)
+        .bind(author)
+        .bind(job_id)
+        .bind(since.timestamp_millis())
+        .fetch_optional(&self.inner.read)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        Ok(found.is_some())
+    }
+}
+
 pub(super) async fn upsert_request(
     conn: &mut SqliteConnection,
     r: &RequestRecord,

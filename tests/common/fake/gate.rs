@@ -143,6 +143,7 @@ pub(crate) async fn gate(
                 .unwrap_or("Server Error");
             ApiError::new(code, msg).into_response()
         }
+        Some(Fault::Message(code, msg)) => ApiError::new(code, &msg).into_response(),
         Some(Fault::SecondaryLimit { retry_after: ra }) => {
             retry_after = ra;
             ApiError::new(403, secondary_message(&request_id)).into_response()

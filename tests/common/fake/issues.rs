@@ -47,6 +47,25 @@ pub(crate) async fn list_comments(
     paginate(&s, &uri, items)
 }
 
+/// GitHub refuses a comment body over 65,536 characters with a 422
+/// (https://docs.github.com/rest/issues/comments#create-an-issue-comment:
+/// "body is too long (maximum is 65536 characters)").
+pub(crate) const MAX_COMMENT_CHARS: usize = 65_536;
+
+pub(crate) fn comment_body(b: &Value) -> Result<String, ApiError> {
+    let text = str_field(b, "body")
+        .ok_or_else(|| invalid("IssueComment", "body", "missing_field", None))?;
+    if text.chars().count() > MAX_COMMENT_CHARS {
+        return Err(invalid(
+            "IssueComment",
+            "body",
+            "custom",
+            Some("body is too long (maximum is 65536 characters)"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
 pub(crate) async fn create_comment(
     State(s): State<S>,
     Extension(who): Who,
@@ -54,9 +73,7 @@ pub(crate) async fn create_comment(
     body: Bytes,
 ) -> R {
     let b = body_json(&body)?;
-    let text = str_field(&b, "body")
-        .ok_or_else(|| invalid("IssueComment", "body", "missing_field", None))?
-        .to_string();
+    let text = comment_body(&b)?;
     s.with(|w| {
         let (rid, n) = issue_of(w, &owner, &repo, &number)?;
         let id = insert_comment(w, rid, n, &who.login, &text);
@@ -91,9 +108,7 @@ pub(crate) async fn update_comment(
     body: Bytes,
 ) -> R {
     let b = body_json(&body)?;
-    let text = str_field(&b, "body")
-        .ok_or_else(|| invalid("IssueComment", "body", "missing_field", None))?
-        .to_string();
+    let text = comment_body(&b)?;
     s.with(|w| {
         let id = comment_of(w, &owner, &repo, &id)?;
         let c = w.comments.get_mut(&id).expect("comment");

@@ -212,6 +212,9 @@ impl Req {
 pub enum Fault {
     /// Answer with this status and a GitHub-style error body.
     Status(u16),
+    /// Answer with this status and this `message` in GitHub's error body
+    /// (nothing guarantees what GitHub's text holds).
+    Message(u16, String),
     /// 403 "You have exceeded a secondary rate limit…", with `retry-after`
     /// when `Some`.
     SecondaryLimit { retry_after: Option<u64> },
