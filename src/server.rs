@@ -351,9 +351,9 @@ mod tests {
     fn log_lines_are_redacted_on_the_way_out() {
         let _held = crate::secret::Secret::new("ghs_installationtoken123");
         let mut out = Redacting(Vec::new());
-        write!(
+        writeln!(
             out,
-            "calling https://gr:stagingpw@staging.example.edu/x with ghs_installationtoken123\n"
+            "calling https://gr:stagingpw@staging.example.edu/x with ghs_installationtoken123"
         )
         .expect("write");
         let text = String::from_utf8(out.0).expect("utf8");

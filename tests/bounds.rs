@@ -14,8 +14,12 @@ use orcoursetrion::{sign, JobState};
 async fn a_permanent_4xx_on_a_reply_ends_the_job_at_once_and_a_502_is_retried() {
     let mut h = Tester::start().await;
     // GitHub refuses every status comment for good: nothing can be answered.
-    h.fake
-        .inject("POST", "/repos/*/*/issues/1/comments", Fault::Status(404), 100);
+    h.fake.inject(
+        "POST",
+        "/repos/*/*/issues/1/comments",
+        Fault::Status(404),
+        100,
+    );
     let c = h.comment("alice", "/help").await;
     let jobs = h.jobs_in(&h.last_delivery(), JobState::Failed).await;
     assert_eq!(jobs[0].attempts, 1, "a 404 is final: {:?}", jobs[0]);
@@ -32,8 +36,12 @@ async fn a_permanent_4xx_on_a_reply_ends_the_job_at_once_and_a_502_is_retried() 
         .contains(&"rocket".to_string()));
     // A 502 on the same call is retried, and the answer gets through.
     h.fake.clear_faults();
-    h.fake
-        .inject("POST", "/repos/*/*/issues/1/comments", Fault::Status(502), 1);
+    h.fake.inject(
+        "POST",
+        "/repos/*/*/issues/1/comments",
+        Fault::Status(502),
+        1,
+    );
     let c = h.comment("alice", "/help").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     assert_eq!(h.bot_comments().len(), 1);
@@ -80,7 +88,11 @@ async fn a_repo_name_over_100_characters_is_refused_before_any_call() {
         .comment("alice", &format!("/create-xml-repo {course} {term}"))
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(h.provisioning_writes().is_empty(), "{:?}", h.provisioning_writes());
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("repository name"), "{reply}");
     assert!(reply.contains("1-100 characters"), "{reply}");
@@ -95,7 +107,11 @@ async fn a_look_alike_command_gets_its_suggestion_and_runs_nothing() {
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
-    assert!(reply.contains("did you mean `/create-xml-repo`") || reply.contains("Did you mean `/create-xml-repo`"), "{reply}");
+    assert!(
+        reply.contains("did you mean `/create-xml-repo`")
+            || reply.contains("Did you mean `/create-xml-repo`"),
+        "{reply}"
+    );
     assert!(h.provisioning_writes().is_empty());
 }
 
@@ -160,7 +176,11 @@ async fn fifty_commands_get_ten_answers_and_one_refusal() {
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let replies = h.bot_comments();
     assert_eq!(replies.len(), 11, "{replies:#?}");
-    assert!(replies[10].contains("holds 50 commands; at most 10 run"), "{}", replies[10]);
+    assert!(
+        replies[10].contains("holds 50 commands; at most 10 run"),
+        "{}",
+        replies[10]
+    );
     let jobs = h.jobs_in(&h.last_delivery(), JobState::Done).await;
     assert_eq!(jobs.len(), 1, "a user's mistake is not a failed job");
 }
@@ -177,7 +197,11 @@ async fn a_64_kb_command_is_answered_within_githubs_comment_limit() {
         .await;
     let reactions = h.finished(c).await;
     for b in h.bot_comments() {
-        assert!(b.chars().count() <= 65_536, "{} characters", b.chars().count());
+        assert!(
+            b.chars().count() <= 65_536,
+            "{} characters",
+            b.chars().count()
+        );
     }
     assert_eq!(reactions, vec!["eyes", "rocket"], "{:?}", h.replies());
     assert!(h.replies()[0].contains("shortened to fit in a GitHub comment"));
@@ -186,11 +210,18 @@ async fn a_64_kb_command_is_answered_within_githubs_comment_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bots_never_count_as_users() {
     let h = Tester::start().await;
-    let id = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
+    let id = h
+        .fake
+        .add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
     let p = h.payload("created", id, BOT_LOGIN, "Bot", "/help", None);
     let body = serde_json::to_vec(&p).expect("json");
     let resp = h
-        .deliver_raw("bot-x", "issue_comment", &body, Some(sign(SECRET.as_bytes(), &body)))
+        .deliver_raw(
+            "bot-x",
+            "issue_comment",
+            &body,
+            Some(sign(SECRET.as_bytes(), &body)),
+        )
         .await;
     assert_eq!(resp.status(), 202);
     assert!(h

@@ -320,19 +320,22 @@ async fn installation_tokens_expire() {
     );
 }
 
+/// As on GitHub, an installation token reaches only its own account: the
+/// repos, teams and hooks of any other are a 404 (scoping is on unless a
+/// test turns it off).
 #[tokio::test]
-async fn installation_scope_can_be_enforced() {
+async fn installation_tokens_reach_only_their_own_account() {
     let fake = fake().await;
     fake.add_repo("other", "r");
     fake.add_repo("mitx", "r");
     let token = fake.issue_token(INSTALLATION);
-    assert_eq!(
-        call(&fake, Method::GET, "/repos/other/r", &token, None)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    fake.set_installation_scope(true);
+    for path in ["/orgs/other/teams", "/repos/other/r/hooks"] {
+        assert_eq!(
+            call(&fake, Method::GET, path, &token, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
     assert_eq!(
         call(&fake, Method::GET, "/repos/other/r", &token, None)
             .await
@@ -341,6 +344,13 @@ async fn installation_scope_can_be_enforced() {
     );
     assert_eq!(
         call(&fake, Method::GET, "/repos/MITx/r", &token, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    fake.set_installation_scope(false);
+    assert_eq!(
+        call(&fake, Method::GET, "/repos/other/r", &token, None)
             .await
             .status(),
         StatusCode::OK

@@ -349,7 +349,7 @@ async fn a_good_callback_writes_credentials_that_authenticate() {
     .expect("client");
     let token = gh
         .installation(INSTALLATION)
-        .token_for_git()
+        .token_for_git("mitx")
         .await
         .expect("installation token");
     assert_eq!(fake.token_installation(token.expose()), Some(INSTALLATION));

@@ -263,13 +263,15 @@ async fn run_step(
             let src_url = src_repo.clone_url.clone().ok_or_else(|| {
                 ActionError::Git(GitError(format!("{} has no clone URL", src_repo.full_name)))
             })?;
-            let token = gh.token_for_git().await?;
+            let src_token = gh.token_for_git(&src.org).await?;
+            let dst_token = gh.token_for_git(dst_org).await?;
             git::shallow_copy(&git::CopyRequest {
                 src_url: &src_url,
                 dst_url: &dst_url,
                 branch: branch.as_ref(),
                 committer: &s.committer,
-                token: Some(&token),
+                src_token: Some(&src_token),
+                dst_token: Some(&dst_token),
                 source_label: &src_repo.full_name,
             })
             .await?;

@@ -26,7 +26,10 @@ pub struct CopyRequest<'a> {
     pub dst_url: &'a str,
     pub branch: Option<&'a Branch>,
     pub committer: &'a Committer,
-    pub token: Option<&'a Secret>,
+    /// Reads the source (its owner's installation token).
+    pub src_token: Option<&'a Secret>,
+    /// Pushes to the destination (its owner's installation token).
+    pub dst_token: Option<&'a Secret>,
     /// For the commit message, e.g. "mitx/content-mit-6004r-2018_Spring".
     pub source_label: &'a str,
 }
@@ -81,7 +84,7 @@ pub async fn shallow_copy(req: &CopyRequest<'_>) -> Result<(), GitError> {
     }
     let tmp = tempfile::tempdir().map_err(|e| GitError(format!("temp dir: {e}")))?;
     let work = tmp.path().join("copy");
-    let mut clone = git(tmp.path(), req.token);
+    let mut clone = git(tmp.path(), req.src_token);
     clone.args([
         "clone",
         "--quiet",
@@ -94,7 +97,7 @@ pub async fn shallow_copy(req: &CopyRequest<'_>) -> Result<(), GitError> {
         clone.args(["--branch", b.as_str()]);
     }
     clone.arg("--").arg(req.src_url).arg(&work);
-    run(clone, "clone", req.token).await?;
+    run(clone, "clone", req.src_token).await?;
 
     tokio::fs::remove_dir_all(work.join(".git"))
         .await
@@ -127,10 +130,10 @@ pub async fn shallow_copy(req: &CopyRequest<'_>) -> Result<(), GitError> {
         ])
         .arg(&message);
     run(commit, "commit", None).await?;
-    let mut push = git(&work, req.token);
+    let mut push = git(&work, req.dst_token);
     push.args(["push", "--quiet", "--force", "--"])
         .arg(req.dst_url)
         .arg("HEAD:refs/heads/main");
-    run(push, "push", req.token).await?;
+    run(push, "push", req.dst_token).await?;
     Ok(())
 }

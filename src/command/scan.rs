@@ -79,13 +79,10 @@ pub(super) fn command_lines(body: &str) -> Vec<(usize, &str)> {
     let layout = layout(body);
     let in_hidden = |at: usize| (layout.hidden.iter().chain(&layout.code)).any(|r| r.contains(&at));
     let mut out = Vec::new();
-    let mut line_no = 1;
     let mut line_start = 0;
-    for line in body.split_inclusive('\n') {
+    for (this_line, line) in (1..).zip(body.split_inclusive('\n')) {
         let start = line_start;
         line_start += line.len();
-        let this_line = line_no;
-        line_no += 1;
         let trimmed = line.trim_start_matches([' ', '\t']);
         let at = start + (line.len() - trimmed.len());
         if !trimmed.starts_with('/')

@@ -64,6 +64,13 @@ pub enum GitHubError {
         retry_after_secs: u64,
     },
 
+    /// The App is not installed on the account a call touches.
+    #[error("the App is not installed on {account}{}", .install_url.as_ref().map(|u| format!("; an owner of {account} can install it at {u}")).unwrap_or_default())]
+    NotInstalled {
+        account: String,
+        install_url: Option<String>,
+    },
+
     /// App authentication failed (bad key, wrong app id, unknown installation).
     #[error("GitHub App authentication failed: {0}")]
     Auth(String),

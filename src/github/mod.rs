@@ -5,9 +5,11 @@ pub mod api;
 mod app_auth;
 pub mod error;
 mod manifest;
+mod pacing;
 mod paging;
 mod request;
 pub mod retry;
+mod routing;
 pub mod types;
 
 use std::collections::{HashMap, VecDeque};
@@ -84,6 +86,10 @@ struct Shared {
     observer: Option<Arc<dyn CallObserver>>,
     app: Option<AppCredentials>,
     tokens: TokenCache,
+    /// Account (lowercase login) → installation, for routed handles.
+    accounts: Mutex<HashMap<String, u64>>,
+    /// The App's web page (`GET /app`'s `html_url`), for install links.
+    app_page: Mutex<Option<String>>,
     pacer: Mutex<HashMap<Option<u64>, VecDeque<DateTime<Utc>>>>,
     content_writes_per_minute: usize,
 }
@@ -92,6 +98,13 @@ struct Shared {
 enum Credentials {
     Token(Secret),
     Installation(u64),
+    /// Each call uses the installation of the account it touches (the owner
+    /// in `/orgs/{org}/…` or `/repos/{owner}/…`), found once and cached;
+    /// calls that touch no account use `default`. An installation token
+    /// reaches only its own account, so one token for every org is wrong.
+    Routed {
+        default: u64,
+    },
     App,
 }
 
@@ -136,6 +149,8 @@ impl GitHub {
                 observer: config.observer,
                 app,
                 tokens: TokenCache::default(),
+                accounts: Mutex::new(HashMap::new()),
+                app_page: Mutex::new(None),
                 pacer: Mutex::new(HashMap::new()),
                 content_writes_per_minute: config.content_writes_per_minute.max(1),
             }),
@@ -177,7 +192,7 @@ impl GitHub {
 
     pub fn installation_id(&self) -> Option<u64> {
         match self.creds {
-            Credentials::Installation(id) => Some(id),
+            Credentials::Installation(id) | Credentials::Routed { default: id } => Some(id),
             _ => None,
         }
     }
@@ -190,11 +205,16 @@ impl GitHub {
         &self.shared.clock
     }
 
-    /// A token usable outside the REST client (git over HTTPS), never put in a URL.
-    pub async fn token_for_git(&self) -> Result<Secret, GitHubError> {
+    /// A token usable outside the REST client (git over HTTPS) for the repos
+    /// of `owner`, never put in a URL.
+    pub async fn token_for_git(&self, owner: &str) -> Result<Secret, GitHubError> {
         match &self.creds {
             Credentials::Token(t) => Ok(t.clone()),
             Credentials::Installation(id) => self.installation_token(*id).await,
+            Credentials::Routed { .. } => {
+                let id = self.installation_for(owner).await?;
+                self.installation_token(id).await
+            }
             Credentials::App => Err(GitHubError::Auth(
                 "the App itself cannot push; use an installation".into(),
             )),
@@ -237,14 +257,17 @@ impl GitHub {
         Ok((Secret::new(t.token), t.expires_at))
     }
 
-    async fn authorization(&self) -> Result<HeaderValue, GitHubError> {
-        let value = match &self.creds {
-            Credentials::Token(t) => format!("Bearer {}", t.expose()),
-            Credentials::Installation(id) => {
-                let t = Box::pin(self.installation_token(*id)).await?;
+    async fn authorization(&self, installation: Option<u64>) -> Result<HeaderValue, GitHubError> {
+        let value = match (&self.creds, installation) {
+            (Credentials::Token(t), _) => format!("Bearer {}", t.expose()),
+            (Credentials::Installation(_) | Credentials::Routed { .. }, Some(id)) => {
+                let t = Box::pin(self.installation_token(id)).await?;
                 format!("Bearer {}", t.expose())
             }
-            Credentials::App => {
+            (Credentials::Installation(_) | Credentials::Routed { .. }, None) => {
+                return Err(GitHubError::Auth("no installation for this call".into()))
+            }
+            (Credentials::App, _) => {
                 let app = self
                     .shared
                     .app
@@ -277,47 +300,6 @@ impl GitHub {
         }
     }
 
-    /// Wait so that content-creating calls stay under GitHub's per-minute budget.
-    async fn pace(&self, method: &Method) {
-        if !matches!(
-            *method,
-            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-        ) {
-            return;
-        }
-        let key = self.installation_id();
-        let limit = self.shared.content_writes_per_minute;
-        let wait = {
-            let now = self.shared.clock.now();
-            let Ok(mut all) = self.shared.pacer.lock() else {
-                return;
-            };
-            let window = all.entry(key).or_default();
-            while window
-                .front()
-                .is_some_and(|t| now - *t >= chrono::Duration::seconds(60))
-            {
-                window.pop_front();
-            }
-            let wait = if window.len() >= limit {
-                window.front().map(|oldest| {
-                    (*oldest + chrono::Duration::seconds(60) - now)
-                        .to_std()
-                        .unwrap_or_default()
-                })
-            } else {
-                None
-            };
-            window.push_back(
-                now + chrono::Duration::from_std(wait.unwrap_or_default()).unwrap_or_default(),
-            );
-            wait
-        };
-        if let Some(w) = wait {
-            self.shared.clock.sleep(w).await;
-        }
-    }
-
     /// Send with the standard headers and the retry policy. Error statuses that
     /// are final come back as `Ok(Response)` so each endpoint maps its own
     /// meanings (404 → repo does not exist, 422 → exists, …).
@@ -344,10 +326,11 @@ impl GitHub {
         let mut after_doubt = false;
         let mut reauthed = false;
         let mut attempt = 0u32;
-        self.pace(&req.method).await;
+        let mut installation = self.installation_of_call(&log_path).await?;
+        self.pace(&req.method, installation).await;
         loop {
             attempt += 1;
-            let auth = self.authorization().await?;
+            let auth = self.authorization(installation).await?;
             let mut builder = self
                 .shared
                 .http
@@ -379,7 +362,7 @@ impl GitHub {
                     path: &log_path,
                     status,
                     elapsed: started.elapsed(),
-                    installation: self.installation_id(),
+                    installation,
                 });
             }
             let (status, headers, body) = match outcome {
@@ -420,9 +403,14 @@ impl GitHub {
                 after_doubt,
             };
             if status == 401 && !reauthed {
-                if let Credentials::Installation(id) = self.creds {
-                    // The cached token was revoked or expired early: fetch a new one once.
+                if let Some(id) = installation {
+                    // The cached token was revoked or expired early: fetch a new
+                    // one once (and, routed, find the account's installation again).
                     self.shared.tokens.invalidate(id);
+                    if let Some(owner) = routing::owner_of(&log_path) {
+                        self.forget_account(owner);
+                        installation = self.installation_of_call(&log_path).await?;
+                    }
                     reauthed = true;
                     attempt -= 1;
                     continue;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::command;
-use crate::jobs::{CommentJob, JobKind};
+use crate::jobs::{CommentJob, InstallationJob, JobKind};
 use crate::naming::RepoFullName;
 use crate::store::NewJob;
 
@@ -28,7 +28,7 @@ struct Envelope<'a> {
     #[serde(default, borrow)]
     action: Option<Cow<'a, str>>,
     #[serde(default)]
-    installation: Option<IdRef>,
+    installation: Option<IdRef<'a>>,
     #[serde(default, borrow)]
     repository: Option<RepoRef<'a>>,
     #[serde(default)]
@@ -40,7 +40,15 @@ struct Envelope<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct IdRef {
+struct AccountRef<'a> {
+    #[serde(default, borrow)]
+    login: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct IdRef<'a> {
+    #[serde(default, borrow)]
+    account: Option<AccountRef<'a>>,
     #[serde(default)]
     id: Option<i64>,
 }
@@ -188,11 +196,39 @@ fn is_requests_repo(filter: &EventFilter, full_name: &str) -> bool {
 /// a command the previous body did not hold). Everything else implies nothing.
 /// A comment job that could not be run (no installation to act through) is
 /// refused here, with a reason, rather than stored to fail later.
+/// An installation deleted or suspended: the workers forget which account
+/// it served, so no call goes out with its (now refused) tokens.
+fn installation_jobs(env: &Envelope<'_>) -> Vec<NewJob> {
+    if !matches!(env.action.as_deref(), Some("deleted" | "suspend")) {
+        return Vec::new();
+    }
+    let Some(inst) = env.installation.as_ref() else {
+        return Vec::new();
+    };
+    let Some(account) = inst.account.as_ref().and_then(|a| a.login.as_deref()) else {
+        return Vec::new();
+    };
+    let job = InstallationJob {
+        account: account.to_owned(),
+    };
+    match serde_json::to_value(&job) {
+        Ok(payload) => vec![NewJob {
+            kind: JobKind::Installation,
+            installation_id: inst.id,
+            payload,
+        }],
+        Err(_) => Vec::new(),
+    }
+}
+
 fn envelope_jobs(
     filter: &EventFilter,
     event: &str,
     env: &Envelope<'_>,
 ) -> Result<Vec<NewJob>, Refusal> {
+    if event == "installation" {
+        return Ok(installation_jobs(env));
+    }
     if event != "issue_comment" {
         return Ok(Vec::new());
     }

@@ -53,6 +53,13 @@ pub struct CommentJob {
     pub installation_id: u64,
 }
 
+/// The payload of a [`JobKind::Installation`] job.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct InstallationJob {
+    /// The account the installation served.
+    pub account: String,
+}
+
 /// How a job ended, for the worker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobVerdict {

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::comment;
 use super::journal::{AnsweredFuture, JobJournalStore};
-use super::{Bot, CommentJob, JobKind, JobVerdict};
+use super::{Bot, CommentJob, InstallationJob, JobKind, JobVerdict};
 use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
@@ -220,12 +220,22 @@ impl Worker {
 
     async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {
         match job.kind {
+            JobKind::Installation => {
+                match serde_json::from_value::<InstallationJob>(job.payload.clone()) {
+                    Ok(p) => {
+                        self.app.forget_account(&p.account);
+                        tracing::info!(account = %p.account, "installation gone; forgotten");
+                        JobVerdict::Done(serde_json::json!({ "forgotten": p.account }))
+                    }
+                    Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
+                }
+            }
             JobKind::Comment => {
                 let payload: CommentJob = match serde_json::from_value(job.payload.clone()) {
                     Ok(p) => p,
                     Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
                 };
-                let gh = self.app.installation(payload.installation_id);
+                let gh = self.app.for_accounts(payload.installation_id);
                 let mut journal = StoreJournal {
                     store: &self.store,
                     job_id: job.id,

@@ -125,6 +125,8 @@ crate::word_enum::word_enum! {
     JobKind {
         /// A comment that holds commands.
         Comment => "comment",
+        /// An installation was deleted or suspended.
+        Installation => "installation",
     }
 }
 

@@ -136,7 +136,10 @@ impl TesterBuilder {
 /// The standard shop every scenario starts from.
 fn seed_shop(fake: &FakeGitHub) {
     fake.add_org(STUDIO);
+    // The App is installed on both orgs; each installation's token reaches
+    // only its own org, as on GitHub.
     fake.add_installation(1, XML);
+    fake.add_installation(2, STUDIO);
     fake.add_team(STUDIO, "mitx-studio-export", "push");
     fake.add_team(XML, "mitx-content-deployment", "push");
     let ops = fake.add_team(XML, "course-operators", "pull");

@@ -138,7 +138,7 @@ impl World {
             latency: Duration::ZERO,
             creator_joins_team: false,
             client_ids: vec![TEST_CLIENT_ID.to_string()],
-            installation_scope: false,
+            installation_scope: true,
             request_seq: 0,
         };
         let id = w.id();
