@@ -34,8 +34,19 @@ pub enum CliCommand {
     Action(Action),
 }
 
+fn check_line(c: &actions::Check) -> String {
+    match &c.outcome {
+        actions::CheckOutcome::Passed => format!("✓ {}", c.what),
+        actions::CheckOutcome::Failed(why) => format!("✗ {}: {why}", c.what),
+        actions::CheckOutcome::AlreadyDone => format!("✅ {}", c.what),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// A check before changes failed; nothing was written.
+    #[error("not started, nothing was changed: {0}")]
+    Refused(String),
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -81,9 +92,33 @@ pub async fn run_action(
 ) -> Result<String, CliError> {
     let plan = actions::plan(action, &config.settings)?;
     if dry_run {
-        return Ok(plan.render().trim_end().to_string());
+        // The plan, and the checks when GitHub can be asked (read calls only).
+        let mut out = plan.render().trim_end().to_string();
+        if let Ok(gh) = github_from_config(config, client) {
+            let checks = actions::preflight(&gh, &config.settings, action).await?;
+            if !checks.is_empty() {
+                out.push_str("\nChecks:");
+                for c in &checks {
+                    out.push_str(&format!("\n  {}", check_line(c)));
+                }
+            }
+        }
+        return Ok(out);
     }
     let gh = github_from_config(config, client)?;
+    let checks = actions::preflight(&gh, &config.settings, action).await?;
+    match actions::verdict(&checks) {
+        (false, _) => {
+            let failed: Vec<String> = checks
+                .iter()
+                .filter(|c| !c.passed())
+                .map(check_line)
+                .collect();
+            return Err(CliError::Refused(failed.join("; ")));
+        }
+        (true, true) => return Ok("already done: nothing to change".to_string()),
+        (true, false) => {}
+    }
     let mut journal = actions::Journal::default();
     let result =
         actions::execute(&gh, &config.settings, &plan, &mut journal, &mut NoJournal).await?;

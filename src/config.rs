@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::github::api::Committer;
+use crate::github::types::Permission;
 use crate::github::DEFAULT_API_URL;
 use crate::naming::{Names, OrgName, RepoFullName};
 use crate::secret::Secret;
@@ -67,6 +68,23 @@ pub struct Settings {
     pub production_gitreload: Option<Secret>,
     pub gitreload_secret: Option<Secret>,
     pub committer: Committer,
+    /// `ORC_STUDIO_DEPLOY_PERMISSION` / `ORC_XML_DEPLOY_PERMISSION`: what the
+    /// deploy teams get on new repos; unset, GitHub gives each team its own
+    /// permission attribute, as orcoursetrion did.
+    pub studio_deploy_permission: Option<Permission>,
+    pub xml_deploy_permission: Option<Permission>,
+}
+
+impl Settings {
+    /// The Studio deploy team and the permission to send for it.
+    pub fn studio_deploy(&self) -> (&str, Option<Permission>) {
+        (&self.studio_deploy_team, self.studio_deploy_permission)
+    }
+
+    /// The XML deploy team and the permission to send for it.
+    pub fn xml_deploy(&self) -> (&str, Option<Permission>) {
+        (&self.xml_deploy_team, self.xml_deploy_permission)
+    }
 }
 
 /// Team named as `org/team-slug`.
@@ -152,6 +170,17 @@ impl Reader<'_> {
             Some(v) => {
                 self.problem(name, format!("expected true or false, got {v:?}"));
                 default
+            }
+        }
+    }
+
+    fn permission(&mut self, name: &str) -> Option<Permission> {
+        match self.opt(name)?.to_ascii_lowercase().as_str() {
+            "pull" => Some(Permission::Pull),
+            "push" => Some(Permission::Push),
+            other => {
+                self.problem(name, format!("expected pull or push, got {other:?}"));
+                None
             }
         }
     }
@@ -302,6 +331,8 @@ impl Config {
         let xml_org = org(&mut r, "ORC_XML_ORG", "mitx");
         let studio_deploy_team = r.or("ORC_STUDIO_DEPLOY_TEAM", "mitx-studio-export");
         let xml_deploy_team = r.or("ORC_XML_DEPLOY_TEAM", "mitx-content-deployment");
+        let studio_deploy_permission = r.permission("ORC_STUDIO_DEPLOY_PERMISSION");
+        let xml_deploy_permission = r.permission("ORC_XML_DEPLOY_PERMISSION");
         let staging_gitreload = r.url("ORC_STAGING_GITRELOAD");
         let production_gitreload = r.url("ORC_PRODUCTION_GITRELOAD");
         let gitreload_secret = r.opt("ORC_GITRELOAD_SECRET").map(Secret::new);
@@ -403,6 +434,8 @@ impl Config {
                 xml_org,
                 studio_deploy_team,
                 xml_deploy_team,
+                studio_deploy_permission,
+                xml_deploy_permission,
                 staging_gitreload,
                 production_gitreload,
                 gitreload_secret,

@@ -479,14 +479,44 @@ async fn github_5xx_and_secondary_limit_then_success() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_422_ends_confused_with_githubs_message() {
     let mut h = Tester::start().await;
-    h.fake.add_repo(STUDIO, "content-mit-6004r-2018_Spring");
+    // A refusal the checks cannot foresee.
+    h.fake.inject(
+        "POST",
+        "/orgs/*/repos",
+        Fault::Message(422, "Repository creation failed.".into()),
+        5,
+    );
     let c = h
         .comment("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
-    assert!(reply.contains("already exists"), "{reply}");
+    assert!(reply.contains("Repository creation failed."), "{reply}");
     assert!(reply.contains("failed at step 1"), "{reply}");
+    let posts = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("POST /orgs/"))
+        .count();
+    assert_eq!(posts, 1, "a 422 is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_repo_is_found_by_the_checks_before_any_write() {
+    let mut h = Tester::start().await;
+    // In the other org: a run exists there under the same name.
+    h.fake.add_repo(XML, "content-mit-6004r-2018_Spring");
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
+    insta::assert_snapshot!(h.replies()[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,8 @@ fn settings() -> Settings {
             name: "Orcoursetrion".into(),
             email: "orcoursetrion@example.com".into(),
         },
+        studio_deploy_permission: None,
+        xml_deploy_permission: None,
     }
 }
 
@@ -547,7 +549,8 @@ async fn create_export_repo_exact_calls_and_bodies() {
             json!({"name": "content-mit-6004r-2018_Spring", "private": true, "description": "Computation Structures"})
         )
     );
-    assert_eq!(reqs[1].body, Some(json!({"permission": "push"})));
+    // No permission, as orcoursetrion sent: the team's own attribute applies.
+    assert_eq!(reqs[1].body, Some(json!({})));
     let repo = "content-mit-6004r-2018_Spring";
     assert_eq!(
         e.fake.file(STUDIO, repo, ".gitignore").as_deref(),
@@ -962,10 +965,16 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        err.trim(),
-        "error: repository MITx-Studio2LMS/content-mit-6004r-2018_Spring already exists"
+    // Found by the checks before any write: one line that says what is wrong.
+    assert!(
+        err.trim().starts_with("error: not started, nothing was changed:"),
+        "{err}"
     );
+    assert!(
+        err.contains("MITx-Studio2LMS/content-mit-6004r-2018_Spring already exists"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     e.fake.add_repo(XML, "content-mit-801-2017_Fall");
     e.fake.add_hook(XML, "content-mit-801-2017_Fall", STAGING);
@@ -1015,7 +1024,10 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("create or update team \"x\" in mitx (pull when created)"));
-    assert!(e.fake.calls().is_empty(), "dry run made calls");
+    // The checks read (the member exists); a dry run never writes.
+    let calls = e.fake.calls();
+    assert!(calls.iter().all(|c| c.starts_with("GET ")), "dry run wrote: {calls:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("✓ user alice exists on GitHub"));
 }
 
 #[tokio::test]

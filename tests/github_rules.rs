@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::fake::Auth;
+use common::fake::{Auth, Fault};
 use common::tester::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,4 +113,152 @@ async fn a_deleted_installation_is_forgotten_and_looked_up_again() {
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     assert_eq!(studio_lookups(&h), 2, "looked up again after the event");
+}
+
+fn hook_urls(h: &Tester, org: &str, repo: &str) -> Vec<String> {
+    h.fake.hooks(org, repo).into_iter().map(|x| x.url).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_into_a_term_that_exists_is_refused_before_any_write() {
+    let mut h = Tester::start().await;
+    let old = "content-mit-6004r-2019_Spring";
+    h.fake.add_repo(STUDIO, old);
+    h.fake.add_hook(STUDIO, old, STAGING);
+    h.fake.add_hook(STUDIO, old, PRODUCTION);
+    h.fake.add_repo(STUDIO, "content-mit-6004r-2020_Spring");
+    let c = h
+        .comment("alice", "/rerun 6.004r 2020_Spring from 2019_Spring")
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
+    assert_eq!(
+        hook_urls(&h, STUDIO, old),
+        vec![STAGING, PRODUCTION],
+        "production stays"
+    );
+    assert!(
+        h.replies()[0].contains("already exists"),
+        "{}",
+        h.replies()[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
+    let mut h = Tester::start().await;
+    let old = "content-mit-6004r-2019_Spring";
+    h.fake.add_repo(STUDIO, old);
+    h.fake.add_hook(STUDIO, old, PRODUCTION);
+    // The new run's .gitignore is refused for good.
+    h.fake.inject(
+        "PUT",
+        "/repos/*/content-mit-6004r-2020_Spring/contents/.gitignore",
+        Fault::Status(422),
+        10,
+    );
+    let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    assert_eq!(
+        hook_urls(&h, STUDIO, old),
+        vec![PRODUCTION],
+        "the old run is still live"
+    );
+    let reply = &h.replies()[0];
+    assert!(reply.contains("failed at step 3"), "{reply}");
+    assert!(reply.contains("- [ ] remove every webhook of"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_member_is_refused_before_any_write() {
+    let mut h = Tester::start().await;
+    let c = h
+        .comment(
+            "alice",
+            "/create-xml-repo 18.01 2019_Spring members=carol,nosuchuser",
+        )
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
+    assert!(
+        h.replies()[0].contains("user nosuchuser does not exist"),
+        "{}",
+        h.replies()[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releasing_twice_is_done_the_second_time_without_a_write() {
+    let mut h = Tester::start().await;
+    let repo = "content-mit-801-2018_Spring";
+    h.fake.add_repo(XML, repo);
+    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.fake.clear_log();
+    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    assert!(
+        h.provisioning_writes().is_empty(),
+        "{:?}",
+        h.provisioning_writes()
+    );
+    assert_eq!(hook_urls(&h, XML, repo), vec![PRODUCTION]);
+    assert!(
+        h.replies()[1].contains("✅ already done"),
+        "{}",
+        h.replies()[1]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_a_cross_for_an_existing_repo_an_unknown_member_and_a_missing_hook_url() {
+    let mut h = Tester::builder()
+        .var("ORC_STAGING_GITRELOAD", "")
+        .seed(|fake| {
+            fake.add_repo(XML, "content-mit-6004r-2018_Spring");
+        })
+        .start()
+        .await;
+    let c = h
+        .comment(
+            "bob",
+            "/plan /create-xml-repo 6.004r 2018_Spring members=carol,ghost",
+        )
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    assert!(h.provisioning_writes().is_empty());
+    insta::assert_snapshot!(h.replies()[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_without_from_picks_the_latest_run_across_both_orgs() {
+    let mut h = Tester::start().await;
+    h.fake.add_repo(STUDIO, "content-mit-801-2017_Fall");
+    h.fake.add_repo(XML, "content-mit-801-2018_Spring");
+    h.fake.seed_git(
+        XML,
+        "content-mit-801-2018_Spring",
+        "main",
+        &[("course.xml", "<course/>\n")],
+    );
+    let c = h.comment("alice", "/rerun 8.01 2018_Fall").await;
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.replies()
+    );
+    assert!(
+        h.fake.repo(XML, "content-mit-801-2018_Fall").is_some(),
+        "the XML run was the latest"
+    );
+    assert!(h.fake.repo(STUDIO, "content-mit-801-2018_Fall").is_none());
 }

@@ -298,7 +298,7 @@ async fn run_step(
                     if !can_push || t.slug == skip_slug {
                         continue;
                     }
-                    gh.add_team_repo(to_org, &t.slug, to_org, to, Permission::Push)
+                    gh.add_team_repo(to_org, &t.slug, to_org, to, Some(Permission::Push))
                         .await?;
                     copied.push(t.name);
                 }
@@ -319,7 +319,7 @@ async fn grant_team(
     org: &str,
     team: &str,
     repo: &str,
-    permission: Permission,
+    permission: Option<Permission>,
 ) -> Result<(), ActionError> {
     match gh
         .add_team_repo(org, &team_slug(team), org, repo, permission)
@@ -381,7 +381,7 @@ async fn put_team(
         }
     };
     if let (Some(r), false) = (repo, created) {
-        gh.add_team_repo(org, &t.slug, org, r, Permission::Push)
+        gh.add_team_repo(org, &t.slug, org, r, Some(Permission::Push))
             .await?;
     }
     let mut added = Vec::new();

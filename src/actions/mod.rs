@@ -6,12 +6,14 @@
 //! flight instead of repeating it. A dry run prints the plan and stops.
 
 mod catalog;
+mod check;
 mod exec;
 mod git;
 mod plan;
 mod resolve;
 
 pub use catalog::catalog_changes;
+pub use check::{preflight, verdict, Check, CheckOutcome};
 pub use exec::{execute, JournalSink, NoJournal, SaveFuture, StepReport};
 pub use git::GitError;
 pub use plan::{plan, HookTarget, Plan, Step};

@@ -76,7 +76,9 @@ pub enum Step {
         org: String,
         team: String,
         repo: String,
-        permission: Permission,
+        /// `None`: GitHub gives the team its own permission attribute (what
+        /// orcoursetrion did: pull for the XML deploy team, push for Studio's).
+        permission: Option<Permission>,
     },
     AddFile {
         org: String,
@@ -125,10 +127,10 @@ impl Step {
                 team,
                 repo,
                 permission,
-            } => format!(
-                "give team \"{team}\" {} access to {org}/{repo}",
-                permission.as_str()
-            ),
+            } => match permission {
+                Some(p) => format!("give team \"{team}\" {} access to {org}/{repo}", p.as_str()),
+                None => format!("give team \"{team}\" its usual access to {org}/{repo}"),
+            },
             Step::AddFile {
                 org, repo, path, ..
             } => format!("commit {path} to {org}/{repo}"),
@@ -211,25 +213,9 @@ impl Plan {
     }
 }
 
-fn hook_configured(s: &Settings, target: HookTarget) -> Result<(), ActionError> {
-    let set = match target {
-        HookTarget::Staging => s.staging_gitreload.is_some(),
-        HookTarget::Production => s.production_gitreload.is_some(),
-    };
-    if set {
-        Ok(())
-    } else {
-        Err(ActionError::NotConfigured(format!(
-            "{} is not set: there is no {} gitreload URL to add as a webhook",
-            target.setting(),
-            target.label()
-        )))
-    }
-}
-
 fn new_repo_steps(
     org: &str,
-    deploy_team: &str,
+    (deploy_team, permission): (&str, Option<Permission>),
     name: &str,
     description: &Option<String>,
 ) -> Vec<Step> {
@@ -243,7 +229,7 @@ fn new_repo_steps(
             org: org.to_string(),
             team: deploy_team.to_string(),
             repo: name.to_string(),
-            permission: Permission::Push,
+            permission,
         },
     ]
 }
@@ -268,7 +254,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         }) => {
             let name = n.new_repo_name(course, term)?;
             let org = &s.studio_org;
-            let mut steps = new_repo_steps(org, &s.studio_deploy_team, &name, description);
+            let mut steps = new_repo_steps(org, s.studio_deploy(), &name, description);
             steps.push(gitignore(org, &name));
             steps.push(Step::AddFile {
                 org: org.clone(),
@@ -291,21 +277,17 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         }) => {
             let org = &s.studio_org;
             let name = n.new_repo_name(course, new_term)?;
-            let mut steps = vec![Step::RemoveHooks {
-                repo: RepoTarget::run(org, s, course, term),
-            }];
-            steps.extend(new_repo_steps(
-                org,
-                &s.studio_deploy_team,
-                &name,
-                description,
-            ));
+            // The new run first; the old run's hooks go last, so a failure
+            // on the way leaves production as it was.
+            let mut steps = new_repo_steps(org, s.studio_deploy(), &name, description);
             steps.push(gitignore(org, &name));
+            steps.push(Step::RemoveHooks {
+                repo: RepoTarget::run(org, s, course, term),
+            });
             (format!("rerun_studio {course} {term} → {new_term}"), steps)
         }
         Action::ReleaseStudio(CourseRun { course, term })
         | Action::ReleaseXml(CourseRun { course, term }) => {
-            hook_configured(s, HookTarget::Production)?;
             let (org, verb) = if matches!(action, Action::ReleaseStudio(_)) {
                 (&s.studio_org, "release_studio")
             } else {
@@ -326,14 +308,13 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             members,
             description,
         }) => {
-            hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
             let name = n.new_repo_name(course, term)?;
             let team = team
                 .as_ref()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_else(|| n.team_name(course, term));
-            let mut steps = new_repo_steps(org, &s.xml_deploy_team, &name, description);
+            let mut steps = new_repo_steps(org, s.xml_deploy(), &name, description);
             steps.push(Step::PutTeam {
                 org: org.clone(),
                 team,
@@ -386,12 +367,11 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             term,
             new_term,
         }) => {
-            hook_configured(s, HookTarget::Staging)?;
             let org = &s.xml_org;
             let old = RepoTarget::run(org, s, course, term);
             let name = n.new_repo_name(course, new_term)?;
-            let mut steps = vec![Step::RemoveHooks { repo: old.clone() }];
-            steps.extend(new_repo_steps(org, &s.xml_deploy_team, &name, &None));
+            // Build the new run completely, then take the old one's hooks off.
+            let mut steps = new_repo_steps(org, s.xml_deploy(), &name, &None);
             steps.push(Step::ShallowCopy {
                 src: old.clone(),
                 dst_org: org.clone(),
@@ -399,7 +379,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 branch: None,
             });
             steps.push(Step::CopyTeams {
-                from: old,
+                from: old.clone(),
                 to_org: org.clone(),
                 to: name.clone(),
                 skip: s.xml_deploy_team.clone(),
@@ -408,6 +388,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 repo: RepoTarget::exact(org, &name),
                 target: HookTarget::Staging,
             });
+            steps.push(Step::RemoveHooks { repo: old });
             (format!("rerun {course} {term} → {new_term} (xml)"), steps)
         }
     };

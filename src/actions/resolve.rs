@@ -45,36 +45,43 @@ pub async fn find_run(
     Ok(None)
 }
 
-/// The latest run of a course across both orgs, by term order.
-/// Lists the orgs' repos (100 a page); a course found in both orgs is an
-/// error, since a rerun would not know which workflow to follow.
+/// The latest run of a course across both orgs, by term order. Lists the
+/// orgs' repos (100 a page). Only two runs of the same term, one in each org,
+/// are ambiguous: then the old term must be named.
 pub async fn find_latest_run(
     gh: &GitHub,
     s: &Settings,
     course: &Course,
 ) -> Result<Option<RunRef>, ActionError> {
     let mut best: Option<RunRef> = None;
-    let mut kinds_seen = Vec::new();
+    let mut tie = false;
     for (kind, org) in orgs(s) {
         for repo in gh.list_org_repos(org).await? {
             if let Some(term) = s.names.run_matches(&repo.name, course) {
-                if !kinds_seen.contains(&kind) {
-                    kinds_seen.push(kind);
+                match best.as_ref().map(|b| term.cmp(&b.term)) {
+                    Some(std::cmp::Ordering::Less) => continue,
+                    Some(std::cmp::Ordering::Equal) => {
+                        tie |= best.as_ref().is_some_and(|b| b.kind != kind);
+                        continue;
+                    }
+                    _ => tie = false,
                 }
-                if best.as_ref().is_none_or(|b| term > b.term) {
-                    best = Some(RunRef {
-                        kind,
-                        org: org.to_string(),
-                        repo: repo.name.clone(),
-                        term,
-                    });
-                }
+                best = Some(RunRef {
+                    kind,
+                    org: org.to_string(),
+                    repo: repo.name.clone(),
+                    term,
+                });
             }
         }
     }
-    if kinds_seen.len() > 1 {
+    if tie {
+        let term = best
+            .as_ref()
+            .map(|b| b.term.to_string())
+            .unwrap_or_default();
         return Err(ActionError::NotFound(format!(
-            "course {course} has runs in both {} and {}; name the old term with `from TERM`",
+            "course {course} has a {term} run in both {} and {}; name the one to rerun, e.g. `/rerun-studio {course} {term} NEW_TERM` or `/rerun-xml {course} {term}`",
             s.studio_org, s.xml_org
         )));
     }

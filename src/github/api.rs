@@ -148,7 +148,7 @@ impl GitHub {
         slug: &str,
         owner: &str,
         repo: &str,
-        permission: Permission,
+        permission: Option<Permission>,
     ) -> Result<(), GitHubError> {
         let path = format!(
             "/orgs/{}/teams/{}/repos/{}/{}",
@@ -159,7 +159,11 @@ impl GitHub {
         );
         let (resp, m, p) = self
             .call(
-                Request::new(Method::PUT, path).json(json!({ "permission": permission.as_str() })),
+                // No permission: GitHub uses the team's own permission attribute.
+                Request::new(Method::PUT, path).json(match permission {
+                    Some(p) => json!({ "permission": p.as_str() }),
+                    None => json!({}),
+                }),
             )
             .await?;
         match resp.status {
@@ -450,6 +454,18 @@ impl GitHub {
             .await?;
         match resp.status {
             200 | 201 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Whether a user (or org) of that login exists (`GET /users/{login}`).
+    pub async fn user_exists(&self, login: &str) -> Result<bool, GitHubError> {
+        let (resp, m, p) = self
+            .call(Request::get(format!("/users/{}", seg(login))))
+            .await?;
+        match resp.status {
+            200 => Ok(true),
+            404 => Ok(false),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }

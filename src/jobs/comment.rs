@@ -15,8 +15,8 @@ use super::journal::{CommandJournal, CommandResult, JobJournal, JobJournalStore,
 use super::replies;
 use super::{Bot, CommentJob, JobVerdict};
 use crate::actions::{
-    self, catalog_changes, resolve_release, resolve_rerun, Action, ActionError, JournalError,
-    JournalSink, Outcome, Plan, SaveFuture, StepReport,
+    self, catalog_changes, preflight, resolve_release, resolve_rerun, verdict, Action, ActionError,
+    JournalError, JournalSink, Outcome, Plan, SaveFuture, StepReport,
 };
 use crate::command::{self, Command, Invocation};
 use crate::github::types::Reaction;
@@ -131,12 +131,18 @@ impl Run<'_> {
         match cmd {
             Command::Help { topic } => Ok(CommandResult::done(replies::help(topic.as_deref()))),
             Command::Plan(inner) => {
-                let plan = match self.resolve(inner).await {
-                    Ok(action) => actions::plan(&action, &self.bot.settings),
+                let s = &self.bot.settings;
+                let planned = match self.resolve(inner).await {
+                    Ok(action) => match actions::plan(&action, s) {
+                        Ok(plan) => preflight(self.gh, s, &action).await.map(|c| (plan, c)),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
-                match plan {
-                    Ok(plan) => Ok(CommandResult::done(replies::dry_run(inner, &plan))),
+                match planned {
+                    Ok((plan, checks)) => {
+                        Ok(CommandResult::done(replies::dry_run(inner, &plan, &checks)))
+                    }
                     Err(e) => action_error(e, None),
                 }
             }
@@ -191,6 +197,31 @@ impl Run<'_> {
             Err(e) => return action_error(e, None),
         };
         let heading = replies::heading(cmd);
+        let fresh = {
+            let steps = &self.journal.commands[index].steps;
+            steps.done.is_empty() && steps.in_flight.is_none()
+        };
+        if fresh {
+            // Checks before changes: nothing is written unless all pass.
+            let checks = match preflight(self.gh, &self.bot.settings, &action).await {
+                Ok(c) => c,
+                Err(e) => return action_error(e, None),
+            };
+            match verdict(&checks) {
+                (false, _) => {
+                    return Ok(CommandResult::not_run(
+                        RequestState::Invalid,
+                        replies::refused_by_checks(&heading, &checks),
+                    ))
+                }
+                (true, true) => {
+                    return Ok(CommandResult::done(replies::already_done(
+                        &heading, &checks,
+                    )))
+                }
+                (true, false) => {}
+            }
+        }
         if self.journal.commands[index].steps.done.is_empty() {
             self.put_status(index, &replies::running(&heading, &plan))
                 .await?;

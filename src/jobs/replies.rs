@@ -2,7 +2,7 @@
 //! errors and the step checklist. Replies are the product's user interface,
 //! so they are written here and snapshot-tested, never assembled ad hoc.
 
-use crate::actions::{ActionError, Outcome, Plan};
+use crate::actions::{ActionError, Check, CheckOutcome, Outcome, Plan};
 use crate::command::{self, Command, CommandError};
 use crate::config::TeamRef;
 use crate::naming::RepoFullName;
@@ -30,6 +30,36 @@ pub fn checklist(plan: &Plan, done: &[Outcome]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The checks before changes, one line each: ✓ passed, ✗ failed (with what
+/// to do), ✅ already so.
+pub fn checks(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| match &c.outcome {
+            CheckOutcome::Passed => format!("- ✓ {}", c.what),
+            CheckOutcome::Failed(why) => format!("- ✗ {}: {why}", c.what),
+            CheckOutcome::AlreadyDone => format!("- ✅ {}", c.what),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A check failed: nothing was written.
+pub fn refused_by_checks(heading: &str, list: &[Check]) -> String {
+    format!(
+        "{heading} ✗ not started: a check failed, and nothing was changed.\n\n{}\n\nFix what is marked ✗ and send the command again.",
+        checks(list)
+    )
+}
+
+/// What the command asks for is already so.
+pub fn already_done(heading: &str, list: &[Check]) -> String {
+    format!(
+        "{heading} ✅ already done: nothing to change.\n\n{}",
+        checks(list)
+    )
 }
 
 /// A command line that did not parse.
@@ -63,11 +93,15 @@ pub fn refusal(
 }
 
 /// `/plan COMMAND`: the steps, none ticked.
-pub fn dry_run(inner: &Command, plan: &Plan) -> String {
-    format!(
+pub fn dry_run(inner: &Command, plan: &Plan, list: &[Check]) -> String {
+    let mut text = format!(
         "📋 Dry run of `{inner}` (nothing was changed):\n\n{}",
         checklist(plan, &[])
-    )
+    );
+    if !list.is_empty() {
+        text.push_str(&format!("\n\nChecks:\n\n{}", checks(list)));
+    }
+    text
 }
 
 /// An action that could not run or stopped, with the steps so far.
@@ -267,7 +301,28 @@ mod tests {
             panic!("parsed")
         };
         insta::assert_snapshot!("invalid", invalid(&invs[0].text, e));
-        insta::assert_snapshot!("dry_run", dry_run(&cmd, &p));
+        let list = vec![
+            Check {
+                what: "no repo for 6.004r 2018_Spring in mitx yet".into(),
+                outcome: CheckOutcome::Failed(
+                    "mitx/content-mit-6004r-2018_Spring already exists; choose another term, or use it as it is".into(),
+                ),
+            },
+            Check {
+                what: "user alice exists on GitHub".into(),
+                outcome: CheckOutcome::Passed,
+            },
+        ];
+        insta::assert_snapshot!("dry_run", dry_run(&cmd, &p, &list));
+        insta::assert_snapshot!(
+            "refused_by_checks",
+            refused_by_checks(&heading(&cmd), &list)
+        );
+        let released = vec![Check {
+            what: "mitx/content-mit-6004r-2018_Spring has the production hook already".into(),
+            outcome: CheckOutcome::AlreadyDone,
+        }];
+        insta::assert_snapshot!("already_done", already_done(&heading(&cmd), &released));
         let nf =
             ActionError::NotFound("no repo for 6.004r 2017_Fall in MITx-Studio2LMS or mitx".into());
         insta::assert_snapshot!("not_found", action_error(&nf, None));

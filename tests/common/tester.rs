@@ -141,7 +141,8 @@ fn seed_shop(fake: &FakeGitHub) {
     fake.add_installation(1, XML);
     fake.add_installation(2, STUDIO);
     fake.add_team(STUDIO, "mitx-studio-export", "push");
-    fake.add_team(XML, "mitx-content-deployment", "push");
+    // As at MIT: the XML deploy team only clones, Studio's export team pushes.
+    fake.add_team(XML, "mitx-content-deployment", "pull");
     let ops = fake.add_team(XML, "course-operators", "pull");
     fake.add_repo(REQ_OWNER, REQ_REPO);
     fake.add_issue(
