@@ -231,3 +231,33 @@ async fn bots_never_count_as_users() {
         .expect("jobs")
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_is_answered_while_another_users_rerun_runs() {
+    let mut h = Tester::start().await;
+    let old = "content-mit-6004r-2019_Spring";
+    h.fake.add_repo(STUDIO, old);
+    // The rerun's .gitignore takes a long while.
+    h.fake.inject(
+        "PUT",
+        "/repos/*/*/contents/.gitignore",
+        Fault::Latency(std::time::Duration::from_secs(4)),
+        1,
+    );
+    let rerun = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
+    assert!(
+        h.fake
+            .wait_until(WAIT, |f| f
+                .calls()
+                .iter()
+                .any(|c| c.ends_with("/contents/.gitignore")))
+            .await,
+        "the rerun is under way"
+    );
+    let help = h.comment("bob", "/help").await;
+    assert_eq!(h.finished(help).await, vec!["eyes", "rocket"]);
+    // The rerun is still running when /help is answered.
+    let rerun_reactions = h.fake.comment_reactions(REQ_OWNER, REQ_REPO, rerun);
+    assert_eq!(rerun_reactions, vec!["eyes"], "/help waited for the rerun");
+    assert_eq!(h.finished(rerun).await, vec!["eyes", "rocket"]);
+}

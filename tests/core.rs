@@ -967,7 +967,8 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     // Found by the checks before any write: one line that says what is wrong.
     assert!(
-        err.trim().starts_with("error: not started, nothing was changed:"),
+        err.trim()
+            .starts_with("error: not started, nothing was changed:"),
         "{err}"
     );
     assert!(
@@ -1026,7 +1027,10 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
         .contains("create or update team \"x\" in mitx (pull when created)"));
     // The checks read (the member exists); a dry run never writes.
     let calls = e.fake.calls();
-    assert!(calls.iter().all(|c| c.starts_with("GET ")), "dry run wrote: {calls:?}");
+    assert!(
+        calls.iter().all(|c| c.starts_with("GET ")),
+        "dry run wrote: {calls:?}"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("✓ user alice exists on GitHub"));
 }
 

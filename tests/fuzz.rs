@@ -99,7 +99,7 @@ proptest! {
         }
         for job in &seen.jobs {
             // A job always has an installation to act through.
-            prop_assert!(job.installation_id.is_some_and(|i| i > 0));
+            prop_assert!(job.payload["installation_id"].as_u64().is_some_and(|i| i > 0));
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod app_auth;
+mod conversation;
 pub mod error;
 mod manifest;
 mod pacing;

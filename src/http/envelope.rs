@@ -260,13 +260,19 @@ fn envelope_jobs(
         return Ok(Vec::new());
     }
     let body = comment.body.as_deref().unwrap_or("");
-    let has_command = match previous {
-        None => !command::parse_comment(body).is_empty(),
-        Some(prev) => !command::new_invocations(prev, body).is_empty(),
+    let invocations = match previous {
+        None => command::parse_comment(body),
+        Some(prev) => command::new_invocations(prev, body),
     };
-    if !has_command {
+    if invocations.is_empty() {
         return Ok(Vec::new());
     }
+    // A comment that changes nothing (`/help`, `/plan`, mistakes) is not
+    // queued behind the installation's provisioning: its job is not tied to
+    // the installation that serialises writes.
+    let writes = invocations
+        .iter()
+        .any(|i| i.result.as_ref().is_ok_and(|c| c.is_mutating()));
     // The worker needs these to answer at all; without them there is no job.
     let (Some(issue), Some(comment_id), Some(author)) = (
         env.issue.as_ref().and_then(|i| i.number),
@@ -300,7 +306,11 @@ fn envelope_jobs(
     match serde_json::to_value(&job) {
         Ok(payload) => Ok(vec![NewJob {
             kind: JobKind::Comment,
-            installation_id: i64::try_from(installation_id).ok(),
+            installation_id: if writes {
+                i64::try_from(installation_id).ok()
+            } else {
+                None
+            },
             payload,
         }]),
         Err(_) => Err(Refusal::BadRepo),
@@ -347,7 +357,14 @@ mod tests {
         );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, JobKind::Comment);
-        assert_eq!(found[0].installation_id, Some(4242));
+        // `/help` changes nothing: not queued behind the installation's writes.
+        assert_eq!(found[0].installation_id, None);
+        let writes = jobs(
+            &filter(),
+            "issue_comment",
+            &comment("created", "/help\n/release 8.01 2018_Spring"),
+        );
+        assert_eq!(writes[0].installation_id, Some(4242));
         assert_eq!(
             found[0].payload,
             json!({

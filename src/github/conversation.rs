@@ -1,0 +1,133 @@
+//! The bot's side of the conversation: comments, reactions, and who the
+//! people it talks to are (users, their permission on the requests repo).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::types::{Comment, Reaction, RepoRole};
+use super::{seg, GitHub, GitHubError, Request};
+
+impl GitHub {
+    pub async fn create_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        body: &str,
+    ) -> Result<Comment, GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/{issue}/comments",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::POST, path).json(json!({ "body": body })))
+            .await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    pub async fn update_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::PATCH, path).json(json!({ "body": body })))
+            .await?;
+        match resp.status {
+            200 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    pub async fn list_issue_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+    ) -> Result<Vec<Comment>, GitHubError> {
+        self.get_all(&format!(
+            "/repos/{}/{}/issues/{issue}/comments",
+            seg(owner),
+            seg(repo)
+        ))
+        .await
+    }
+
+    /// React to a comment; GitHub answers 200 for a reaction we already left,
+    /// so this is safe to repeat.
+    pub async fn add_comment_reaction(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        content: Reaction,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}/reactions",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::POST, path)
+                    .json(json!({ "content": content.as_str() }))
+                    .replayable(true),
+            )
+            .await?;
+        match resp.status {
+            200 | 201 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Whether a user (or org) of that login exists (`GET /users/{login}`).
+    pub async fn user_exists(&self, login: &str) -> Result<bool, GitHubError> {
+        let (resp, m, p) = self
+            .call(Request::get(format!("/users/{}", seg(login))))
+            .await?;
+        match resp.status {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// A user's role on a repo; no collaborator (404) is no access.
+    pub async fn collaborator_permission(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<RepoRole, GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/collaborators/{}/permission",
+            seg(owner),
+            seg(repo),
+            seg(user)
+        );
+        let (resp, m, p) = self.call(Request::get(path)).await?;
+        match resp.status {
+            200 => {
+                let v: Value = resp.json(&m, &p)?;
+                Ok(RepoRole::parse(
+                    v.get("permission")
+                        .and_then(Value::as_str)
+                        .unwrap_or("none"),
+                ))
+            }
+            404 => Ok(RepoRole::None),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+}
