@@ -68,6 +68,8 @@ pub struct RunningServer {
     pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Held while this server owns the database file.
+    _owner: Option<std::fs::File>,
 }
 
 impl RunningServer {
@@ -164,7 +166,16 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
     if config.requests_repos.is_empty() {
         tracing::warn!("ORC_REQUESTS_REPOS is empty: no comment will be treated as a command");
     }
+    let owner = own_database(&config.database_url)?;
     let store = Store::open(&config.database_url).await?;
+    if owner.is_some() {
+        // This process owns the file, so jobs marked running belong to a
+        // process that is gone: resume them now, not when their lease ends.
+        let n = store.expire_leases().await?;
+        if n > 0 {
+            tracing::info!(jobs = n, "resuming jobs a stopped process left running");
+        }
+    }
     let metrics = Arc::new(Metrics::new());
     let wake = Arc::new(Notify::new());
     let (audit_tx, audit_rx) = mpsc::unbounded_channel();
@@ -242,7 +253,37 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         metrics,
         shutdown: shutdown_tx,
         tasks,
+        _owner: owner,
     })
+}
+
+/// One `serve` per SQLite file: a lock on `{file}.lock` (released by the OS
+/// when the process dies, even by `kill -9`). A second server is refused.
+fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.starts_with(':'))
+    else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| ServerError::Config(format!("cannot open the lock file {lock_path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::Config(format!(
+            "another orcoursetrion serve is using {path} (it holds {lock_path}); stop it first"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(ServerError::Config(format!("cannot lock {lock_path}: {e}")))
+        }
+    }
 }
 
 /// Wait for Ctrl-C or SIGTERM (what Fly and Docker send).

@@ -262,3 +262,55 @@ async fn rerun_without_from_picks_the_latest_run_across_both_orgs() {
     );
     assert!(h.fake.repo(STUDIO, "content-mit-801-2018_Fall").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_on_the_same_database_file_is_refused() {
+    let h = Tester::start().await;
+    let second = orcoursetrion::start(&h.config, h.options()).await;
+    let Err(e) = second else {
+        panic!("a second server started on the same file")
+    };
+    assert!(
+        e.to_string()
+            .contains("another orcoursetrion serve is using"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease() {
+    // A lease far longer than the test may take.
+    let mut h = Tester::builder()
+        .lease(std::time::Duration::from_secs(300))
+        .start()
+        .await;
+    h.fake.inject(
+        "PUT",
+        "/repos/*/*/contents/course.xml",
+        Fault::Latency(std::time::Duration::from_millis(700)),
+        1,
+    );
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
+    assert!(
+        h.fake
+            .wait_until(WAIT, |f| f
+                .calls()
+                .iter()
+                .any(|c| c.ends_with("/contents/course.xml")))
+            .await
+    );
+    h.kill();
+    h.restart().await;
+    // WAIT (20 s) is far below the 300 s lease.
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let creates = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("POST /orgs/"))
+        .count();
+    assert_eq!(creates, 1, "no step ran twice");
+    assert_eq!(h.bot_comments().len(), 1);
+}

@@ -3,6 +3,16 @@
 use super::*;
 
 impl Store {
+    /// Ends the leases of every running job, so the next claim takes them at
+    /// once (their journals resume them). Only for the owner of the database
+    /// at start-up; returns how many.
+    pub async fn expire_leases(&self) -> Result<u64, StoreError> {
+        match self.submit(Op::ExpireLeases).await? {
+            Out::Count(n) => Ok(n),
+            _ => Err(StoreError::WriterGone),
+        }
+    }
+
     /// One job, whatever its state.
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))

@@ -39,6 +39,7 @@ pub(super) enum Op {
     Audit(Vec<AuditEntry>),
     UpsertRun(CatalogRun),
     Request(RequestRecord),
+    ExpireLeases,
     Shutdown,
 }
 
@@ -56,6 +57,7 @@ pub(super) struct RawJob {
 pub(super) enum Out {
     Delivery(DeliveryOutcome),
     Claim(Option<RawJob>),
+    Count(u64),
     Unit,
 }
 
@@ -268,6 +270,15 @@ pub(super) async fn exec_ops(
             Op::Request(r) => {
                 upsert_request(conn, r, now).await?;
                 Ok(Out::Unit)
+            }
+            Op::ExpireLeases => {
+                let done = sqlx::query(
+                    "UPDATE jobs SET lease_until = ?1 WHERE state = 'running' AND lease_until > ?1",
+                )
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(Out::Count(done.rows_affected()))
             }
         };
         outs[i] = Some(out);
