@@ -126,8 +126,11 @@ fn audit_entry(call: &CallRecord<'_>, at: chrono::DateTime<chrono::Utc>) -> Opti
     if call.method.eq_ignore_ascii_case("GET") || call.method.eq_ignore_ascii_case("HEAD") {
         return None;
     }
+    let job = crate::jobs::current_job();
     Some(AuditEntry {
-        job_id: None,
+        job_id: job.as_ref().map(|j| j.job_id),
+        delivery_id: job.as_ref().map(|j| j.delivery_id.clone()),
+        actor: job.and_then(|j| j.actor),
         installation_id: call.installation.and_then(|i| i64::try_from(i).ok()),
         method: call.method.to_ascii_uppercase(),
         path: call.path.to_owned(),

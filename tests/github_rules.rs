@@ -314,3 +314,37 @@ async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease(
     assert_eq!(creates, 1, "no step ran twice");
     assert_eq!(h.bot_comments().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_audited_write_names_its_job_delivery_and_asker() {
+    let mut h = Tester::start().await;
+    let c = h
+        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+        .await;
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    let jobs = h
+        .jobs_in(&h.last_delivery(), orcoursetrion::JobState::Done)
+        .await;
+    // The audit log is written in the background: wait for the repo's POST.
+    let mut audit = Vec::new();
+    for _ in 0..100 {
+        audit = h.store().audit_for_job(jobs[0].id).await.expect("audit");
+        if audit
+            .iter()
+            .any(|a| a.path.ends_with("/repos") && a.method == "POST")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(audit.len() >= 4, "{audit:?}");
+    for a in &audit {
+        assert_eq!(
+            a.delivery_id.as_deref(),
+            Some(h.last_delivery().as_str()),
+            "{a:?}"
+        );
+        assert_eq!(a.actor.as_deref(), Some("alice"), "{a:?}");
+        assert_ne!(a.method, "GET");
+    }
+}

@@ -60,6 +60,25 @@ pub struct InstallationJob {
     pub account: String,
 }
 
+/// Which job a GitHub call is made for: set around each job's work, read by
+/// the audit log, so every write it records says which job, which delivery
+/// and which login asked.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub job_id: i64,
+    pub delivery_id: String,
+    pub actor: Option<String>,
+}
+
+tokio::task_local! {
+    pub static JOB_CONTEXT: JobContext;
+}
+
+/// The context of the job this task is running, if any.
+pub fn current_job() -> Option<JobContext> {
+    JOB_CONTEXT.try_with(Clone::clone).ok()
+}
+
 /// How a job ended, for the worker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobVerdict {

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::comment;
 use super::journal::{AnsweredFuture, JobJournalStore};
-use super::{Bot, CommentJob, InstallationJob, JobKind, JobVerdict};
+use super::{Bot, CommentJob, InstallationJob, JobContext, JobKind, JobVerdict, JOB_CONTEXT};
 use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
@@ -180,10 +180,23 @@ impl Worker {
                     }
                 }
             };
-            tokio::select! {
-                v = self.run_job(&job, final_attempt) => v,
-                _ = renew => unreachable_verdict(),
-            }
+            let context = JobContext {
+                job_id: job.id,
+                delivery_id: job.delivery_id.clone(),
+                actor: job
+                    .payload
+                    .get("author")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_owned),
+            };
+            JOB_CONTEXT
+                .scope(context, async {
+                    tokio::select! {
+                        v = self.run_job(&job, final_attempt) => v,
+                        _ = renew => unreachable_verdict(),
+                    }
+                })
+                .await
         };
         let (end, state) = match verdict {
             JobVerdict::Done(result) => (JobEnd::Done { result }, "done"),

@@ -6,7 +6,7 @@ impl Store {
     /// The audit entries of one job, oldest first.
     pub async fn audit_for_job(&self, job_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT job_id, installation_id, method, path, status, at FROM audit
+            "SELECT job_id, installation_id, method, path, status, at, delivery_id, actor FROM audit
              WHERE job_id = ?1 ORDER BY id",
         )
         .bind(job_id)
@@ -22,6 +22,8 @@ impl Store {
                     path: r.try_get(3)?,
                     status: status.and_then(|s| u16::try_from(s).ok()),
                     at: ms_to_time(r.try_get(5)?),
+                    delivery_id: r.try_get(6)?,
+                    actor: r.try_get(7)?,
                 })
             })
             .collect()
@@ -34,8 +36,8 @@ pub(super) async fn insert_audit(
 ) -> Result<(), sqlx::Error> {
     for e in entries {
         sqlx::query(
-            "INSERT INTO audit (job_id, installation_id, method, path, status, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO audit (job_id, installation_id, method, path, status, at, delivery_id, actor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(e.job_id)
         .bind(e.installation_id)
@@ -43,6 +45,8 @@ pub(super) async fn insert_audit(
         .bind(&e.path)
         .bind(e.status.map(i64::from))
         .bind(e.at.timestamp_millis())
+        .bind(&e.delivery_id)
+        .bind(&e.actor)
         .execute(&mut *conn)
         .await?;
     }

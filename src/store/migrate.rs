@@ -10,6 +10,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "request_index",
         include_str!("migrations/0002_request_index.sql"),
     ),
+    (
+        3,
+        "audit_actor",
+        include_str!("migrations/0003_audit_actor.sql"),
+    ),
 ];
 
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,

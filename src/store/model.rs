@@ -197,6 +197,10 @@ impl DeliveryRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub job_id: Option<i64>,
+    /// The delivery whose job made the call.
+    pub delivery_id: Option<String>,
+    /// The login that asked for it.
+    pub actor: Option<String>,
     pub installation_id: Option<i64>,
     pub method: String,
     /// Path only, never a query string or credential.

@@ -136,6 +136,8 @@ async fn duplicate_inside_one_batch_is_stored_once() {
 async fn a_failing_write_does_not_fail_its_batch_neighbours() {
     let (store, _) = manual_store().await;
     let bad = AuditEntry {
+        delivery_id: None,
+        actor: None,
         job_id: Some(424242), // no such job: foreign key violation
         installation_id: None,
         method: "POST".into(),
@@ -178,6 +180,8 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
         .await
         .expect("journal");
     let entry = AuditEntry {
+        delivery_id: None,
+        actor: None,
         job_id: Some(j.id),
         installation_id: Some(1),
         method: "POST".into(),
