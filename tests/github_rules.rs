@@ -348,3 +348,55 @@ async fn every_audited_write_names_its_job_delivery_and_asker() {
         assert_ne!(a.method, "GET");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_xml_reruns_copy_carries_the_new_term() {
+    let mut h = Tester::start().await;
+    let old = "content-mit-6004r-2018_Spring";
+    h.fake.add_repo(XML, old);
+    h.fake.seed_git(
+        XML,
+        old,
+        "main",
+        &[
+            (
+                "course.xml",
+                "<course url_name=\"2018_Spring\" org=\"MITx\" course=\"6.004r\"/>\n",
+            ),
+            (
+                "course/2018_Spring.xml",
+                "<course display_name=\"Computation Structures\"/>\n",
+            ),
+            (
+                "policies/2018_Spring/policy.json",
+                "{\"course/2018_Spring\": {\"start\": \"2018-02-06\"}}\n",
+            ),
+        ],
+    );
+    h.fake.add_hook(XML, old, STAGING);
+    let c = h.comment("alice", "/rerun 6.004r 2018_Fall").await;
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.replies()
+    );
+    let new = "content-mit-6004r-2018_Fall";
+    let file = |p: &str| h.fake.git_file(XML, new, "main", p);
+    assert!(file("course.xml").is_some_and(|t| t.contains("url_name=\"2018_Fall\"")));
+    assert!(file("course/2018_Fall.xml").is_some());
+    assert!(file("course/2018_Spring.xml").is_none());
+    assert_eq!(
+        file("policies/2018_Fall/policy.json").as_deref(),
+        Some("{\"course/2018_Fall\": {\"start\": \"2018-02-06\"}}\n")
+    );
+    let log = h.fake.git_log(XML, new, "main");
+    assert_eq!(log.len(), 1, "one commit");
+    assert!(
+        log[0].contains("rerun as 2018_Fall (was 2018_Spring)"),
+        "{log:?}"
+    );
+    // The new run is live on staging before the old one is unhooked.
+    assert!(h.fake.hooks(XML, old).is_empty());
+    assert_eq!(h.fake.hooks(XML, new).len(), 1);
+}

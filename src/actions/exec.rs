@@ -229,6 +229,7 @@ async fn run_step(
             dst_org,
             dst,
             branch,
+            retarget,
         } => {
             let mut src_repo = None;
             for name in &src.names {
@@ -272,6 +273,7 @@ async fn run_step(
                 committer: &s.committer,
                 src_token: Some(&src_token),
                 dst_token: Some(&dst_token),
+                retarget: retarget.as_ref().map(|(old, new)| (old, new)),
                 source_label: &src_repo.full_name,
             })
             .await?;

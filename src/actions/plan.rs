@@ -106,6 +106,8 @@ pub enum Step {
         dst_org: String,
         dst: String,
         branch: Option<Branch>,
+        /// An XML rerun: the copy is moved from the old term to the new.
+        retarget: Option<(Term, Term)>,
     },
     /// Give every team with push access to `from` (but `skip`, the deploy
     /// team, which has its own step) push access to `to`.
@@ -172,12 +174,17 @@ impl Step {
                 dst_org,
                 dst,
                 branch,
+                retarget,
             } => format!(
-                "copy {}{} into {dst_org}/{dst} without history",
+                "copy {}{} into {dst_org}/{dst} without history{}",
                 src.display(),
                 branch
                     .as_ref()
                     .map(|b| format!(" (branch {b})"))
+                    .unwrap_or_default(),
+                retarget
+                    .as_ref()
+                    .map(|(old, new)| format!(", the course moved from {old} to {new}"))
                     .unwrap_or_default()
             ),
             Step::CopyTeams {
@@ -360,6 +367,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 dst_org: dst.owner().to_string(),
                 dst: dst.name().to_string(),
                 branch: branch.clone(),
+                retarget: None,
             }],
         ),
         Action::RerunXmlCourse(RerunXmlCourse {
@@ -377,6 +385,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 dst_org: org.clone(),
                 dst: name.clone(),
                 branch: None,
+                retarget: Some((term.clone(), new_term.clone())),
             });
             steps.push(Step::CopyTeams {
                 from: old.clone(),
