@@ -400,3 +400,24 @@ async fn an_xml_reruns_copy_carries_the_new_term() {
     assert!(h.fake.hooks(XML, old).is_empty());
     assert_eq!(h.fake.hooks(XML, new).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_studio_rerun_keeps_the_old_runs_description() {
+    let mut h = Tester::start().await;
+    let old = "content-mit-6004r-2019_Spring";
+    h.fake.add_repo(STUDIO, old);
+    h.fake
+        .set_description(STUDIO, old, "Computation Structures");
+    let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{:#?}",
+        h.replies()
+    );
+    let new = h
+        .fake
+        .repo(STUDIO, "content-mit-6004r-2020_Spring")
+        .expect("new run");
+    assert_eq!(new.description.as_deref(), Some("Computation Structures"));
+}

@@ -138,9 +138,8 @@ impl Step {
             } => format!("commit {path} to {org}/{repo}"),
             Step::RemoveHooks { repo } => format!("remove every webhook of {}", repo.display()),
             Step::AddHook { repo, target } => format!(
-                "add the {} gitreload webhook ({}) to {}",
+                "add the {} gitreload webhook to {}",
                 target.label(),
-                target.setting(),
                 repo.display()
             ),
             Step::PutTeam {

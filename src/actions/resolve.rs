@@ -13,6 +13,8 @@ pub struct RunRef {
     pub org: String,
     pub repo: String,
     pub term: Term,
+    /// The repo's description, which a Studio rerun keeps.
+    pub description: Option<String>,
 }
 
 fn orgs(s: &Settings) -> [(CourseKind, &str); 2] {
@@ -38,6 +40,7 @@ pub async fn find_run(
                     org: org.to_string(),
                     repo: r.name,
                     term: term.clone(),
+                    description: r.description,
                 }));
             }
         }
@@ -71,6 +74,7 @@ pub async fn find_latest_run(
                     org: org.to_string(),
                     repo: repo.name.clone(),
                     term,
+                    description: repo.description.clone(),
                 });
             }
         }
@@ -148,7 +152,8 @@ pub async fn resolve_rerun(
             course: course.clone(),
             term: run.term,
             new_term: new_term.clone(),
-            description: None,
+            // The new run keeps the old one's description.
+            description: run.description,
         }),
         CourseKind::Xml => Action::RerunXmlCourse(RerunXmlCourse {
             course: course.clone(),

@@ -230,10 +230,15 @@ impl Args {
                 "arguments"
             };
             let shown: Vec<String> = extra.iter().map(|e| code(e)).collect();
+            // `2018 Spring` for `2018_Spring`: two words that make one term.
+            let joined = (extra.len() == 1 && !spec.positional.is_empty())
+                .then(|| format!("{}_{}", pos[spec.positional.len() - 1], extra[0]))
+                .filter(|t| crate::naming::Term::parse(t).is_ok_and(|t| t.is_dated()));
             return Err(CommandError::usage(
                 spec,
                 format!("Unexpected extra {what} {}", shown.join(" ")),
-            ));
+            )
+            .with_suggestion(joined));
         }
         Ok(Args { spec, pos, opts })
     }

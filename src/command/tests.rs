@@ -343,6 +343,15 @@ fn look_alike_letters_get_a_suggestion_and_never_run() {
 }
 
 #[test]
+fn a_term_written_with_a_space_gets_its_underscore() {
+    let e = err("/create-export-repo 6.004r 2018 Spring");
+    assert_eq!(e.suggestion.as_deref(), Some("2018_Spring"), "{e}");
+    // Any other extra word gets no such guess.
+    assert_eq!(err("/release a b c").suggestion, None);
+    assert_eq!(err("/help a b").suggestion, None);
+}
+
+#[test]
 fn not_commands() {
     for body in [
         "/ help",

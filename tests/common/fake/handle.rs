@@ -187,6 +187,14 @@ impl FakeGitHub {
 
     /// Create a public, empty repo (and its org if needed; a bare git repo
     /// with a git root); returns its id. Panics if it exists.
+    /// Sets a repo's description, as its owner would on GitHub.
+    pub fn set_description(&self, owner: &str, name: &str, description: &str) {
+        self.s.with(|w| {
+            let id = w.repo_id(owner, name).expect("repo");
+            w.repos.get_mut(&id).expect("repo").repo.description = Some(description.to_string());
+        })
+    }
+
     pub fn add_repo(&self, owner: &str, name: &str) -> u64 {
         let (id, dir) = self.s.with(|w| {
             w.add_org(owner);
