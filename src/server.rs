@@ -278,13 +278,21 @@ fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| ServerError::Config(format!("cannot open the lock file {lock_path}: {e}")))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::Config(format!(
-            "another orcoursetrion serve is using {path} (it holds {lock_path}); stop it first"
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(ServerError::Config(format!("cannot lock {lock_path}: {e}")))
+    // A previous owner that is just exiting (or a child process forked at
+    // that moment, which briefly shares the lock) gets two seconds to let go.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(ServerError::Config(format!(
+                "another orcoursetrion serve is using {path} (it holds {lock_path}); stop it first"
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(ServerError::Config(format!("cannot lock {lock_path}: {e}")))
+            }
         }
     }
 }

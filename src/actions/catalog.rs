@@ -1,16 +1,17 @@
 //! What a finished action changed in the course catalog: a created run is
 //! staging, a released one released, a rerun's old run retired. Derived from
-//! the outcomes, so only what really happened on GitHub reaches the catalog.
+//! the action's [`super::RunEffect`] and its outcomes, so only what really
+//! happened on GitHub reaches the catalog.
 
-use super::{
-    Action, CourseRun, CreateExportRepo, CreateXmlRepo, Outcome, RerunStudio, RerunXmlCourse,
-    Settings,
-};
+use super::{Action, Outcome, Settings};
 use crate::catalog::{CatalogRun, CourseKind, RunState};
 use crate::naming::{Course, Term};
 
 /// The catalog rows implied by `action` having ended with `outcomes`.
 pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> Vec<CatalogRun> {
+    let Some(effect) = action.effect() else {
+        return Vec::new();
+    };
     let created = outcomes.iter().find_map(|o| match o {
         Outcome::RepoCreated { full_name, .. } => Some(full_name.clone()),
         _ => None,
@@ -23,8 +24,8 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
         Outcome::HooksRemoved { repo, .. } => Some(repo.clone()),
         _ => None,
     });
-    let row = |kind: CourseKind, course: &Course, term: &Term, repo: Option<String>, state| {
-        let org = match kind {
+    let row = |course: &Course, term: &Term, repo: Option<String>, state| {
+        let org = match effect.kind {
             CourseKind::Studio => &s.studio_org,
             CourseKind::Xml => &s.xml_org,
         };
@@ -35,46 +36,20 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
             term: term.to_string(),
             course_key: s.names.course_key(course, term),
             repo,
-            kind,
+            kind: effect.kind,
             state,
         })
     };
-    use CourseKind::{Studio, Xml};
-    use RunState::{Released, Retired, Staging};
-    let rows = match action {
-        Action::CreateExportRepo(CreateExportRepo { course, term, .. }) => {
-            vec![row(Studio, course, term, created, Staging)]
-        }
-        Action::RerunStudio(RerunStudio {
-            course,
-            term,
-            new_term,
-            ..
-        }) => vec![
-            row(Studio, course, term, unhooked, Retired),
-            row(Studio, course, new_term, created, Staging),
-        ],
-        Action::ReleaseStudio(CourseRun { course, term }) => {
-            vec![row(Studio, course, term, hooked, Released)]
-        }
-        Action::CreateXmlRepo(CreateXmlRepo { course, term, .. }) => {
-            vec![row(Xml, course, term, created, Staging)]
-        }
-        Action::RerunXml(CourseRun { course, term }) => {
-            vec![row(Xml, course, term, unhooked, Retired)]
-        }
-        Action::ReleaseXml(CourseRun { course, term }) => {
-            vec![row(Xml, course, term, hooked, Released)]
-        }
-        Action::RerunXmlCourse(RerunXmlCourse {
-            course,
-            term,
-            new_term,
-        }) => vec![
-            row(Xml, course, term, unhooked, Retired),
-            row(Xml, course, new_term, created, Staging),
-        ],
-        Action::PutTeam(_) | Action::ShallowCopyRepo(_) => Vec::new(),
-    };
+    let mut rows = Vec::new();
+    if let Some(from) = effect.from {
+        rows.push(if effect.release {
+            row(effect.course, from, hooked, RunState::Released)
+        } else {
+            row(effect.course, from, unhooked, RunState::Retired)
+        });
+    }
+    if let Some(to) = effect.to {
+        rows.push(row(effect.course, to, created, RunState::Staging));
+    }
     rows.into_iter().flatten().collect()
 }

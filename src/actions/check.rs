@@ -8,10 +8,8 @@
 //! they were, and an action resumed from its journal skips the checks.
 
 use super::plan::HookTarget;
-use super::{
-    Action, ActionError, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio,
-    RerunXmlCourse, Settings,
-};
+use super::{Action, ActionError, CourseRun, Settings};
+use crate::catalog::CourseKind;
 use crate::github::GitHub;
 use crate::naming::{Course, Login, Term};
 
@@ -67,50 +65,36 @@ pub async fn preflight(
     action: &Action,
 ) -> Result<Vec<Check>, ActionError> {
     let mut checks = Vec::new();
-    match action {
-        Action::CreateExportRepo(CreateExportRepo { course, term, .. }) => {
-            repo_absent(gh, s, course, term, &mut checks).await?;
-        }
-        Action::RerunStudio(RerunStudio {
-            course,
-            term,
-            new_term,
-            ..
-        }) => {
-            term_after(term, new_term, &mut checks);
-            run_exists(gh, &s.studio_org, s, course, term, &mut checks).await?;
-            repo_absent(gh, s, course, new_term, &mut checks).await?;
-        }
-        Action::ReleaseStudio(r) => release(gh, s, &s.studio_org, r, &mut checks).await?,
-        Action::ReleaseXml(r) => release(gh, s, &s.xml_org, r, &mut checks).await?,
-        Action::CreateXmlRepo(CreateXmlRepo {
-            course,
-            term,
-            members,
-            ..
-        }) => {
+    if let Some(e) = action.effect() {
+        let org = match e.kind {
+            CourseKind::Studio => &s.studio_org,
+            CourseKind::Xml => &s.xml_org,
+        };
+        if e.needs_staging_hook() {
             hook_configured(s, HookTarget::Staging, &mut checks);
-            repo_absent(gh, s, course, term, &mut checks).await?;
-            members_exist(gh, members.as_deref(), &mut checks).await?;
         }
-        Action::RerunXml(CourseRun { course, term }) => {
-            run_exists(gh, &s.xml_org, s, course, term, &mut checks).await?;
-        }
-        Action::PutTeam(PutTeam { members, .. }) => {
-            members_exist(gh, members.as_deref(), &mut checks).await?;
-        }
-        Action::ShallowCopyRepo(_) => {}
-        Action::RerunXmlCourse(RerunXmlCourse {
-            course,
-            term,
-            new_term,
-        }) => {
-            hook_configured(s, HookTarget::Staging, &mut checks);
-            term_after(term, new_term, &mut checks);
-            run_exists(gh, &s.xml_org, s, course, term, &mut checks).await?;
-            repo_absent(gh, s, course, new_term, &mut checks).await?;
+        match (e.from, e.to) {
+            (Some(from), _) if e.release => {
+                let run = CourseRun {
+                    course: e.course.clone(),
+                    term: from.clone(),
+                };
+                release(gh, s, org, &run, &mut checks).await?;
+            }
+            (from, to) => {
+                if let (Some(from), Some(to)) = (from, to) {
+                    term_after(from, to, &mut checks);
+                }
+                if let Some(from) = from {
+                    run_exists(gh, org, s, e.course, from, &mut checks).await?;
+                }
+                if let Some(to) = to {
+                    repo_absent(gh, s, e.course, to, &mut checks).await?;
+                }
+            }
         }
     }
+    members_exist(gh, action.members(), &mut checks).await?;
     Ok(checks)
 }
 

@@ -22,6 +22,7 @@ pub use resolve::{resolve_release, resolve_rerun};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::catalog::CourseKind;
 use crate::github::GitHubError;
 use crate::naming::{Branch, Course, Login, NameError, OrgName, RepoFullName, TeamName, Term};
 
@@ -188,6 +189,66 @@ impl Action {
             Action::PutTeam(_) => "put_team",
             Action::ShallowCopyRepo(_) => "shallow_copy_repo",
             Action::RerunXmlCourse(_) => "rerun",
+        }
+    }
+}
+
+/// What an action does to course runs, read by the checks before changes and
+/// by the catalog: a new action states it here, next to its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEffect<'a> {
+    pub kind: CourseKind,
+    pub course: &'a Course,
+    /// The run it starts from (it must exist).
+    pub from: Option<&'a Term>,
+    /// The run it creates (its repo must not exist yet).
+    pub to: Option<&'a Term>,
+    /// It adds the production hook to `from`.
+    pub release: bool,
+}
+
+impl RunEffect<'_> {
+    /// A new XML run gets the staging hook.
+    pub fn needs_staging_hook(&self) -> bool {
+        self.kind == CourseKind::Xml && self.to.is_some()
+    }
+}
+
+impl Action {
+    /// The runs this action touches; `None` for actions on teams and copies.
+    pub fn effect(&self) -> Option<RunEffect<'_>> {
+        use CourseKind::{Studio, Xml};
+        let run = |kind, course, from, to, release| {
+            Some(RunEffect {
+                kind,
+                course,
+                from,
+                to,
+                release,
+            })
+        };
+        match self {
+            Action::CreateExportRepo(a) => run(Studio, &a.course, None, Some(&a.term), false),
+            Action::RerunStudio(a) => {
+                run(Studio, &a.course, Some(&a.term), Some(&a.new_term), false)
+            }
+            Action::ReleaseStudio(a) => run(Studio, &a.course, Some(&a.term), None, true),
+            Action::CreateXmlRepo(a) => run(Xml, &a.course, None, Some(&a.term), false),
+            Action::RerunXml(a) => run(Xml, &a.course, Some(&a.term), None, false),
+            Action::ReleaseXml(a) => run(Xml, &a.course, Some(&a.term), None, true),
+            Action::RerunXmlCourse(a) => {
+                run(Xml, &a.course, Some(&a.term), Some(&a.new_term), false)
+            }
+            Action::PutTeam(_) | Action::ShallowCopyRepo(_) => None,
+        }
+    }
+
+    /// The logins whose membership the action sets.
+    pub fn members(&self) -> Option<&[Login]> {
+        match self {
+            Action::CreateXmlRepo(a) => a.members.as_deref(),
+            Action::PutTeam(a) => a.members.as_deref(),
+            _ => None,
         }
     }
 }
