@@ -287,9 +287,11 @@ fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
             Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(std::fs::TryLockError::WouldBlock) => return Err(ServerError::Config(format!(
-                "another orcoursetrion serve is using {path} (it holds {lock_path}); stop it first"
-            ))),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let held = format!("{path} (it holds {lock_path})");
+                let msg = format!("another orcoursetrion serve is using {held}; stop it first");
+                return Err(ServerError::Config(msg));
+            }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(ServerError::Config(format!("cannot lock {lock_path}: {e}")))
             }
