@@ -20,6 +20,21 @@ crate::word_enum::word_enum! {
     }
 }
 
+crate::word_enum::word_enum! {
+    /// Which gitreload a webhook points at: staging (every new run) or
+    /// production (a released run).
+    HookTarget {
+        Staging => "staging",
+        Production => "production",
+    }
+}
+
+impl HookTarget {
+    pub fn label(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// One course run of the catalog, with its course.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogRun {

@@ -39,6 +39,7 @@ fn check_line(c: &actions::Check) -> String {
         actions::CheckOutcome::Passed => format!("✓ {}", c.what),
         actions::CheckOutcome::Failed(why) => format!("✗ {}: {why}", c.what),
         actions::CheckOutcome::AlreadyDone => format!("✅ {}", c.what),
+        actions::CheckOutcome::Adopted { .. } => format!("✓ {}", c.what),
     }
 }
 
@@ -92,23 +93,30 @@ pub async fn run_action(
 ) -> Result<String, CliError> {
     let plan = actions::plan(action, &config.settings)?;
     if dry_run {
-        // The plan, and the checks when GitHub can be asked (read calls only).
+        // The plan and its checks: all of them when GitHub can be asked
+        // (read calls only), else those the configuration answers.
         let mut out = plan.render().trim_end().to_string();
-        if let Ok(gh) = github_from_config(config, client) {
-            let checks = actions::preflight(&gh, &config.settings, action).await?;
-            if !checks.is_empty() {
-                out.push_str("\nChecks:");
-                for c in &checks {
-                    out.push_str(&format!("\n  {}", check_line(c)));
-                }
+        let checks = match github_from_config(config, client) {
+            Ok(gh) => actions::preflight(&gh, &config.settings, action, &[]).await?,
+            Err(_) => {
+                let checks = actions::config_checks(&config.settings, action);
+                out.push_str("\n(no GitHub credentials: only the checks that need no GitHub call)");
+                checks
+            }
+        };
+        if !checks.is_empty() {
+            out.push_str("\nChecks:");
+            for c in &checks {
+                out.push_str(&format!("\n  {}", check_line(c)));
             }
         }
         return Ok(out);
     }
     let gh = github_from_config(config, client)?;
-    let checks = actions::preflight(&gh, &config.settings, action).await?;
+    // The CLI keeps no record of the repos it made, so it never adopts one.
+    let checks = actions::preflight(&gh, &config.settings, action, &[]).await?;
     match actions::verdict(&checks) {
-        (false, _) => {
+        actions::Verdict::Refused => {
             let failed: Vec<String> = checks
                 .iter()
                 .filter(|c| !c.passed())
@@ -116,8 +124,8 @@ pub async fn run_action(
                 .collect();
             return Err(CliError::Refused(failed.join("; ")));
         }
-        (true, true) => return Ok("already done: nothing to change".to_string()),
-        (true, false) => {}
+        actions::Verdict::AlreadyDone => return Ok("already done: nothing to change".to_string()),
+        actions::Verdict::Go { .. } => {}
     }
     let mut journal = actions::Journal::default();
     let result =

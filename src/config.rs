@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::catalog::{CourseKind, HookTarget};
 use crate::github::api::Committer;
 use crate::github::types::Permission;
 use crate::github::DEFAULT_API_URL;
@@ -84,6 +85,22 @@ impl Settings {
     /// The XML deploy team and the permission to send for it.
     pub fn xml_deploy(&self) -> (&str, Option<Permission>) {
         (&self.xml_deploy_team, self.xml_deploy_permission)
+    }
+
+    /// The gitreload URL a hook of `target` points at, if configured.
+    pub fn gitreload(&self, target: HookTarget) -> Option<&Secret> {
+        match target {
+            HookTarget::Staging => self.staging_gitreload.as_ref(),
+            HookTarget::Production => self.production_gitreload.as_ref(),
+        }
+    }
+
+    /// The org that holds the runs of a kind of course.
+    pub fn org_of(&self, kind: CourseKind) -> &str {
+        match kind {
+            CourseKind::Studio => &self.studio_org,
+            CourseKind::Xml => &self.xml_org,
+        }
     }
 }
 

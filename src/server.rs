@@ -232,6 +232,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         progress_interval: options.progress_interval,
         max_commands: config.limits.max_commands,
         metrics: metrics.clone(),
+        web_url: http::github_web_url(&config.api_url),
     });
     let instance = format!("{}-{}", std::process::id(), rand::random::<u32>());
     for n in 0..config.workers {

@@ -142,7 +142,8 @@ async fn rerun_a_studio_course() {
     assert_eq!(requests[0].state, orcoursetrion::RequestState::Done);
     assert_eq!(requests[0].author, "alice");
     assert!(
-        h.bot_comments()[0].contains("Webhooks removed: 1"),
+        h.bot_comments()[0]
+            .contains("removed 1 webhook from MITx-Studio2LMS/content-mit-6004r-2017_Fall"),
         "{:#?}",
         h.bot_comments()
     );
@@ -492,7 +493,7 @@ async fn a_permanent_422_ends_confused_with_githubs_message() {
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("Repository creation failed."), "{reply}");
-    assert!(reply.contains("failed at step 1"), "{reply}");
+    assert!(reply.contains("stopped at step 1 of 4"), "{reply}");
     let posts = h
         .fake
         .calls()

@@ -804,7 +804,8 @@ async fn missing_hook_setting_is_reported_before_any_call() {
     .await
     .expect_err("not configured");
     assert!(
-        err.to_string().contains("ORC_PRODUCTION_GITRELOAD"),
+        err.to_string()
+            .contains("production gitreload URL is not configured"),
         "{err}"
     );
     assert!(e.fake.calls().is_empty());

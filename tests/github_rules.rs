@@ -74,11 +74,7 @@ async fn an_org_without_the_app_gets_a_reply_with_the_install_link_and_no_write(
         "{reply}"
     );
     assert!(reply.contains("/installations/new"), "{reply}");
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_writes();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,10 +111,6 @@ async fn a_deleted_installation_is_forgotten_and_looked_up_again() {
     assert_eq!(studio_lookups(&h), 2, "looked up again after the event");
 }
 
-fn hook_urls(h: &Tester, org: &str, repo: &str) -> Vec<String> {
-    h.fake.hooks(org, repo).into_iter().map(|x| x.url).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rerun_into_a_term_that_exists_is_refused_before_any_write() {
     let mut h = Tester::start().await;
@@ -131,13 +123,9 @@ async fn a_rerun_into_a_term_that_exists_is_refused_before_any_write() {
         .comment("alice", "/rerun 6.004r 2020_Spring from 2019_Spring")
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_writes();
     assert_eq!(
-        hook_urls(&h, STUDIO, old),
+        h.hook_urls(STUDIO, old),
         vec![STAGING, PRODUCTION],
         "production stays"
     );
@@ -164,12 +152,13 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
     let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     assert_eq!(
-        hook_urls(&h, STUDIO, old),
+        h.hook_urls(STUDIO, old),
         vec![PRODUCTION],
         "the old run is still live"
     );
     let reply = &h.replies()[0];
-    assert!(reply.contains("failed at step 3"), "{reply}");
+    assert!(reply.contains("stopped at step 3 of 4"), "{reply}");
+    assert!(reply.contains("comment `/retry`"), "{reply}");
     assert!(reply.contains("- [ ] remove every webhook of"), "{reply}");
 }
 
@@ -183,11 +172,7 @@ async fn an_unknown_member_is_refused_before_any_write() {
         )
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_writes();
     assert!(
         h.replies()[0].contains("user nosuchuser does not exist"),
         "{}",
@@ -205,12 +190,8 @@ async fn releasing_twice_is_done_the_second_time_without_a_write() {
     h.fake.clear_log();
     let c = h.comment("alice", "/release 8.01 2018_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
-    assert_eq!(hook_urls(&h, XML, repo), vec![PRODUCTION]);
+    h.assert_no_writes();
+    assert_eq!(h.hook_urls(XML, repo), vec![PRODUCTION]);
     assert!(
         h.replies()[1].contains("✅ already done"),
         "{}",
@@ -234,7 +215,7 @@ async fn plan_shows_a_cross_for_an_existing_repo_an_unknown_member_and_a_missing
         )
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
-    assert!(h.provisioning_writes().is_empty());
+    h.assert_no_writes();
     insta::assert_snapshot!(h.replies()[0]);
 }
 

@@ -3,8 +3,8 @@
 //! the action's [`super::RunEffect`] and its outcomes, so only what really
 //! happened on GitHub reaches the catalog.
 
-use super::{Action, Outcome, Settings};
-use crate::catalog::{CatalogRun, CourseKind, RunState};
+use super::{Action, HookTarget, Outcome, Settings};
+use crate::catalog::{CatalogRun, RunState};
 use crate::naming::{Course, Term};
 
 /// The catalog rows implied by `action` having ended with `outcomes`.
@@ -25,12 +25,9 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
         _ => None,
     });
     let row = |course: &Course, term: &Term, repo: Option<String>, state| {
-        let org = match effect.kind {
-            CourseKind::Studio => &s.studio_org,
-            CourseKind::Xml => &s.xml_org,
-        };
+        let org = s.org_of(effect.kind);
         repo.map(|repo| CatalogRun {
-            org: org.clone(),
+            org: org.to_string(),
             course: course.to_string(),
             title: None,
             term: term.to_string(),
@@ -42,10 +39,11 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
     };
     let mut rows = Vec::new();
     if let Some(from) = effect.from {
-        rows.push(if effect.release {
-            row(effect.course, from, hooked, RunState::Released)
-        } else {
-            row(effect.course, from, unhooked, RunState::Retired)
+        rows.push(match effect.hook {
+            Some(HookTarget::Production) => row(effect.course, from, hooked, RunState::Released),
+            // A staging hook does not change where the run is in its life.
+            Some(HookTarget::Staging) => None,
+            None => row(effect.course, from, unhooked, RunState::Retired),
         });
     }
     if let Some(to) = effect.to {

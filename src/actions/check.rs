@@ -9,7 +9,6 @@
 
 use super::plan::HookTarget;
 use super::{Action, ActionError, CourseRun, Settings};
-use crate::catalog::CourseKind;
 use crate::github::GitHub;
 use crate::naming::{Course, Login, Term};
 
@@ -29,6 +28,11 @@ pub enum CheckOutcome {
     /// What the action would do is already so (a release whose hook is
     /// there): nothing to write.
     AlreadyDone,
+    /// The new run's repo exists, and this App made it for the same run: a
+    /// command that stopped halfway; it is finished, not refused.
+    Adopted {
+        repo: String,
+    },
 }
 
 impl Check {
@@ -49,47 +53,95 @@ impl Check {
     }
 }
 
-/// Whether every check passed, and whether the action has nothing left to do.
-pub fn verdict(checks: &[Check]) -> (bool, bool) {
-    let ok = checks.iter().all(Check::passed);
-    let done = checks
-        .iter()
-        .any(|c| c.outcome == CheckOutcome::AlreadyDone);
-    (ok, done)
+/// How the checks came out, as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A check failed: write nothing.
+    Refused,
+    /// The wanted state is already there: write nothing, and say so.
+    AlreadyDone,
+    /// Go; `adopt`: finish a repo this App made earlier, looking before each write.
+    Go { adopt: bool },
 }
 
-/// Runs the read-only checks of `action`.
+pub fn verdict(checks: &[Check]) -> Verdict {
+    if !checks.iter().all(Check::passed) {
+        Verdict::Refused
+    } else if checks
+        .iter()
+        .any(|c| c.outcome == CheckOutcome::AlreadyDone)
+    {
+        Verdict::AlreadyDone
+    } else {
+        let adopt = checks
+            .iter()
+            .any(|c| matches!(c.outcome, CheckOutcome::Adopted { .. }));
+        Verdict::Go { adopt }
+    }
+}
+
+/// The repos `action` would create, as `owner/name` with the course key of
+/// their run: the names a command sent again may find in place. The caller
+/// says which of them this App made (the job store knows; the CLI does not).
+pub fn adoption_candidates(action: &Action, s: &Settings) -> Vec<(String, String)> {
+    let Some(e) = action.effect() else {
+        return Vec::new();
+    };
+    let Some(to) = e.to else {
+        return Vec::new();
+    };
+    let key = s.names.course_key(e.course, to);
+    s.names
+        .candidate_repo_names(e.course, to)
+        .into_iter()
+        .map(|name| (format!("{}/{name}", s.org_of(e.kind)), key.clone()))
+        .collect()
+}
+
+/// The checks that need no GitHub call: the hook URLs are configured and the
+/// new term comes after the old. A dry run without credentials shows these.
+pub fn config_checks(s: &Settings, action: &Action) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Some(e) = action.effect() {
+        if e.needs_staging_hook() {
+            hook_configured(s, HookTarget::Staging, &mut checks);
+        }
+        if let Some(target) = e.hook {
+            hook_configured(s, target, &mut checks);
+        }
+        if let (Some(from), Some(to)) = (e.from, e.to) {
+            term_after(from, to, &mut checks);
+        }
+    }
+    checks
+}
+
+/// Runs every check of `action`: [`config_checks`], then the read-only
+/// calls. `adoptable`: the `owner/name`s that this App made for the run the
+/// action creates (see [`adoption_candidates`]).
 pub async fn preflight(
     gh: &GitHub,
     s: &Settings,
     action: &Action,
+    adoptable: &[String],
 ) -> Result<Vec<Check>, ActionError> {
-    let mut checks = Vec::new();
+    let mut checks = config_checks(s, action);
     if let Some(e) = action.effect() {
-        let org = match e.kind {
-            CourseKind::Studio => &s.studio_org,
-            CourseKind::Xml => &s.xml_org,
-        };
-        if e.needs_staging_hook() {
-            hook_configured(s, HookTarget::Staging, &mut checks);
-        }
-        match (e.from, e.to) {
-            (Some(from), _) if e.release => {
+        let org = s.org_of(e.kind);
+        match (e.from, e.to, e.hook) {
+            (Some(from), _, Some(target)) => {
                 let run = CourseRun {
                     course: e.course.clone(),
                     term: from.clone(),
                 };
-                release(gh, s, org, &run, &mut checks).await?;
+                hook_wanted(gh, s, org, &run, target, &mut checks).await?;
             }
-            (from, to) => {
-                if let (Some(from), Some(to)) = (from, to) {
-                    term_after(from, to, &mut checks);
-                }
+            (from, to, _) => {
                 if let Some(from) = from {
                     run_exists(gh, org, s, e.course, from, &mut checks).await?;
                 }
                 if let Some(to) = to {
-                    repo_absent(gh, s, e.course, to, &mut checks).await?;
+                    repo_absent(gh, s, org, e.course, to, adoptable, &mut checks).await?;
                 }
             }
         }
@@ -99,18 +151,12 @@ pub async fn preflight(
 }
 
 fn hook_configured(s: &Settings, target: HookTarget, checks: &mut Vec<Check>) {
-    let set = match target {
-        HookTarget::Staging => s.staging_gitreload.is_some(),
-        HookTarget::Production => s.production_gitreload.is_some(),
-    };
+    let set = s.gitreload(target).is_some();
     let what = format!("the {} gitreload URL is configured", target.label());
     checks.push(if set {
         Check::pass(what)
     } else {
-        Check::fail(
-            what,
-            format!("an operator must set {} for this server", target.setting()),
-        )
+        Check::fail(what, "ask an operator to configure it for this server")
     });
 }
 
@@ -123,12 +169,16 @@ fn term_after(old: &Term, new: &Term, checks: &mut Vec<Check>) {
     });
 }
 
-/// The new run's repo exists in neither org.
+/// The new run's repo exists in neither org, or it is one this App made for
+/// the same run in `home` (the org the action creates it in): then it is
+/// adopted and finished.
 async fn repo_absent(
     gh: &GitHub,
     s: &Settings,
+    home: &str,
     course: &Course,
     term: &Term,
+    adoptable: &[String],
     checks: &mut Vec<Check>,
 ) -> Result<(), ActionError> {
     let names = s.names.candidate_repo_names(course, term);
@@ -136,16 +186,25 @@ async fn repo_absent(
         let mut found = None;
         for name in &names {
             if gh.get_repo(org, name).await?.is_some() {
-                found = Some(name.clone());
+                found = Some(format!("{org}/{name}"));
                 break;
             }
         }
         let what = format!("no repo for {course} {term} in {org} yet");
         checks.push(match found {
             None => Check::pass(what),
-            Some(name) => Check::fail(
+            Some(repo)
+                if org.as_str() == home
+                    && adoptable.iter().any(|a| a.eq_ignore_ascii_case(&repo)) =>
+            {
+                Check {
+                    what: format!("{repo} was made by this bot for {course} {term}"),
+                    outcome: CheckOutcome::Adopted { repo },
+                }
+            }
+            Some(repo) => Check::fail(
                 what,
-                format!("{org}/{name} already exists; choose another term, or use it as it is"),
+                format!("{repo} already exists; choose another term, or use it as it is"),
             ),
         });
     }
@@ -180,16 +239,16 @@ async fn run_exists(
     Ok(())
 }
 
-/// A release: the run exists, the production URL is configured, and the hook
-/// is not already there (then the release is done already).
-async fn release(
+/// A hook to add (a release adds the production one): the run exists, the
+/// URL is configured, and the hook is not there yet (else it is done already).
+async fn hook_wanted(
     gh: &GitHub,
     s: &Settings,
     org: &str,
     r: &CourseRun,
+    target: HookTarget,
     checks: &mut Vec<Check>,
 ) -> Result<(), ActionError> {
-    hook_configured(s, HookTarget::Production, checks);
     let mut repo = None;
     for name in s.names.candidate_repo_names(&r.course, &r.term) {
         if gh.get_repo(org, &name).await?.is_some() {
@@ -203,14 +262,14 @@ async fn release(
         return Ok(());
     };
     checks.push(Check::pass(what));
-    if let Some(url) = &s.production_gitreload {
+    if let Some(url) = s.gitreload(target) {
         let hooks = gh.list_hooks(org, &repo).await?;
         if hooks
             .iter()
             .any(|h| h.config.url.as_deref() == Some(url.expose()))
         {
             checks.push(Check {
-                what: format!("{org}/{repo} has the production hook already"),
+                what: format!("{org}/{repo} has the {target} hook already"),
                 outcome: CheckOutcome::AlreadyDone,
             });
         }

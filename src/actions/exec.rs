@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::git::{self, GitError};
-use super::plan::{HookTarget, Plan, RepoTarget, Step};
+use super::plan::{Plan, RepoTarget, Step};
 use super::{ActionError, ActionResult, Journal, JournalError, Outcome, Settings};
 use crate::github::types::{Permission, Repo};
 use crate::github::{GitHub, GitHubError};
@@ -54,7 +54,7 @@ pub async fn execute(
     let total = plan.steps.len();
     for index in journal.done.len()..total {
         let step = &plan.steps[index];
-        let mut in_doubt = journal.in_flight == Some(index);
+        let mut in_doubt = plan.reconcile || journal.in_flight == Some(index);
         journal.in_flight = Some(index);
         let report = StepReport {
             index,
@@ -64,7 +64,7 @@ pub async fn execute(
         };
         sink.save(journal, report).await?;
         let outcome = loop {
-            match run_step(gh, settings, step, &journal.done, in_doubt).await {
+            match run_step(gh, settings, step, &journal.done, in_doubt, plan.reconcile).await {
                 Err(ActionError::GitHub(GitHubError::InDoubt { .. })) if !in_doubt => {
                     tracing::info!(step = index, "write in doubt; reconciling before retrying");
                     in_doubt = true;
@@ -83,11 +83,12 @@ pub async fn execute(
     })
 }
 
-fn repo_created(r: Repo) -> Outcome {
+fn repo_created(r: Repo, in_place: bool) -> Outcome {
     Outcome::RepoCreated {
         full_name: r.full_name,
         html_url: r.html_url,
         clone_url: r.clone_url,
+        in_place,
     }
 }
 
@@ -98,12 +99,16 @@ fn not_found(target: &RepoTarget) -> ActionError {
     })
 }
 
+/// Runs one step. `in_doubt`: it may have been done already (a resumed or
+/// lost write, or an adopted repo); look before writing. `adopting`: what is
+/// found in place was left by an earlier run of the command, and says so.
 async fn run_step(
     gh: &GitHub,
     s: &Settings,
     step: &Step,
     done: &[Outcome],
     in_doubt: bool,
+    adopting: bool,
 ) -> Result<Outcome, ActionError> {
     match step {
         Step::CreateRepo {
@@ -113,13 +118,13 @@ async fn run_step(
         } => {
             if in_doubt {
                 if let Some(r) = gh.get_repo(org, name).await? {
-                    return Ok(repo_created(r));
+                    return Ok(repo_created(r, adopting));
                 }
             }
             let r = gh
                 .create_repo(org, name, description.as_deref(), true)
                 .await?;
-            Ok(repo_created(r))
+            Ok(repo_created(r, false))
         }
         Step::GrantTeam {
             org,
@@ -139,17 +144,18 @@ async fn run_step(
             path,
             contents,
         } => {
-            let outcome = Outcome::FileAdded {
+            let outcome = |in_place| Outcome::FileAdded {
                 repo: format!("{org}/{repo}"),
                 path: path.clone(),
+                in_place,
             };
             if in_doubt && gh.file_exists(org, repo, path).await? {
-                return Ok(outcome);
+                return Ok(outcome(adopting));
             }
             let message = format!("Add {path}");
             gh.add_file(org, repo, path, contents, &message, &s.committer)
                 .await?;
-            Ok(outcome)
+            Ok(outcome(false))
         }
         Step::RemoveHooks { repo } => {
             for name in &repo.names {
@@ -169,17 +175,16 @@ async fn run_step(
             Err(not_found(repo))
         }
         Step::AddHook { repo, target } => {
-            let url = match target {
-                HookTarget::Staging => s.staging_gitreload.as_ref(),
-                HookTarget::Production => s.production_gitreload.as_ref(),
-            }
-            .ok_or_else(|| {
-                ActionError::NotConfigured(format!("{} is not set", target.setting()))
+            let url = s.gitreload(*target).ok_or_else(|| {
+                ActionError::NotConfigured(format!(
+                    "the {target} gitreload URL is not configured; ask an operator"
+                ))
             })?;
             for name in &repo.names {
-                let outcome = Outcome::HookAdded {
+                let outcome = |in_place| Outcome::HookAdded {
                     repo: format!("{}/{name}", repo.org),
                     target: *target,
+                    in_place,
                 };
                 if in_doubt {
                     match gh.list_hooks(&repo.org, name).await {
@@ -188,7 +193,7 @@ async fn run_step(
                                 .iter()
                                 .any(|h| h.config.url.as_deref() == Some(url.expose()))
                             {
-                                return Ok(outcome);
+                                return Ok(outcome(adopting));
                             }
                         }
                         Err(GitHubError::RepoNotFound { .. }) => continue,
@@ -199,7 +204,7 @@ async fn run_step(
                     .create_hook(&repo.org, name, url, s.gitreload_secret.as_ref())
                     .await
                 {
-                    Ok(_) => return Ok(outcome),
+                    Ok(_) => return Ok(outcome(false)),
                     Err(GitHubError::RepoNotFound { .. }) => continue,
                     Err(e) => return Err(e.into()),
                 }
@@ -240,6 +245,15 @@ async fn run_step(
             }
             let src_repo = src_repo.ok_or_else(|| not_found(src))?;
             let dst_full = format!("{dst_org}/{dst}");
+            let copied = Outcome::Copied {
+                src: src_repo.full_name.clone(),
+                dst: dst_full.clone(),
+            };
+            // A course copy that got as far as its course.xml is in place: the
+            // copy is one commit, pushed at once.
+            if in_doubt && retarget.is_some() && gh.file_exists(dst_org, dst, "course.xml").await? {
+                return Ok(copied);
+            }
             let known = done.iter().find_map(|o| match o {
                 Outcome::RepoCreated {
                     full_name,
@@ -277,10 +291,7 @@ async fn run_step(
                 source_label: &src_repo.full_name,
             })
             .await?;
-            Ok(Outcome::Copied {
-                src: src_repo.full_name,
-                dst: dst_full,
-            })
+            Ok(copied)
         }
         Step::CopyTeams {
             from,
@@ -349,6 +360,11 @@ async fn grant_team(
 /// orcoursetrion's put_team: create the team (pull or push) unless it exists,
 /// optionally with access to `repo`, and when `members` is given make the
 /// membership exactly that list.
+///
+/// An existing team is addressed by the slug GitHub derives from its name,
+/// so updating one costs the refused create, the member list and the
+/// membership changes; only if that slug is unknown (a team renamed since)
+/// is the team looked up by name.
 async fn put_team(
     gh: &GitHub,
     org: &str,
@@ -363,28 +379,31 @@ async fn put_team(
     } else {
         None
     };
-    let (t, created) = match existing {
-        Some(t) => (t, false),
+    let (mut slug, mut name, created) = match existing {
+        Some(t) => (t.slug, t.name, false),
         None => {
             let repos: Vec<String> = repo.iter().map(|r| format!("{org}/{r}")).collect();
             match gh.create_team(org, team, permission, &repos).await {
-                Ok(t) => (t, true),
-                Err(GitHubError::TeamExists { .. }) => {
-                    let t = gh.find_team(org, team).await?.ok_or_else(|| {
-                        GitHubError::TeamNotFound {
-                            org: org.to_string(),
-                            team: team.to_string(),
-                        }
-                    })?;
-                    (t, false)
-                }
+                Ok(t) => (t.slug, t.name, true),
+                Err(GitHubError::TeamExists { .. }) => (team_slug(team), team.to_string(), false),
                 Err(e) => return Err(e.into()),
             }
         }
     };
+    let mut looked_up = created || in_doubt;
     if let (Some(r), false) = (repo, created) {
-        gh.add_team_repo(org, &t.slug, org, r, Some(Permission::Push))
-            .await?;
+        match gh
+            .add_team_repo(org, &slug, org, r, Some(Permission::Push))
+            .await
+        {
+            Err(GitHubError::TeamNotFound { .. }) if !looked_up => {
+                (slug, name) = look_up_team(gh, org, team).await?;
+                looked_up = true;
+                gh.add_team_repo(org, &slug, org, r, Some(Permission::Push))
+                    .await?;
+            }
+            other => other?,
+        }
     }
     let mut added = Vec::new();
     let mut removed = Vec::new();
@@ -394,26 +413,46 @@ async fn put_team(
         let current = if created && !gh.is_personal_token() {
             Vec::new()
         } else {
-            gh.list_team_members(org, &t.slug).await?
+            match gh.list_team_members(org, &slug).await {
+                Err(GitHubError::TeamNotFound { .. }) if !looked_up => {
+                    (slug, name) = look_up_team(gh, org, team).await?;
+                    gh.list_team_members(org, &slug).await?
+                }
+                other => other?,
+            }
         };
         for m in wanted {
             if !current.iter().any(|c| c.eq_ignore_ascii_case(m)) {
-                gh.add_team_member(org, &t.slug, m).await?;
+                gh.add_team_member(org, &slug, m).await?;
                 added.push(m.clone());
             }
         }
         for c in &current {
             if !wanted.iter().any(|m| m.eq_ignore_ascii_case(c)) {
-                gh.remove_team_member(org, &t.slug, c).await?;
+                gh.remove_team_member(org, &slug, c).await?;
                 removed.push(c.clone());
             }
         }
     }
     Ok(Outcome::TeamPut {
         org: org.to_string(),
-        slug: t.slug,
+        slug,
+        name,
         created,
         added,
         removed,
     })
+}
+
+/// The slug and name of a team that GitHub says exists but whose slug is not
+/// the one its name gives.
+async fn look_up_team(gh: &GitHub, org: &str, team: &str) -> Result<(String, String), ActionError> {
+    let t = gh
+        .find_team(org, team)
+        .await?
+        .ok_or_else(|| GitHubError::TeamNotFound {
+            org: org.to_string(),
+            team: team.to_string(),
+        })?;
+    Ok((t.slug, t.name))
 }

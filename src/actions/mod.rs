@@ -13,11 +13,13 @@ mod plan;
 mod resolve;
 
 pub use catalog::catalog_changes;
-pub use check::{preflight, verdict, Check, CheckOutcome};
+pub use check::{
+    adoption_candidates, config_checks, preflight, verdict, Check, CheckOutcome, Verdict,
+};
 pub use exec::{execute, JournalSink, NoJournal, SaveFuture, StepReport};
 pub use git::GitError;
 pub use plan::{plan, HookTarget, Plan, Step};
-pub use resolve::{resolve_release, resolve_rerun};
+pub use resolve::{resolve_hook, resolve_rerun};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -124,6 +126,25 @@ pub struct ShallowCopyRepo {
     pub branch: Option<Branch>,
 }
 
+/// `add_hook`: one gitreload webhook on a course run, e.g. the staging hook
+/// that a half-finished create left out. Idempotent: a hook with the same
+/// URL is already the wanted state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct AddHook {
+    /// Course to work on (e.g. 6.004r)
+    #[arg(short = 'c', long)]
+    pub course: Course,
+    /// Term of the course (e.g. 2018_Spring)
+    #[arg(short = 't', long)]
+    pub term: Term,
+    /// Which gitreload: staging or production
+    #[arg(long)]
+    pub target: HookTarget,
+    /// How the course is authored, which names its org: studio or xml
+    #[arg(long)]
+    pub kind: CourseKind,
+}
+
 /// The whole XML rerun that orcoursetrion promised "eventually": a new repo
 /// with a history-free copy, the same course team(s) and the staging hook,
 /// then the old run's hooks off.
@@ -174,6 +195,9 @@ pub enum Action {
     /// Rerun an XML course in full: new repo with a history-free copy, same teams, staging hook.
     #[command(name = "rerun_xml_course", visible_alias = "rerun-xml-course")]
     RerunXmlCourse(RerunXmlCourse),
+    /// Add the staging or production gitreload webhook to a course run.
+    #[command(name = "add_hook", visible_alias = "add-hook")]
+    AddHook(AddHook),
 }
 
 impl Action {
@@ -189,6 +213,7 @@ impl Action {
             Action::PutTeam(_) => "put_team",
             Action::ShallowCopyRepo(_) => "shallow_copy_repo",
             Action::RerunXmlCourse(_) => "rerun",
+            Action::AddHook(_) => "add_hook",
         }
     }
 }
@@ -203,11 +228,16 @@ pub struct RunEffect<'a> {
     pub from: Option<&'a Term>,
     /// The run it creates (its repo must not exist yet).
     pub to: Option<&'a Term>,
-    /// It adds the production hook to `from`.
-    pub release: bool,
+    /// The hook it adds to `from` (production: a release).
+    pub hook: Option<HookTarget>,
 }
 
 impl RunEffect<'_> {
+    /// It releases `from` to production.
+    pub fn releases(&self) -> bool {
+        self.hook == Some(HookTarget::Production)
+    }
+
     /// A new XML run gets the staging hook.
     pub fn needs_staging_hook(&self) -> bool {
         self.kind == CourseKind::Xml && self.to.is_some()
@@ -218,27 +248,29 @@ impl Action {
     /// The runs this action touches; `None` for actions on teams and copies.
     pub fn effect(&self) -> Option<RunEffect<'_>> {
         use CourseKind::{Studio, Xml};
-        let run = |kind, course, from, to, release| {
+        let run = |kind, course, from, to, hook| {
             Some(RunEffect {
                 kind,
                 course,
                 from,
                 to,
-                release,
+                hook,
             })
         };
+        let release = Some(HookTarget::Production);
         match self {
-            Action::CreateExportRepo(a) => run(Studio, &a.course, None, Some(&a.term), false),
+            Action::CreateExportRepo(a) => run(Studio, &a.course, None, Some(&a.term), None),
             Action::RerunStudio(a) => {
-                run(Studio, &a.course, Some(&a.term), Some(&a.new_term), false)
+                run(Studio, &a.course, Some(&a.term), Some(&a.new_term), None)
             }
-            Action::ReleaseStudio(a) => run(Studio, &a.course, Some(&a.term), None, true),
-            Action::CreateXmlRepo(a) => run(Xml, &a.course, None, Some(&a.term), false),
-            Action::RerunXml(a) => run(Xml, &a.course, Some(&a.term), None, false),
-            Action::ReleaseXml(a) => run(Xml, &a.course, Some(&a.term), None, true),
+            Action::ReleaseStudio(a) => run(Studio, &a.course, Some(&a.term), None, release),
+            Action::CreateXmlRepo(a) => run(Xml, &a.course, None, Some(&a.term), None),
+            Action::RerunXml(a) => run(Xml, &a.course, Some(&a.term), None, None),
+            Action::ReleaseXml(a) => run(Xml, &a.course, Some(&a.term), None, release),
             Action::RerunXmlCourse(a) => {
-                run(Xml, &a.course, Some(&a.term), Some(&a.new_term), false)
+                run(Xml, &a.course, Some(&a.term), Some(&a.new_term), None)
             }
+            Action::AddHook(a) => run(a.kind, &a.course, Some(&a.term), None, Some(a.target)),
             Action::PutTeam(_) | Action::ShallowCopyRepo(_) => None,
         }
     }
@@ -274,6 +306,12 @@ pub enum ActionError {
 }
 
 impl ActionError {
+    /// The person who asked can fix it (a run that is not there, a name
+    /// too long): a mistake to answer, not a failure of the bot.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, ActionError::NotFound(_) | ActionError::Name(_))
+    }
+
     /// Worth retrying the job later (GitHub unavailable or rate limited).
     pub fn is_transient(&self) -> bool {
         match self {
@@ -298,6 +336,9 @@ pub enum Outcome {
         full_name: String,
         html_url: String,
         clone_url: Option<String>,
+        /// Found in place: made by an earlier run of the same command.
+        #[serde(default)]
+        in_place: bool,
     },
     TeamGranted {
         team: String,
@@ -306,6 +347,8 @@ pub enum Outcome {
     FileAdded {
         repo: String,
         path: String,
+        #[serde(default)]
+        in_place: bool,
     },
     HooksRemoved {
         repo: String,
@@ -314,10 +357,15 @@ pub enum Outcome {
     HookAdded {
         repo: String,
         target: HookTarget,
+        #[serde(default)]
+        in_place: bool,
     },
     TeamPut {
         org: String,
         slug: String,
+        /// The team's name, which people know it by (the slug is for URLs).
+        #[serde(default)]
+        name: String,
         created: bool,
         added: Vec<String>,
         removed: Vec<String>,
@@ -336,27 +384,52 @@ impl Outcome {
     /// A one-line, secret-free account of what was done (CLI output, bot comments).
     pub fn summary(&self) -> String {
         match self {
+            Outcome::RepoCreated {
+                html_url,
+                in_place: true,
+                ..
+            } => format!("found {html_url} in place, made earlier by this bot"),
             Outcome::RepoCreated { html_url, .. } => format!("created {html_url}"),
-            Outcome::TeamGranted { team, repo } => format!("gave team {team} access to {repo}"),
-            Outcome::FileAdded { repo, path } => format!("committed {path} to {repo}"),
+            Outcome::TeamGranted { team, repo } => format!("gave team \"{team}\" access to {repo}"),
+            Outcome::FileAdded {
+                repo,
+                path,
+                in_place,
+            } => {
+                if *in_place {
+                    format!("{repo} has {path} already")
+                } else {
+                    format!("committed {path} to {repo}")
+                }
+            }
             Outcome::HooksRemoved { repo, count } => {
                 format!(
                     "removed {count} webhook{} from {repo}",
                     if *count == 1 { "" } else { "s" }
                 )
             }
-            Outcome::HookAdded { repo, target } => {
-                format!("added the {} gitreload webhook to {repo}", target.label())
+            Outcome::HookAdded {
+                repo,
+                target,
+                in_place,
+            } => {
+                if *in_place {
+                    format!("{repo} has the {target} gitreload webhook already")
+                } else {
+                    format!("added the {target} gitreload webhook to {repo}")
+                }
             }
             Outcome::TeamPut {
                 org,
                 slug,
+                name,
                 created,
                 added,
                 removed,
             } => {
                 let verb = if *created { "created" } else { "updated" };
-                let mut s = format!("{verb} team {org}/{slug}");
+                let shown = if name.is_empty() { slug } else { name };
+                let mut s = format!("{verb} team \"{shown}\" in {org}");
                 if !added.is_empty() {
                     s.push_str(&format!(", added {}", added.join(", ")));
                 }

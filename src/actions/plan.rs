@@ -2,38 +2,15 @@
 //! dry run and the real run see the same plan, and a resumed job's journal
 //! lines up with the steps it was written for.
 
-use serde::{Deserialize, Serialize};
-
 use super::{
-    Action, ActionError, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio,
+    Action, ActionError, AddHook, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio,
     RerunXmlCourse, Settings, ShallowCopyRepo,
 };
+pub use crate::catalog::HookTarget;
 use crate::github::types::Permission;
 use crate::naming::{Branch, Course, Term};
 
 const GITIGNORE: &str = "\ndrafts/\n";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HookTarget {
-    Staging,
-    Production,
-}
-
-impl HookTarget {
-    pub fn label(self) -> &'static str {
-        match self {
-            HookTarget::Staging => "staging",
-            HookTarget::Production => "production",
-        }
-    }
-    pub fn setting(self) -> &'static str {
-        match self {
-            HookTarget::Staging => "ORC_STAGING_GITRELOAD",
-            HookTarget::Production => "ORC_PRODUCTION_GITRELOAD",
-        }
-    }
-}
 
 /// An existing repo known by the names it may have: today's name first, then
 /// the double-dash name old orcoursetrion gave it.
@@ -206,6 +183,9 @@ impl Step {
 pub struct Plan {
     pub title: String,
     pub steps: Vec<Step>,
+    /// Look before every write: the command is finishing what an earlier
+    /// run of it left (an adopted repo), so any step may be done already.
+    pub reconcile: bool,
 }
 
 impl Plan {
@@ -399,6 +379,22 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             steps.push(Step::RemoveHooks { repo: old });
             (format!("rerun {course} {term} → {new_term} (xml)"), steps)
         }
+        Action::AddHook(AddHook {
+            course,
+            term,
+            target,
+            kind,
+        }) => (
+            format!("add_hook {course} {term} {target}"),
+            vec![Step::AddHook {
+                repo: RepoTarget::run(s.org_of(*kind), s, course, term),
+                target: *target,
+            }],
+        ),
     };
-    Ok(Plan { title, steps })
+    Ok(Plan {
+        title,
+        steps,
+        reconcile: false,
+    })
 }

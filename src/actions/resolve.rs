@@ -2,7 +2,9 @@
 //! name only a course (`/rerun COURSE NEW_TERM`, `/release COURSE TERM`): which org holds
 //! it (studio or xml) and which term is the latest. Read-only calls.
 
-use super::{Action, ActionError, CourseRun, RerunStudio, RerunXmlCourse, Settings};
+use super::{
+    Action, ActionError, AddHook, CourseRun, HookTarget, RerunStudio, RerunXmlCourse, Settings,
+};
 use crate::catalog::CourseKind;
 use crate::github::GitHub;
 use crate::naming::{Course, Term};
@@ -48,70 +50,104 @@ pub async fn find_run(
     Ok(None)
 }
 
-/// The latest run of a course across both orgs, by term order. Lists the
-/// orgs' repos (100 a page). Only two runs of the same term, one in each org,
-/// are ambiguous: then the old term must be named.
+/// Every run of a course in both orgs, by listing the orgs' repos (100 a page).
+pub async fn list_runs(
+    gh: &GitHub,
+    s: &Settings,
+    course: &Course,
+) -> Result<Vec<RunRef>, ActionError> {
+    let mut runs = Vec::new();
+    for (kind, org) in orgs(s) {
+        for repo in gh.list_org_repos(org).await? {
+            if let Some(term) = s.names.run_matches(&repo.name, course) {
+                runs.push(RunRef {
+                    kind,
+                    org: org.to_string(),
+                    repo: repo.name,
+                    term,
+                    description: repo.description,
+                });
+            }
+        }
+    }
+    runs.sort_by(|a, b| a.term.cmp(&b.term));
+    Ok(runs)
+}
+
+/// The latest run of a course across both orgs, by term order. Only two runs
+/// of the same latest term, one in each org, are ambiguous: then the old term
+/// must be named.
 pub async fn find_latest_run(
     gh: &GitHub,
     s: &Settings,
     course: &Course,
 ) -> Result<Option<RunRef>, ActionError> {
-    let mut best: Option<RunRef> = None;
-    let mut tie = false;
-    for (kind, org) in orgs(s) {
-        for repo in gh.list_org_repos(org).await? {
-            if let Some(term) = s.names.run_matches(&repo.name, course) {
-                match best.as_ref().map(|b| term.cmp(&b.term)) {
-                    Some(std::cmp::Ordering::Less) => continue,
-                    Some(std::cmp::Ordering::Equal) => {
-                        tie |= best.as_ref().is_some_and(|b| b.kind != kind);
-                        continue;
-                    }
-                    _ => tie = false,
-                }
-                best = Some(RunRef {
-                    kind,
-                    org: org.to_string(),
-                    repo: repo.name.clone(),
-                    term,
-                    description: repo.description.clone(),
-                });
-            }
-        }
-    }
-    if tie {
-        let term = best
-            .as_ref()
-            .map(|b| b.term.to_string())
-            .unwrap_or_default();
+    let mut runs = list_runs(gh, s, course).await?;
+    let Some(best) = runs.pop() else {
+        return Ok(None);
+    };
+    if runs
+        .iter()
+        .any(|r| r.term == best.term && r.kind != best.kind)
+    {
+        let term = &best.term;
         return Err(ActionError::NotFound(format!(
             "course {course} has a {term} run in both {} and {}; name the one to rerun, e.g. `/rerun-studio {course} {term} NEW_TERM` or `/rerun-xml {course} {term}`",
             s.studio_org, s.xml_org
         )));
     }
-    Ok(best)
+    Ok(Some(best))
 }
 
-/// `/release COURSE TERM`: the release action of whichever org holds the run.
-pub async fn resolve_release(
+/// "No repo for COURSE TERM", with the runs that do exist, so a mistyped term
+/// is easy to correct.
+async fn run_not_found(
     gh: &GitHub,
     s: &Settings,
     course: &Course,
     term: &Term,
+) -> Result<ActionError, ActionError> {
+    let runs = list_runs(gh, s, course).await?;
+    let known = if runs.is_empty() {
+        format!("{course} has no run in either")
+    } else {
+        let list: Vec<String> = runs
+            .iter()
+            .map(|r| format!("`{}` ({})", r.term, r.kind))
+            .collect();
+        format!("the runs of {course} are {}", list.join(", "))
+    };
+    Ok(ActionError::NotFound(format!(
+        "no repo for {course} {term} in {} or {}; {known}",
+        s.studio_org, s.xml_org
+    )))
+}
+
+/// `/release COURSE TERM` and `/add-hook COURSE TERM HOOK`: the action of
+/// whichever org holds the run (a production hook is a release).
+pub async fn resolve_hook(
+    gh: &GitHub,
+    s: &Settings,
+    course: &Course,
+    term: &Term,
+    target: HookTarget,
 ) -> Result<Action, ActionError> {
-    let found = find_run(gh, s, course, term).await?.ok_or_else(|| {
-        ActionError::NotFound(format!(
-            "no repo for {course} {term} in {} or {}",
-            s.studio_org, s.xml_org
-        ))
-    })?;
+    let Some(found) = find_run(gh, s, course, term).await? else {
+        return Err(run_not_found(gh, s, course, term).await?);
+    };
     let run = CourseRun {
         course: course.clone(),
         term: term.clone(),
     };
-    Ok(match found.kind {
-        CourseKind::Studio => Action::ReleaseStudio(run),
-        CourseKind::Xml => Action::ReleaseXml(run),
+    Ok(match (target, found.kind) {
+        (HookTarget::Production, CourseKind::Studio) => Action::ReleaseStudio(run),
+        (HookTarget::Production, CourseKind::Xml) => Action::ReleaseXml(run),
+        (HookTarget::Staging, kind) => Action::AddHook(AddHook {
+            course: run.course,
+            term: run.term,
+            target,
+            kind,
+        }),
     })
 }
 
@@ -126,21 +162,17 @@ pub async fn resolve_rerun(
     from: Option<&Term>,
 ) -> Result<Action, ActionError> {
     let run = match from {
-        Some(old) => find_run(gh, s, course, old).await?,
-        None => find_latest_run(gh, s, course).await?,
-    }
-    .ok_or_else(|| {
-        ActionError::NotFound(match from {
-            Some(old) => format!(
-                "no repo for {course} {old} in {} or {}",
-                s.studio_org, s.xml_org
-            ),
-            None => format!(
+        Some(old) => match find_run(gh, s, course, old).await? {
+            Some(run) => run,
+            None => return Err(run_not_found(gh, s, course, old).await?),
+        },
+        None => find_latest_run(gh, s, course).await?.ok_or_else(|| {
+            ActionError::NotFound(format!(
                 "no run of {course} found in {} or {}",
                 s.studio_org, s.xml_org
-            ),
-        })
-    })?;
+            ))
+        })?,
+    };
     if run.term >= *new_term {
         return Err(ActionError::NotFound(format!(
             "the new term {new_term} must come after the run being rerun ({})",

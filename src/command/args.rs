@@ -280,6 +280,11 @@ impl Args {
             .transpose()
     }
 
+    /// A problem with this command's words, with its usage line.
+    pub(super) fn usage_error(&self, problem: impl std::fmt::Display) -> CommandError {
+        CommandError::usage(self.spec, problem)
+    }
+
     /// A blank description is no description.
     pub(super) fn description(&self) -> Option<String> {
         self.raw_option("description")

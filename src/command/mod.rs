@@ -25,7 +25,7 @@ pub use args::find_spec;
 pub use render::{help_for, help_text, usage};
 pub use table::{CommandSpec, COMMANDS};
 
-use crate::actions::{Action, CourseRun};
+use crate::actions::{Action, CourseRun, HookTarget};
 use crate::naming::{Course, Term};
 use crate::text::markdown_code;
 use args::{did_you_mean, normalize, parse_command};
@@ -41,6 +41,14 @@ pub struct Rerun {
     pub from: Option<Term>,
 }
 
+/// `/add-hook COURSE TERM staging|production`: the run's org is found on
+/// GitHub when it runs, as for `/release`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRequest {
+    pub run: CourseRun,
+    pub target: HookTarget,
+}
+
 /// A parsed, validated command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -52,6 +60,11 @@ pub enum Command {
     Rerun(Rerun),
     /// `/release COURSE TERM`, in whichever org the run is.
     Release(CourseRun),
+    /// `/add-hook COURSE TERM staging|production`, in whichever org the run is.
+    AddHook(HookRequest),
+    /// `/retry`: the last failed command, run again; what it had
+    /// finished is found in place and kept.
+    Retry,
     /// `/plan COMMAND …`: a dry run of a mutating command (never of a plan).
     Plan(Box<Command>),
 }
@@ -64,6 +77,8 @@ impl Command {
             Command::Run(a) => table::action_spec(a),
             Command::Rerun(_) => &table::RERUN,
             Command::Release(_) => &table::RELEASE,
+            Command::AddHook(_) => &table::ADD_HOOK,
+            Command::Retry => &table::RETRY,
             Command::Plan(_) => &table::PLAN,
         }
     }

@@ -50,6 +50,12 @@ impl Command {
                 }
             }
             Command::Release(r) => l.words(&[r.course.as_str(), r.term.as_str()]),
+            Command::AddHook(h) => l.words(&[
+                h.run.course.as_str(),
+                h.run.term.as_str(),
+                h.target.as_str(),
+            ]),
+            Command::Retry => {}
             Command::Plan(inner) => {
                 l.0.push(' ');
                 l.0.push_str(&inner.body());

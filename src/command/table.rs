@@ -10,10 +10,10 @@
 
 use super::args::Args;
 use super::render::Line;
-use super::{Command, CommandError, Rerun};
+use super::{Command, CommandError, HookRequest, Rerun};
 use crate::actions::{
-    Action, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio, RerunXmlCourse,
-    ShallowCopyRepo,
+    Action, AddHook, CourseRun, CreateExportRepo, CreateXmlRepo, HookTarget, PutTeam, RerunStudio,
+    RerunXmlCourse, ShallowCopyRepo,
 };
 use crate::naming::{parse_members, Course, OrgName, TeamName, Term};
 
@@ -236,6 +236,40 @@ pub static RELEASE: CommandSpec = row(
     |a| Ok(Command::Release(course_run(a)?)),
 );
 
+pub static ADD_HOOK: CommandSpec = row(
+    "add-hook",
+    &["COURSE", "TERM", "HOOK"],
+    &[],
+    "Add the `staging` or `production` gitreload webhook to a course run, \
+        whichever organization it is in (nothing changes if it is there).",
+    "/add-hook 6.004r 2018_Spring staging",
+    |a| {
+        let run = course_run(a)?;
+        let word = a
+            .pos
+            .get(2)
+            .map(|w| w.to_ascii_lowercase())
+            .unwrap_or_default();
+        let target = word.parse::<HookTarget>().map_err(|_| {
+            a.usage_error(format!(
+                "Bad HOOK: expected `staging` or `production`, got {}",
+                super::code(&word)
+            ))
+        })?;
+        Ok(Command::AddHook(HookRequest { run, target }))
+    },
+);
+
+pub static RETRY: CommandSpec = row(
+    "retry",
+    &[],
+    &[],
+    "Run this issue's last failed command again: the steps it finished are \
+        kept, and the missing ones run.",
+    "/retry",
+    |_| Ok(Command::Retry),
+);
+
 pub static PLAN: CommandSpec = CommandSpec {
     name: "plan",
     positional: &["COMMAND", "[ARGS…]"],
@@ -280,6 +314,8 @@ pub static COMMANDS: &[&CommandSpec] = &[
     &PUT_TEAM,
     &RERUN,
     &RELEASE,
+    &ADD_HOOK,
+    &RETRY,
     &PLAN,
 ];
 
@@ -295,6 +331,7 @@ pub fn action_spec(a: &Action) -> &'static CommandSpec {
         Action::PutTeam(_) => &PUT_TEAM,
         Action::ShallowCopyRepo(_) => &SHALLOW_COPY_REPO,
         Action::RerunXmlCourse(_) => &RERUN_XML_COURSE,
+        Action::AddHook(_) => &ADD_HOOK,
     }
 }
 
@@ -354,5 +391,11 @@ pub(super) fn render_action(a: &Action, l: &mut Line) {
             term,
             new_term,
         }) => l.words(&[course.as_str(), term.as_str(), new_term.as_str()]),
+        Action::AddHook(AddHook {
+            course,
+            term,
+            target,
+            ..
+        }) => l.words(&[course.as_str(), term.as_str(), target.as_str()]),
     }
 }

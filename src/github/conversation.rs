@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::types::{Comment, Reaction, RepoRole};
+use super::types::{Comment, Reaction, ReactionItem, RepoRole};
 use super::{seg, GitHub, GitHubError, Request};
 
 impl GitHub {
@@ -64,15 +64,70 @@ impl GitHub {
         .await
     }
 
+    pub async fn get_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+    ) -> Result<Option<Comment>, GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self.call(Request::get(path)).await?;
+        match resp.status {
+            200 => resp.json(&m, &p).map(Some),
+            404 => Ok(None),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    pub async fn list_comment_reactions(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+    ) -> Result<Vec<ReactionItem>, GitHubError> {
+        self.get_all(&format!(
+            "/repos/{}/{}/issues/comments/{comment_id}/reactions",
+            seg(owner),
+            seg(repo)
+        ))
+        .await
+    }
+
+    /// Removes one of our own reactions; one already gone (404) is fine.
+    pub async fn delete_comment_reaction(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        reaction_id: u64,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/comments/{comment_id}/reactions/{reaction_id}",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(Request::new(Method::DELETE, path).replayable(true))
+            .await?;
+        match resp.status {
+            204 | 404 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
     /// React to a comment; GitHub answers 200 for a reaction we already left,
-    /// so this is safe to repeat.
+    /// so this is safe to repeat. Returns the reaction, whose user is us.
     pub async fn add_comment_reaction(
         &self,
         owner: &str,
         repo: &str,
         comment_id: u64,
         content: Reaction,
-    ) -> Result<(), GitHubError> {
+    ) -> Result<ReactionItem, GitHubError> {
         let path = format!(
             "/repos/{}/{}/issues/comments/{comment_id}/reactions",
             seg(owner),
@@ -86,7 +141,7 @@ impl GitHub {
             )
             .await?;
         match resp.status {
-            200 | 201 => Ok(()),
+            200 | 201 => resp.json(&m, &p),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }

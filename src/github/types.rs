@@ -70,6 +70,14 @@ pub struct Comment {
     pub html_url: Option<String>,
 }
 
+/// A reaction as GitHub lists it: who left which content.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ReactionItem {
+    pub id: u64,
+    pub content: String,
+    pub user: Account,
+}
+
 /// `read_only` in orcoursetrion's terms: pull when true, push otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -75,6 +75,9 @@ struct CommentRef<'a> {
     body: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     user: Option<UserRef<'a>>,
+    /// When the comment was written or last edited (RFC 3339).
+    #[serde(default, borrow)]
+    updated_at: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,7 +267,10 @@ fn envelope_jobs(
         None => command::parse_comment(body),
         Some(prev) => command::new_invocations(prev, body),
     };
-    if invocations.is_empty() {
+    // An edit that only removes commands still gets a job: the replies to
+    // the removed commands say that they were edited out.
+    let removes = previous.is_some_and(|prev| !command::new_invocations(body, prev).is_empty());
+    if invocations.is_empty() && !removes {
         return Ok(Vec::new());
     }
     // A comment that changes nothing (`/help`, `/plan`, mistakes) is not
@@ -302,6 +308,11 @@ fn envelope_jobs(
         body: body.to_owned(),
         previous_body: previous.map(str::to_owned),
         installation_id,
+        asked_at: comment
+            .updated_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc)),
     };
     match serde_json::to_value(&job) {
         Ok(payload) => Ok(vec![NewJob {
@@ -340,6 +351,7 @@ mod tests {
             "comment": {
                 "id": 99,
                 "html_url": "https://github.com/mitx/course-requests/issues/12#issuecomment-99",
+                "updated_at": "2026-12-01T09:30:00Z",
                 "body": body,
                 "user": {"login": "alice", "type": "User"}
             },
@@ -375,7 +387,8 @@ mod tests {
                 "author": "alice",
                 "body": "Please\n/help\n",
                 "previous_body": null,
-                "installation_id": 4242u64
+                "installation_id": 4242u64,
+                "asked_at": "2026-12-01T09:30:00Z"
             })
         );
     }
@@ -467,6 +480,11 @@ mod tests {
         let found = jobs(&f, "issue_comment", &p);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].payload["previous_body"], json!("/help"));
+
+        // Removing a command is answered too: its reply says it was edited out.
+        let mut removed = comment("edited", "thanks");
+        removed["changes"] = json!({"body": {"from": "/help\nthanks"}});
+        assert_eq!(jobs(&f, "issue_comment", &removed).len(), 1);
 
         // Edited without a body change (e.g. only the title of something else).
         let mut no_change = comment("edited", "/help");

@@ -7,47 +7,47 @@
 //! that is retried or resumed after a crash edits the comment it already
 //! posted instead of posting a second one.
 
-use std::time::Instant;
-
 use serde_json::Value;
 
+use super::edits;
 use super::journal::{CommandJournal, CommandResult, JobJournal, JobJournalStore, JournalFailure};
 use super::replies;
 use super::{Bot, CommentJob, JobVerdict};
-use crate::actions::{
-    self, catalog_changes, preflight, resolve_release, resolve_rerun, verdict, Action, ActionError,
-    JournalError, JournalSink, Outcome, Plan, SaveFuture, StepReport,
-};
-use crate::command::{self, Command, Invocation};
-use crate::github::types::Reaction;
+use crate::actions::{JournalError, Outcome, Plan};
+use crate::command;
+use crate::github::types::{Reaction, ReactionItem};
 use crate::github::GitHub;
 use crate::store::RequestState;
 
-type Failure = JournalFailure;
+pub(super) type Failure = JournalFailure;
 
-struct Run<'a> {
-    bot: &'a Bot,
-    gh: &'a GitHub,
-    job: &'a CommentJob,
-    job_id: i64,
-    store: &'a mut dyn JobJournalStore,
-    journal: JobJournal,
+/// One comment job being driven: what it talks to, and its journal.
+pub(super) struct Run<'a> {
+    pub(super) bot: &'a Bot,
+    pub(super) gh: &'a GitHub,
+    pub(super) job: &'a CommentJob,
+    pub(super) job_id: i64,
+    pub(super) store: &'a mut dyn JobJournalStore,
+    pub(super) journal: JobJournal,
+    /// The job's last attempt: GitHub's failures are final now, and the
+    /// reply says what was done and how to finish.
+    pub(super) final_attempt: bool,
 }
 
 impl Run<'_> {
-    async fn save(&mut self) -> Result<(), Failure> {
+    pub(super) async fn save(&mut self) -> Result<(), Failure> {
         let v = serde_json::to_value(&self.journal)
             .map_err(|e| JournalError(format!("journal does not serialise: {e}")))?;
         Ok(self.store.save(&v).await?)
     }
 
-    fn owner(&self) -> &str {
+    pub(super) fn owner(&self) -> &str {
         self.job.repo.owner().as_str()
     }
 
     /// Create the command's status comment, or edit it if it exists. A create
     /// whose answer was lost is found again by its hidden marker.
-    async fn put_status(&mut self, index: usize, text: &str) -> Result<(), Failure> {
+    pub(super) async fn put_status(&mut self, index: usize, text: &str) -> Result<(), Failure> {
         let marker = replies::marker(self.job_id, index);
         let body = replies::bounded(&crate::secret::redact(&format!("{marker}\n{text}")));
         let (owner, name) = (self.owner().to_string(), self.job.repo.name().to_string());
@@ -79,20 +79,57 @@ impl Run<'_> {
         self.save().await
     }
 
-    async fn react(&self, content: Reaction) -> Result<(), Failure> {
-        self.gh
+    pub(super) async fn react(&self, content: Reaction) -> Result<ReactionItem, Failure> {
+        Ok(self
+            .gh
             .add_comment_reaction(
                 self.owner(),
                 self.job.repo.name(),
                 self.job.comment_id,
                 content,
             )
-            .await?;
-        Ok(())
+            .await?)
+    }
+
+    /// GitHub's web address, as the comment's own address shows it (the
+    /// configured one when the webhook did not say).
+    pub(super) fn web(&self) -> &str {
+        self.job
+            .comment_url
+            .as_deref()
+            .and_then(|u| {
+                let rest = u.find("://").map(|i| i + 3)?;
+                let end = u[rest..].find('/').map_or(u.len(), |i| rest + i);
+                Some(&u[..end])
+            })
+            .unwrap_or(&self.bot.web_url)
+    }
+
+    /// The status view of command `index` (who asked, when, for how long).
+    pub(super) fn status<'s>(
+        &'s self,
+        heading: &'s str,
+        plan: &'s Plan,
+        done: &'s [Outcome],
+        index: usize,
+    ) -> replies::Status<'s> {
+        let started = self.journal.commands[index].started_at;
+        let took = started.and_then(|t| (chrono::Utc::now() - t).to_std().ok());
+        replies::Status {
+            heading,
+            asked: replies::Asked {
+                author: &self.job.author,
+                at: self.job.asked_at,
+                took,
+            },
+            web: self.web(),
+            plan,
+            done,
+        }
     }
 
     /// Write permission on the requests repo, or membership of the operators team.
-    async fn authorized(&mut self) -> Result<bool, Failure> {
+    pub(super) async fn authorized(&mut self) -> Result<bool, Failure> {
         if let Some(a) = self.journal.authorized {
             return Ok(a);
         }
@@ -113,205 +150,6 @@ impl Run<'_> {
         self.save().await?;
         Ok(ok)
     }
-
-    async fn run_command(
-        &mut self,
-        index: usize,
-        inv: &Invocation,
-    ) -> Result<CommandResult, Failure> {
-        let cmd = match &inv.result {
-            Err(e) => {
-                return Ok(CommandResult::not_run(
-                    RequestState::Invalid,
-                    replies::invalid(&inv.text, e),
-                ))
-            }
-            Ok(c) => c,
-        };
-        match cmd {
-            Command::Help { topic } => Ok(CommandResult::done(replies::help(topic.as_deref()))),
-            Command::Plan(inner) => {
-                let s = &self.bot.settings;
-                let planned = match self.resolve(inner).await {
-                    Ok(action) => match actions::plan(&action, s) {
-                        Ok(plan) => preflight(self.gh, s, &action).await.map(|c| (plan, c)),
-                        Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                };
-                match planned {
-                    Ok((plan, checks)) => {
-                        Ok(CommandResult::done(replies::dry_run(inner, &plan, &checks)))
-                    }
-                    Err(e) => action_error(e, None),
-                }
-            }
-            Command::Run(_) | Command::Rerun(_) | Command::Release(_) => {
-                if !self.authorized().await? {
-                    return Ok(CommandResult::not_run(
-                        RequestState::Refused,
-                        replies::refusal(
-                            &self.job.author,
-                            &self.job.repo,
-                            self.bot.operators_team.as_ref(),
-                            cmd,
-                        ),
-                    ));
-                }
-                self.run_action(index, cmd).await
-            }
-        }
-    }
-
-    /// A chat command as a provisioning action. `/rerun` and `/release` name
-    /// only the course, so they look up its org and runs first (read-only).
-    async fn resolve(&self, cmd: &Command) -> Result<Action, ActionError> {
-        let s = &self.bot.settings;
-        match cmd {
-            Command::Run(action) => Ok(action.clone()),
-            Command::Release(r) => resolve_release(self.gh, s, &r.course, &r.term).await,
-            Command::Rerun(r) => {
-                resolve_rerun(self.gh, s, &r.course, &r.new_term, r.from.as_ref()).await
-            }
-            Command::Help { .. } | Command::Plan(_) => Err(ActionError::NotFound(format!(
-                "/{} is not a provisioning action",
-                cmd.name()
-            ))),
-        }
-    }
-
-    async fn run_action(&mut self, index: usize, cmd: &Command) -> Result<CommandResult, Failure> {
-        let action = match self.journal.commands[index].resolved.clone() {
-            Some(a) => a,
-            None => match self.resolve(cmd).await {
-                Ok(a) => {
-                    self.journal.commands[index].resolved = Some(a.clone());
-                    self.save().await?;
-                    a
-                }
-                Err(e) => return action_error(e, None),
-            },
-        };
-        let plan = match actions::plan(&action, &self.bot.settings) {
-            Ok(p) => p,
-            Err(e) => return action_error(e, None),
-        };
-        let heading = replies::heading(cmd);
-        let fresh = {
-            let steps = &self.journal.commands[index].steps;
-            steps.done.is_empty() && steps.in_flight.is_none()
-        };
-        if fresh {
-            // Checks before changes: nothing is written unless all pass.
-            let checks = match preflight(self.gh, &self.bot.settings, &action).await {
-                Ok(c) => c,
-                Err(e) => return action_error(e, None),
-            };
-            match verdict(&checks) {
-                (false, _) => {
-                    return Ok(CommandResult::not_run(
-                        RequestState::Invalid,
-                        replies::refused_by_checks(&heading, &checks),
-                    ))
-                }
-                (true, true) => {
-                    return Ok(CommandResult::done(replies::already_done(
-                        &heading, &checks,
-                    )))
-                }
-                (true, false) => {}
-            }
-        }
-        if self.journal.commands[index].steps.done.is_empty() {
-            self.put_status(index, &replies::running(&heading, &plan))
-                .await?;
-        }
-        let mut steps = std::mem::take(&mut self.journal.commands[index].steps);
-        let outcome = {
-            let mut sink = ProgressSink {
-                run: self,
-                index,
-                plan: &plan,
-                heading: &heading,
-                last_edit: Instant::now(),
-            };
-            let (gh, settings) = (sink.run.gh, &sink.run.bot.settings);
-            actions::execute(gh, settings, &plan, &mut steps, &mut sink).await
-        };
-        let done = steps.done.clone();
-        self.journal.commands[index].steps = steps;
-        match outcome {
-            Ok(result) => {
-                let text = replies::done(&heading, &plan, &result.outcomes, result.hooks_removed());
-                let runs = catalog_changes(&self.bot.settings, &action, &result.outcomes);
-                if let Err(e) = self.store.record_runs(&runs).await {
-                    tracing::warn!(error = %e, "could not update the course catalog");
-                }
-                Ok(CommandResult::done(text))
-            }
-            Err(ActionError::Journal(e)) => Err(Failure::Journal(e)),
-            Err(e) => {
-                let failed_at = done.len() + 1;
-                if e.is_transient() {
-                    return Err(Failure::Transient(format!("step {failed_at}: {e}")));
-                }
-                let mut r = action_error(e, Some((&plan, &done)))?;
-                r.text = replies::failed_at(&heading, failed_at, &r.text);
-                Ok(r)
-            }
-        }
-    }
-}
-
-/// A final action error becomes the command's reply; a transient one retries
-/// the job.
-fn action_error(
-    e: ActionError,
-    progress: Option<(&Plan, &[Outcome])>,
-) -> Result<CommandResult, Failure> {
-    if e.is_transient() {
-        return Err(Failure::Transient(e.to_string()));
-    }
-    Ok(CommandResult::failed(replies::action_error(&e, progress)))
-}
-
-/// Saves the job journal after every step and edits the status comment when
-/// enough time has passed since the last edit.
-struct ProgressSink<'r, 'a> {
-    run: &'r mut Run<'a>,
-    index: usize,
-    plan: &'r Plan,
-    heading: &'r str,
-    last_edit: Instant,
-}
-
-impl JournalSink for ProgressSink<'_, '_> {
-    fn save<'s>(
-        &'s mut self,
-        journal: &'s actions::Journal,
-        report: StepReport<'s>,
-    ) -> SaveFuture<'s> {
-        Box::pin(async move {
-            self.run.journal.commands[self.index].steps = journal.clone();
-            let is_last = report.index + 1 == report.total;
-            self.run.save().await.map_err(|f| match f {
-                Failure::Journal(e) => e,
-                Failure::Transient(e) | Failure::Final(e) => JournalError(e),
-            })?;
-            if report.outcome.is_some()
-                && !is_last
-                && self.last_edit.elapsed() >= self.run.bot.progress_interval
-            {
-                let text = replies::progress(self.heading, self.plan, &journal.done, report.total);
-                // Progress is best effort: a failed edit must not fail the action.
-                if let Err(f) = self.run.put_status(self.index, &text).await {
-                    tracing::warn!(error = %f, "could not update the status comment");
-                }
-                self.last_edit = Instant::now();
-            }
-            Ok(())
-        })
-    }
 }
 
 /// Run one comment job from its payload and journal.
@@ -331,10 +169,15 @@ pub async fn run_comment_job(
         Some(prev) => command::new_invocations(prev, &job.body),
         None => command::parse_comment(&job.body),
     };
+    // An edit's commands that the new body no longer holds.
+    let removed = match &job.previous_body {
+        Some(prev) => command::new_invocations(&job.body, prev),
+        None => Vec::new(),
+    };
     // Past the limit, one more place answers for all the rest.
     let total = invocations.len();
     invocations.truncate(bot.max_commands + 1);
-    if invocations.is_empty() {
+    if invocations.is_empty() && removed.is_empty() {
         return JobVerdict::Done(serde_json::json!({ "commands": 0 }));
     }
     let mut run = Run {
@@ -344,8 +187,13 @@ pub async fn run_comment_job(
         job_id,
         store,
         journal,
+        final_attempt,
     };
-    match drive(&mut run, &invocations, total, final_attempt).await {
+    let edit = edits::Edit {
+        added: &invocations,
+        removed: &removed,
+    };
+    match drive(&mut run, edit, total, final_attempt).await {
         Ok(v) => v,
         Err(Failure::Journal(e)) => JobVerdict::Retry(format!("journal: {e}")),
         Err(Failure::Final(e)) => JobVerdict::Unanswerable(e),
@@ -356,10 +204,21 @@ pub async fn run_comment_job(
 
 async fn drive(
     run: &mut Run<'_>,
-    invocations: &[Invocation],
+    edit: edits::Edit<'_>,
     total: usize,
     final_attempt: bool,
 ) -> Result<JobVerdict, Failure> {
+    let invocations = edit.added;
+    if !edit.removed.is_empty() && !run.journal.superseded_noted {
+        edits::note_superseded(run.gh, &*run.store, run.job, run.job_id, edit).await?;
+        run.journal.superseded_noted = true;
+        run.save().await?;
+    }
+    if invocations.is_empty() {
+        return Ok(JobVerdict::Done(
+            serde_json::json!({ "commands": 0, "superseded": edit.removed.len() }),
+        ));
+    }
     if run.journal.final_reaction.take().is_some() {
         // A finished job run again (its delivery was redelivered after it
         // failed): retry the commands that did not succeed; finished steps
@@ -421,13 +280,17 @@ async fn drive(
         };
         run.put_status(index, &result.text).await?;
         answered = true;
-        let command = match &inv.result {
-            Ok(c) => c.to_string(),
-            Err(_) => inv.text.clone(),
+        // A `/retry` is recorded as the command it ran, whose latest outcome
+        // it now is.
+        let command = match (&run.journal.commands[index].retried, &inv.result) {
+            (Some(t), _) => t.clone(),
+            (None, Ok(c)) => c.to_string(),
+            (None, Err(_)) => inv.text.clone(),
         };
+        let status_comment = run.journal.commands[index].status_comment;
         if let Err(e) = run
             .store
-            .record_command(index, &command, result.state)
+            .record_command(index, &command, result.state, status_comment)
             .await
         {
             tracing::warn!(error = %e, "could not record the request");
@@ -459,7 +322,11 @@ async fn drive(
         Reaction::Confused
     };
     if run.journal.final_reaction.is_none() {
-        run.react(reaction).await?;
+        let ours = run.react(reaction).await?;
+        if run.job.previous_body.is_some() {
+            // After an edit the reactions show the latest outcome only.
+            edits::clear_stale_reactions(run.gh, run.job, &ours).await?;
+        }
         run.journal.final_reaction = Some(reaction);
         run.save().await?;
     }

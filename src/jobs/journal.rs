@@ -9,27 +9,39 @@ use crate::actions::{self, JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::types::Reaction;
 use crate::github::GitHubError;
-use crate::store::RequestState;
+use crate::store::{RequestRecord, RequestState};
 
-pub type AnsweredFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, JournalError>> + Send + 'a>>;
+/// A read of the records kept beside the journal.
+pub type ReadFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, JournalError>> + Send + 'a>>;
 
 /// Durable storage of the job's journal (the job store's row), and the
 /// records kept beside it.
 pub trait JobJournalStore: Send + Sync {
     fn save<'a>(&'a mut self, journal: &'a Value) -> SaveFuture<'a>;
-    /// What became of command `index`.
+    /// What became of command `index`, and the comment that answered it.
     fn record_command<'a>(
         &'a mut self,
         index: usize,
         command: &'a str,
         state: RequestState,
+        status_comment: Option<u64>,
     ) -> SaveFuture<'a>;
+    /// Every command asked on this job's issue so far, oldest first.
+    fn issue_requests(&self) -> ReadFuture<'_, Vec<RequestRecord>>;
+    /// This App created `full_name` for the run of `course_key`.
+    fn record_made_repo<'a>(
+        &'a mut self,
+        full_name: &'a str,
+        course_key: &'a str,
+    ) -> SaveFuture<'a>;
+    /// The course key of the run this App created `full_name` for, if it did.
+    fn made_repo<'a>(&'a self, full_name: &'a str) -> ReadFuture<'a, Option<String>>;
     /// Course runs created, released or retired by a finished action.
     fn record_runs<'a>(&'a mut self, runs: &'a [CatalogRun]) -> SaveFuture<'a>;
     /// Whether this job's author got an answer on its issue within the last
     /// hour from another job.
-    fn answered_within_the_hour(&self) -> AnsweredFuture<'_>;
+    fn answered_within_the_hour(&self) -> ReadFuture<'_, bool>;
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -38,6 +50,9 @@ pub(super) struct JobJournal {
     pub authorized: Option<bool>,
     pub commands: Vec<CommandJournal>,
     pub final_reaction: Option<Reaction>,
+    /// An edit's job has told the replies of the commands it removed.
+    #[serde(default)]
+    pub superseded_noted: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,6 +63,16 @@ pub(super) struct CommandJournal {
     pub resolved: Option<actions::Action>,
     pub steps: actions::Journal,
     pub result: Option<CommandResult>,
+    /// The checks found a repo this App made for the run: finish it, looking
+    /// before every write.
+    #[serde(default)]
+    pub adopt: bool,
+    /// For `/retry`: the command line it runs again.
+    #[serde(default)]
+    pub retried: Option<String>,
+    /// When the command's first step started (for "took …").
+    #[serde(default)]
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

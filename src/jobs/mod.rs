@@ -4,7 +4,9 @@
 //! builds it; the worker hands it to its driver by [`JobKind`]. What the bot
 //! says is written in [`replies`] only.
 
+mod action_run;
 mod comment;
+mod edits;
 mod journal;
 mod replies;
 mod worker;
@@ -34,6 +36,8 @@ pub struct Bot {
     /// `ORC_MAX_COMMANDS`: commands run from one comment; the rest get one reply.
     pub max_commands: usize,
     pub metrics: Arc<Metrics>,
+    /// GitHub's web address, that the links in replies point at.
+    pub web_url: String,
 }
 
 /// The payload of a [`JobKind::Comment`] job: a comment in a requests repo
@@ -51,6 +55,9 @@ pub struct CommentJob {
     #[serde(default)]
     pub previous_body: Option<String>,
     pub installation_id: u64,
+    /// When the comment was written or last edited, as GitHub says.
+    #[serde(default)]
+    pub asked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The payload of a [`JobKind::Installation`] job.

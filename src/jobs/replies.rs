@@ -2,6 +2,10 @@
 //! errors and the step checklist. Replies are the product's user interface,
 //! so they are written here and snapshot-tested, never assembled ad hoc.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
 use crate::actions::{ActionError, Check, CheckOutcome, Outcome, Plan};
 use crate::command::{self, Command, CommandError};
 use crate::config::TeamRef;
@@ -14,18 +18,55 @@ pub fn marker(job_id: i64, index: usize) -> String {
     format!("<!-- orcoursetrion:job={job_id}:command={index} -->")
 }
 
-/// The first line of a command's status comment.
-pub fn heading(cmd: &Command) -> String {
-    format!("**`{cmd}`**")
+/// The start of a command's status comment: the command, and for a
+/// `/retry` the command it runs again.
+pub fn heading(cmd: &Command, retried: bool) -> String {
+    if retried {
+        format!("**`/retry`** → **`{cmd}`**")
+    } else {
+        format!("**`{cmd}`**")
+    }
 }
 
-/// The plan as a task list, finished steps ticked with what they did.
+/// `/retry` on an issue where nothing failed.
+pub fn nothing_to_retry() -> String {
+    "⚠️ `/retry` found nothing to retry: no command of this issue failed since it last succeeded."
+        .to_string()
+}
+
+/// Marks a reply whose command an edit removed (see [`superseded`]).
+const SUPERSEDED: &str = "<!-- orcoursetrion:superseded -->";
+
+pub fn is_superseded(body: &str) -> bool {
+    body.contains(SUPERSEDED)
+}
+
+/// An earlier reply, told that an edit removed its command (or replaced it
+/// with `replacement`). What the command did stays on record below.
+pub fn superseded(body: &str, replacement: Option<&str>) -> String {
+    let note = match replacement {
+        Some(new) => format!(
+            "✏️ An edit replaced this command with {}; see the reply to it. What is below is what this one did.",
+            markdown_code(new)
+        ),
+        None => "✏️ An edit removed this command from the comment. What is below is what it did; nothing more will be done for it.".to_string(),
+    };
+    // Keep the hidden marker line first, so the reply is still found by it.
+    let (marker, rest) = match body.split_once('\n') {
+        Some((first, rest)) if first.starts_with("<!--") => (format!("{first}\n"), rest),
+        _ => (String::new(), body),
+    };
+    format!("{marker}{SUPERSEDED}\n> {note}\n\n{rest}")
+}
+
+/// The plan as a task list: a finished step says what it did, a step to come
+/// what it will do.
 pub fn checklist(plan: &Plan, done: &[Outcome]) -> String {
     plan.steps
         .iter()
         .enumerate()
         .map(|(i, step)| match done.get(i) {
-            Some(o) => format!("- [x] {}: {}", step.describe(), o.summary()),
+            Some(o) => format!("- [x] {}", o.summary()),
             None => format!("- [ ] {}", step.describe()),
         })
         .collect::<Vec<_>>()
@@ -41,6 +82,9 @@ pub fn checks(checks: &[Check]) -> String {
             CheckOutcome::Passed => format!("- ✓ {}", c.what),
             CheckOutcome::Failed(why) => format!("- ✗ {}: {why}", c.what),
             CheckOutcome::AlreadyDone => format!("- ✅ {}", c.what),
+            CheckOutcome::Adopted { .. } => {
+                format!("- ✓ {}: the steps it is missing will run", c.what)
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -104,49 +148,172 @@ pub fn dry_run(inner: &Command, plan: &Plan, list: &[Check]) -> String {
     text
 }
 
-/// An action that could not run or stopped, with the steps so far.
-pub fn action_error(e: &ActionError, progress: Option<(&Plan, &[Outcome])>) -> String {
-    let mut text = match e {
-        ActionError::Name(n) => format!("❌ {}", n.to_markdown()),
-        e => format!("❌ {e}"),
-    };
-    if let Some((plan, done)) = progress {
-        text.push_str(&format!("\n\n{}", checklist(plan, done)));
+/// An action that could not start (its run was not found, a name too long).
+pub fn action_error(e: &ActionError) -> String {
+    error_text(e)
+}
+
+/// Who asked for a command and when, and how long it has taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub author: &'a str,
+    pub at: Option<DateTime<Utc>>,
+    pub took: Option<Duration>,
+}
+
+/// What a status comment shows: the command, who asked, its plan and the
+/// steps done. `web`: the GitHub web address that links point at.
+#[derive(Debug, Clone, Copy)]
+pub struct Status<'a> {
+    pub heading: &'a str,
+    pub asked: Asked<'a>,
+    pub web: &'a str,
+    pub plan: &'a Plan,
+    pub done: &'a [Outcome],
+}
+
+impl Status<'_> {
+    /// Heading and one-line summary, who asked, the checklist, the links.
+    fn render(&self, summary: &str, extra: &str) -> String {
+        let mut text = format!(
+            "{} {summary}\n<sub>{}</sub>\n\n{}",
+            self.heading,
+            asked_line(&self.asked),
+            checklist(self.plan, self.done)
+        );
+        if !extra.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(extra);
+        }
+        let links = links(self.web, self.done);
+        if !links.is_empty() {
+            text.push_str(&format!("\n\n🔗 {links}"));
+        }
+        text
     }
-    text
+}
+
+fn asked_line(a: &Asked) -> String {
+    let mut line = format!("asked by @{}", a.author);
+    if let Some(at) = a.at {
+        line.push_str(&format!(" on {}", at.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if let Some(took) = a.took {
+        line.push_str(&format!(" · took {}", duration(took)));
+    }
+    line
+}
+
+/// `4 s`, `2 min 5 s`, `1 h 3 min`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Markdown links to what the steps touched: each repo, its webhook settings
+/// when hooks changed, and each team.
+pub fn links(web: &str, done: &[Outcome]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |link: String| {
+        if !out.contains(&link) {
+            out.push(link);
+        }
+    };
+    for o in done {
+        match o {
+            Outcome::RepoCreated { full_name, .. } => {
+                push(format!("[{full_name}]({web}/{full_name})"))
+            }
+            Outcome::TeamGranted { repo, .. }
+            | Outcome::FileAdded { repo, .. }
+            | Outcome::TeamsCopied { repo, .. } => push(format!("[{repo}]({web}/{repo})")),
+            Outcome::Copied { dst, .. } => push(format!("[{dst}]({web}/{dst})")),
+            Outcome::HooksRemoved { repo, .. } | Outcome::HookAdded { repo, .. } => {
+                push(format!("[{repo}]({web}/{repo})"));
+                push(format!("[webhooks of {repo}]({web}/{repo}/settings/hooks)"));
+            }
+            Outcome::TeamPut {
+                org, slug, name, ..
+            } => {
+                let shown = if name.is_empty() { slug } else { name };
+                push(format!("[team \"{shown}\"]({web}/orgs/{org}/teams/{slug})"));
+            }
+        }
+    }
+    out.join(" · ")
 }
 
 /// Before the first step.
-pub fn running(heading: &str, plan: &Plan) -> String {
-    format!("{heading} ⏳ running\n\n{}", checklist(plan, &[]))
+pub fn running(v: &Status) -> String {
+    let total = v.plan.steps.len();
+    v.render(&format!("⏳ running: {total} step{}", plural(total)), "")
 }
 
 /// After a step, while more remain.
-pub fn progress(heading: &str, plan: &Plan, done: &[Outcome], total: usize) -> String {
-    format!(
-        "{heading} ⏳ step {} of {total} done\n\n{}",
-        done.len(),
-        checklist(plan, done)
+pub fn progress(v: &Status) -> String {
+    v.render(
+        &format!("⏳ step {} of {} done", v.done.len(), v.plan.steps.len()),
+        "",
     )
 }
 
-/// Every step done.
-pub fn done(
-    heading: &str,
-    plan: &Plan,
-    outcomes: &[Outcome],
-    hooks_removed: Option<u32>,
-) -> String {
-    let mut text = format!("{heading} ✅ done\n\n{}", checklist(plan, outcomes));
-    if let Some(n) = hooks_removed {
-        text.push_str(&format!("\n\nWebhooks removed: {n}."));
-    }
-    text
+/// Every step done. The headline is the repo made, else the last step's
+/// outcome (for a rerun of an XML run: how many webhooks it removed).
+pub fn done(v: &Status) -> String {
+    let headline = v
+        .done
+        .iter()
+        .find(|o| matches!(o, Outcome::RepoCreated { .. }))
+        .or(v.done.last())
+        .map(Outcome::summary)
+        .unwrap_or_default();
+    v.render(&format!("✅ done: {headline}"), "")
 }
 
-/// A step failed for good.
-pub fn failed_at(heading: &str, step: usize, error_reply: &str) -> String {
-    format!("{heading} ❌ failed at step {step}\n\n{error_reply}")
+/// A step failed for good: what was done (ticked), what is left, and the
+/// one command that finishes it once the cause is fixed.
+pub fn failed(v: &Status, e: &ActionError) -> String {
+    let step = v.done.len() + 1;
+    let total = v.plan.steps.len();
+    let left = total - v.done.len();
+    let finish = if v.done.is_empty() {
+        "Nothing was changed. Once that is fixed, comment `/retry` to run it again.".to_string()
+    } else {
+        let rest = if left == 1 {
+            "the step left runs".to_string()
+        } else {
+            format!("the {left} steps left run")
+        };
+        format!(
+            "{} step{} done (ticked) and {left} left. Once that is fixed, comment `/retry`: \
+             the steps done are found in place and kept, and {rest}.",
+            v.done.len(),
+            plural(v.done.len())
+        )
+    };
+    v.render(
+        &format!("❌ stopped at step {step} of {total}"),
+        &format!("{}\n\n{finish}", error_text(e)),
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn error_text(e: &ActionError) -> String {
+    match e {
+        ActionError::Name(n) => format!("❌ {}", n.to_markdown()),
+        e => format!("❌ {e}"),
+    }
 }
 
 /// GitHub refused a call for good while the command ran.
@@ -192,11 +359,15 @@ pub fn retries_exhausted(text: &str, error: &str) -> String {
 mod tests {
     use std::collections::HashMap;
 
+    use chrono::TimeZone;
+
     use super::*;
     use crate::actions::{plan, Action, CourseRun, CreateXmlRepo, HookTarget};
     use crate::config::Config;
     use crate::github::GitHubError;
     use crate::naming::{Course, Login, Term};
+
+    const WEB: &str = "https://github.com";
 
     fn settings() -> crate::config::Settings {
         let vars: HashMap<String, String> = [
@@ -232,8 +403,9 @@ mod tests {
         vec![
             Outcome::RepoCreated {
                 full_name: "mitx/content-mit-6004r-2018_Spring".into(),
-                html_url: "https://github.example/mitx/content-mit-6004r-2018_Spring".into(),
+                html_url: "https://github.com/mitx/content-mit-6004r-2018_Spring".into(),
                 clone_url: None,
+                in_place: false,
             },
             Outcome::TeamGranted {
                 team: "mitx-content-deployment".into(),
@@ -242,6 +414,7 @@ mod tests {
             Outcome::TeamPut {
                 org: "mitx".into(),
                 slug: "content-mit-6004r-2018_spring".into(),
+                name: "content-mit-6004r-2018_Spring".into(),
                 created: true,
                 added: vec!["alice".into()],
                 removed: vec![],
@@ -249,24 +422,62 @@ mod tests {
             Outcome::HookAdded {
                 repo: "mitx/content-mit-6004r-2018_Spring".into(),
                 target: HookTarget::Staging,
+                in_place: false,
             },
         ]
+    }
+
+    fn asked(took: Option<u64>) -> Asked<'static> {
+        Asked {
+            author: "alice",
+            at: chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).single(),
+            took: took.map(Duration::from_secs),
+        }
+    }
+
+    fn view<'a>(h: &'a str, p: &'a Plan, done: &'a [Outcome], took: Option<u64>) -> Status<'a> {
+        Status {
+            heading: h,
+            asked: asked(took),
+            web: WEB,
+            plan: p,
+            done,
+        }
     }
 
     #[test]
     fn status_comments() {
         let (cmd, p) = create_xml();
-        let h = heading(&cmd);
+        let h = heading(&cmd, false);
         let all = outcomes();
-        insta::assert_snapshot!("running", running(&h, &p));
-        insta::assert_snapshot!("progress", progress(&h, &p, &all[..2], p.steps.len()));
-        insta::assert_snapshot!("done", done(&h, &p, &all, None));
+        insta::assert_snapshot!("running", running(&view(&h, &p, &[], None)));
+        insta::assert_snapshot!("progress", progress(&view(&h, &p, &all[..2], Some(4))));
+        insta::assert_snapshot!("done", done(&view(&h, &p, &all, Some(125))));
         let e = ActionError::GitHub(GitHubError::RepoExists {
             owner: "mitx".into(),
             repo: "content-mit-6004r-2018_Spring".into(),
         });
-        let reply = action_error(&e, Some((&p, &all[..0])));
-        insta::assert_snapshot!("failed_at", failed_at(&h, 1, &reply));
+        insta::assert_snapshot!("failed_first_step", failed(&view(&h, &p, &[], Some(1)), &e));
+        let hook = ActionError::GitHub(GitHubError::Status {
+            status: 502,
+            method: "POST".into(),
+            path: "/repos/mitx/content-mit-6004r-2018_Spring/hooks".into(),
+            message: "Bad Gateway".into(),
+            request_id: None,
+        });
+        insta::assert_snapshot!(
+            "failed_halfway",
+            failed(&view(&h, &p, &all[..3], Some(40)), &hook)
+        );
+        let retried = heading(&cmd, true);
+        let mut adopted = all.clone();
+        if let Outcome::RepoCreated { in_place, .. } = &mut adopted[0] {
+            *in_place = true;
+        }
+        insta::assert_snapshot!(
+            "done_after_retry",
+            done(&view(&retried, &p, &adopted, Some(3)))
+        );
     }
 
     #[test]
@@ -280,10 +491,16 @@ mod tests {
             repo: "mitx/content-mit-6004r-2018_Spring".into(),
             count: 2,
         }];
-        insta::assert_snapshot!(
-            "done_hooks_removed",
-            done(&heading(&Command::Run(action)), &p, &removed, Some(2))
-        );
+        let h = heading(&Command::Run(action), false);
+        insta::assert_snapshot!("done_hooks_removed", done(&view(&h, &p, &removed, Some(2))));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(Duration::from_secs(0)), "0 s");
+        assert_eq!(duration(Duration::from_secs(59)), "59 s");
+        assert_eq!(duration(Duration::from_secs(125)), "2 min 5 s");
+        assert_eq!(duration(Duration::from_secs(3_780)), "1 h 3 min");
     }
 
     #[test]
@@ -312,26 +529,55 @@ mod tests {
                 what: "user alice exists on GitHub".into(),
                 outcome: CheckOutcome::Passed,
             },
+            Check {
+                what: "the staging gitreload URL is configured".into(),
+                outcome: CheckOutcome::Failed(
+                    "ask an operator to configure it for this server".into(),
+                ),
+            },
         ];
         insta::assert_snapshot!("dry_run", dry_run(&cmd, &p, &list));
-        insta::assert_snapshot!(
-            "refused_by_checks",
-            refused_by_checks(&heading(&cmd), &list)
-        );
+        let h = heading(&cmd, false);
+        insta::assert_snapshot!("refused_by_checks", refused_by_checks(&h, &list));
+        let adopted = vec![Check {
+            what: "mitx/content-mit-6004r-2018_Spring was made by this bot for 6.004r 2018_Spring"
+                .into(),
+            outcome: CheckOutcome::Adopted {
+                repo: "mitx/content-mit-6004r-2018_Spring".into(),
+            },
+        }];
+        insta::assert_snapshot!("dry_run_adopting", dry_run(&cmd, &p, &adopted));
         let released = vec![Check {
             what: "mitx/content-mit-6004r-2018_Spring has the production hook already".into(),
             outcome: CheckOutcome::AlreadyDone,
         }];
-        insta::assert_snapshot!("already_done", already_done(&heading(&cmd), &released));
-        let nf =
-            ActionError::NotFound("no repo for 6.004r 2017_Fall in MITx-Studio2LMS or mitx".into());
-        insta::assert_snapshot!("not_found", action_error(&nf, None));
+        insta::assert_snapshot!("already_done", already_done(&h, &released));
+        let nf = ActionError::NotFound(
+            "no repo for 6.004r 2017_Fall in MITx-Studio2LMS or mitx; the runs of 6.004r are `2018_Spring` (xml), `2019_Spring` (studio)".into(),
+        );
+        insta::assert_snapshot!("not_found", action_error(&nf));
         insta::assert_snapshot!(
             "retries_exhausted",
             retries_exhausted(
                 "/create-xml-repo 6.004r 2018_Spring",
                 "GitHub answered 502 to POST /orgs/mitx/repos"
             )
+        );
+        insta::assert_snapshot!("nothing_to_retry", nothing_to_retry());
+    }
+
+    #[test]
+    fn edited_out_replies() {
+        let old =
+            "<!-- orcoursetrion:job=3:command=0 -->\n**`/release 6.004r 2018_Spring`** ✅ done";
+        let removed = superseded(old, None);
+        assert!(is_superseded(&removed));
+        assert!(!is_superseded(old));
+        assert!(removed.starts_with("<!-- orcoursetrion:job=3:command=0 -->\n"));
+        insta::assert_snapshot!("superseded_removed", removed);
+        insta::assert_snapshot!(
+            "superseded_replaced",
+            superseded(old, Some("/release 6.004r 2019_Spring"))
         );
     }
 

@@ -12,13 +12,13 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use super::comment;
-use super::journal::{AnsweredFuture, JobJournalStore};
+use super::journal::{JobJournalStore, ReadFuture};
 use super::{Bot, CommentJob, InstallationJob, JobContext, JobKind, JobVerdict, JOB_CONTEXT};
 use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
 use crate::metrics::Metrics;
-use crate::store::{Job, JobEnd, RequestRecord, RequestState, Store};
+use crate::store::{Job, JobEnd, MadeRepo, RequestRecord, RequestState, Store};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -75,6 +75,7 @@ impl JobJournalStore for StoreJournal<'_> {
         index: usize,
         command: &'s str,
         state: RequestState,
+        status_comment: Option<u64>,
     ) -> SaveFuture<'s> {
         Box::pin(async move {
             let record = RequestRecord {
@@ -86,6 +87,7 @@ impl JobJournalStore for StoreJournal<'_> {
                 command_index: index as i64,
                 state,
                 job_id: self.job_id,
+                status_comment: status_comment.map(|id| id as i64),
             };
             self.store
                 .record_request(&record)
@@ -94,7 +96,44 @@ impl JobJournalStore for StoreJournal<'_> {
         })
     }
 
-    fn answered_within_the_hour(&self) -> AnsweredFuture<'_> {
+    fn issue_requests(&self) -> ReadFuture<'_, Vec<RequestRecord>> {
+        Box::pin(async move {
+            self.store
+                .requests_for_issue(&self.job.repo.to_string(), self.job.issue as i64)
+                .await
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn record_made_repo<'s>(
+        &'s mut self,
+        full_name: &'s str,
+        course_key: &'s str,
+    ) -> SaveFuture<'s> {
+        Box::pin(async move {
+            let m = MadeRepo {
+                full_name: full_name.to_string(),
+                course_key: course_key.to_string(),
+                job_id: self.job_id,
+            };
+            self.store
+                .record_made_repo(&m)
+                .await
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn made_repo<'s>(&'s self, full_name: &'s str) -> ReadFuture<'s, Option<String>> {
+        Box::pin(async move {
+            self.store
+                .made_repo(full_name)
+                .await
+                .map(|m| m.map(|m| m.course_key))
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn answered_within_the_hour(&self) -> ReadFuture<'_, bool> {
         Box::pin(async move {
             let since = chrono::Utc::now() - chrono::Duration::hours(1);
             self.store

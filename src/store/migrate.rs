@@ -15,6 +15,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_actor",
         include_str!("migrations/0003_audit_actor.sql"),
     ),
+    (
+        4,
+        "made_repos",
+        include_str!("migrations/0004_made_repos.sql"),
+    ),
 ];
 
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,

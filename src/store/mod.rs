@@ -369,6 +369,12 @@ impl Store {
         self.submit(Op::Request(r.clone())).await.map(|_| ())
     }
 
+    /// Remembers that this App created `full_name` for a course run, so a
+    /// command sent again may adopt it.
+    pub async fn record_made_repo(&self, m: &MadeRepo) -> Result<(), StoreError> {
+        self.submit(Op::MadeRepo(m.clone())).await.map(|_| ())
+    }
+
     /// Creates or updates a catalog run (and its course), keyed by course key.
     pub async fn upsert_run(&self, run: &CatalogRun) -> Result<(), StoreError> {
         self.submit(Op::UpsertRun(run.clone())).await.map(|_| ())

@@ -224,4 +224,14 @@ pub struct RequestRecord {
     pub command_index: i64,
     pub state: RequestState,
     pub job_id: i64,
+    /// The bot's comment that answered it, if any.
+    pub status_comment: Option<i64>,
+}
+
+/// A repo this App created for a course run (see `made_repos`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeRepo {
+    pub full_name: String,
+    pub course_key: String,
+    pub job_id: i64,
 }

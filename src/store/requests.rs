@@ -10,7 +10,8 @@ impl Store {
         issue: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT repo, issue, comment_id, author, command, command_index, state, job_id
+            "SELECT repo, issue, comment_id, author, command, command_index, state, job_id,
+                    status_comment
              FROM requests WHERE repo = ?1 AND issue = ?2 ORDER BY id",
         )
         .bind(repo)
@@ -28,6 +29,7 @@ impl Store {
                     command_index: row.try_get(5)?,
                     state: decode(row.try_get::<&str, _>(6)?)?,
                     job_id: row.try_get(7)?,
+                    status_comment: row.try_get(8)?,
                 })
             })
             .collect()
@@ -68,10 +70,13 @@ pub(super) async fn upsert_request(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO requests (repo, issue, comment_id, author, command, command_index, state, job_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+        "INSERT INTO requests (repo, issue, comment_id, author, command, command_index, state, job_id,
+                               status_comment, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
          ON CONFLICT (job_id, command_index) DO UPDATE
-            SET command = excluded.command, state = excluded.state, updated_at = excluded.updated_at",
+            SET command = excluded.command, state = excluded.state,
+                status_comment = COALESCE(excluded.status_comment, requests.status_comment),
+                updated_at = excluded.updated_at",
     )
     .bind(&r.repo)
     .bind(r.issue)
@@ -81,6 +86,46 @@ pub(super) async fn upsert_request(
     .bind(r.command_index)
     .bind(r.state.as_str())
     .bind(r.job_id)
+    .bind(r.status_comment)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The repo this App created under that name, if it did (any case).
+    pub async fn made_repo(&self, full_name: &str) -> Result<Option<MadeRepo>, StoreError> {
+        let row = sqlx::query(
+            "SELECT full_name, course_key, job_id FROM made_repos WHERE full_name = ?1",
+        )
+        .bind(full_name)
+        .fetch_optional(&self.inner.read)
+        .await?;
+        row.map(|r| {
+            Ok(MadeRepo {
+                full_name: r.try_get(0)?,
+                course_key: r.try_get(1)?,
+                job_id: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The first job to create a repo names it; a later adoption keeps that.
+pub(super) async fn insert_made_repo(
+    conn: &mut SqliteConnection,
+    m: &MadeRepo,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO made_repos (full_name, course_key, job_id, created_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (full_name) DO NOTHING",
+    )
+    .bind(&m.full_name)
+    .bind(&m.course_key)
+    .bind(m.job_id)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -39,6 +39,7 @@ pub(super) enum Op {
     Audit(Vec<AuditEntry>),
     UpsertRun(CatalogRun),
     Request(RequestRecord),
+    MadeRepo(MadeRepo),
     ExpireLeases,
     Shutdown,
 }
@@ -269,6 +270,10 @@ pub(super) async fn exec_ops(
             }
             Op::Request(r) => {
                 upsert_request(conn, r, now).await?;
+                Ok(Out::Unit)
+            }
+            Op::MadeRepo(m) => {
+                insert_made_repo(conn, m, now).await?;
                 Ok(Out::Unit)
             }
             Op::ExpireLeases => {

@@ -255,6 +255,8 @@ impl Tester {
                 "body": body,
                 "user": user,
                 "author_association": "MEMBER",
+                "created_at": "2026-12-01T09:30:00Z",
+                "updated_at": "2026-12-01T09:30:00Z",
             },
             "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"), "private": true, "owner": {"login": REQ_OWNER, "type": "Organization"}},
             "organization": {"login": REQ_OWNER},
@@ -306,6 +308,37 @@ impl Tester {
         let payload = self.payload("created", id, author, "User", body, None);
         assert_eq!(self.deliver(&delivery, &payload).await, 202);
         id
+    }
+
+    /// A user edits a comment; GitHub delivers the webhook. Waits until the
+    /// edit's job has ended.
+    pub async fn edit(&mut self, comment_id: u64, author: &str, body: &str) {
+        let old = self.fake.edit_comment(comment_id, body);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let payload = self.payload("edited", comment_id, author, "User", body, Some(&old));
+        assert_eq!(self.deliver(&delivery, &payload).await, 202);
+        self.settled(&delivery).await;
+    }
+
+    /// Waits until every job of a delivery has ended (done or failed).
+    pub async fn settled(&self, delivery: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let jobs = self.store().jobs_of_delivery(delivery).await.expect("jobs");
+            if !jobs.is_empty()
+                && jobs
+                    .iter()
+                    .all(|j| matches!(j.state, JobState::Done | JobState::Failed))
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs of {delivery} never ended: {jobs:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The id of the last delivery [`Tester::comment`] sent.
@@ -367,6 +400,34 @@ impl Tester {
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+            .collect()
+    }
+
+    /// The bot's newest reply, as [`Tester::replies`] shows it.
+    pub fn last_reply(&self) -> String {
+        self.replies().pop().unwrap_or_default()
+    }
+
+    /// The newest reply says `text`.
+    #[track_caller]
+    pub fn assert_reply_has(&self, text: &str) {
+        let reply = self.last_reply();
+        assert!(reply.contains(text), "{reply}");
+    }
+
+    /// Nothing but the bot's talking was written to GitHub.
+    #[track_caller]
+    pub fn assert_no_writes(&self) {
+        let writes = self.provisioning_writes();
+        assert!(writes.is_empty(), "{writes:?}");
+    }
+
+    /// The URLs of a repo's webhooks, oldest first.
+    pub fn hook_urls(&self, org: &str, repo: &str) -> Vec<String> {
+        self.fake
+            .hooks(org, repo)
+            .into_iter()
+            .map(|x| x.url)
             .collect()
     }
 

@@ -478,6 +478,15 @@ impl FakeGitHub {
         })
     }
 
+    /// A user edits their comment; returns the body it had.
+    pub fn edit_comment(&self, comment_id: u64, body: &str) -> String {
+        self.s.with(|w| {
+            let c = w.comments.get_mut(&comment_id).expect("comment");
+            c.updated_at = Utc::now();
+            std::mem::replace(&mut c.body, body.to_string())
+        })
+    }
+
     /// The comments of an issue, oldest first.
     pub fn comments(&self, owner: &str, repo: &str, issue: u64) -> Vec<Comment> {
         self.s.with(|w| {

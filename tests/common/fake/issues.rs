@@ -217,19 +217,25 @@ pub(crate) async fn list_comment_reactions(
     paginate(&s, &uri, items)
 }
 
+/// `DELETE …/comments/{id}/reactions/{reaction_id}`
+/// (https://docs.github.com/en/rest/reactions/reactions#delete-an-issue-comment-reaction):
+/// a user removes their own reaction; someone else's is not theirs to remove.
 pub(crate) async fn delete_comment_reaction(
     State(s): State<S>,
+    Extension(who): Who,
     P((owner, repo, id, reaction)): P<(String, String, String, String)>,
 ) -> R {
     let reaction = parse_id(&reaction)?;
     s.with(|w| {
         let id = comment_of(w, &owner, &repo, &id)?;
         let list = &mut w.comments.get_mut(&id).expect("comment").reactions;
-        let before = list.len();
-        list.retain(|r| r.id != reaction);
-        if list.len() == before {
+        let Some(pos) = list.iter().position(|r| r.id == reaction) else {
             return Err(not_found());
+        };
+        if !list[pos].user.eq_ignore_ascii_case(&who.login) {
+            return Err(ApiError::new(403, "Must have admin rights to Repository."));
         }
+        list.remove(pos);
         no_content()
     })
 }
