@@ -274,10 +274,14 @@ async fn put_team_creation_failure_and_membership_failure() {
     let err = run(&e, action).await.expect_err("unknown user");
     assert!(
         matches!(
-            err,
-            ActionError::GitHub(GitHubError::Status { status: 404, .. })
+            &err,
+            ActionError::GitHub(GitHubError::UserNotFound { login }) if login == "ghost-user"
         ),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "user ghost-user does not exist on GitHub; check the spelling"
     );
 }
 
@@ -1051,6 +1055,37 @@ async fn cli_reports_every_config_problem_at_once() {
         assert!(err.contains(name), "{err}");
     }
     assert!(!err.contains("pw123"));
+}
+
+#[tokio::test]
+async fn cli_dry_run_without_credentials_shows_the_checks_the_configuration_answers() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+        .args([
+            "--dry-run",
+            "create_xml_repo",
+            "-c",
+            "6.004r",
+            "-t",
+            "2018_Spring",
+        ])
+        .env_clear()
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("create private repo mitx/content-mit-6004r-2018_Spring"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✗ the staging gitreload URL is configured"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no GitHub credentials"), "{stdout}");
 }
 
 // ---------------------------------------------------------------- call counts

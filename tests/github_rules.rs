@@ -142,12 +142,12 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
     let old = "content-mit-6004r-2019_Spring";
     h.fake.add_repo(STUDIO, old);
     h.fake.add_hook(STUDIO, old, PRODUCTION);
-    // The new run's .gitignore is refused for good.
+    // GitHub keeps failing on the new run's .gitignore, past every retry.
     h.fake.inject(
         "PUT",
         "/repos/*/content-mit-6004r-2020_Spring/contents/.gitignore",
-        Fault::Status(422),
-        10,
+        Fault::Status(502),
+        1000,
     );
     let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
@@ -160,6 +160,24 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
     assert!(reply.contains("stopped at step 3 of 4"), "{reply}");
     assert!(reply.contains("comment `/retry`"), "{reply}");
     assert!(reply.contains("- [ ] remove every webhook of"), "{reply}");
+    // Once GitHub is back, the command it names finishes the rerun: the new
+    // run is completed, and only then the old one's hooks go.
+    h.fake.clear_faults();
+    let c = h.comment("alice", "/retry").await;
+    assert_eq!(
+        h.finished(c).await,
+        vec!["eyes", "rocket"],
+        "{}",
+        h.last_reply()
+    );
+    assert!(h.hook_urls(STUDIO, old).is_empty());
+    assert_eq!(
+        h.fake
+            .file(STUDIO, "content-mit-6004r-2020_Spring", ".gitignore")
+            .as_deref(),
+        Some("\ndrafts/\n")
+    );
+    assert_eq!(h.fake.repos(STUDIO).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

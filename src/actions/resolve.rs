@@ -81,6 +81,7 @@ pub async fn find_latest_run(
     gh: &GitHub,
     s: &Settings,
     course: &Course,
+    new_term: &Term,
 ) -> Result<Option<RunRef>, ActionError> {
     let mut runs = list_runs(gh, s, course).await?;
     let Some(best) = runs.pop() else {
@@ -92,7 +93,9 @@ pub async fn find_latest_run(
     {
         let term = &best.term;
         return Err(ActionError::NotFound(format!(
-            "course {course} has a {term} run in both {} and {}; name the one to rerun, e.g. `/rerun-studio {course} {term} NEW_TERM` or `/rerun-xml {course} {term}`",
+            "course {course} has a {term} run in both {} and {}; say which one to rerun: \
+             `/rerun-studio {course} {term} {new_term}` for the Studio run, or \
+             `/rerun-xml {course} {term}` to retire the XML run's hooks",
             s.studio_org, s.xml_org
         )));
     }
@@ -166,12 +169,14 @@ pub async fn resolve_rerun(
             Some(run) => run,
             None => return Err(run_not_found(gh, s, course, old).await?),
         },
-        None => find_latest_run(gh, s, course).await?.ok_or_else(|| {
-            ActionError::NotFound(format!(
-                "no run of {course} found in {} or {}",
-                s.studio_org, s.xml_org
-            ))
-        })?,
+        None => find_latest_run(gh, s, course, new_term)
+            .await?
+            .ok_or_else(|| {
+                ActionError::NotFound(format!(
+                    "no run of {course} found in {} or {}",
+                    s.studio_org, s.xml_org
+                ))
+            })?,
     };
     if run.term >= *new_term {
         return Err(ActionError::NotFound(format!(

@@ -212,6 +212,11 @@ impl GitHub {
             .await?;
         match resp.status {
             200 | 201 => Ok(()),
+            // Callers reach this with a team they just made or listed, so a
+            // 404 means the login is unknown.
+            404 => Err(GitHubError::UserNotFound {
+                login: user.to_string(),
+            }),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }

@@ -15,6 +15,9 @@ pub enum GitHubError {
     #[error("team {team:?} not found in organization {org}")]
     TeamNotFound { org: String, team: String },
 
+    #[error("user {login} does not exist on GitHub; check the spelling")]
+    UserNotFound { login: String },
+
     #[error("team {team:?} already exists in organization {org}")]
     TeamExists { org: String, team: String },
 

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use orcoursetrion::{
-    sign, ClientConfig, Config, JobRow, JobState, RunningServer, ServerOptions, Store,
+    sign, ClientConfig, Config, JobRow, JobState, RetryPolicy, RunningServer, ServerOptions, Store,
     WorkerOptions,
 };
 use serde_json::{json, Value};
@@ -209,6 +209,12 @@ impl Tester {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: ClientConfig {
                 api_url: self.fake.url(),
+                // GitHub's retry shape, on a test's time scale.
+                retry: RetryPolicy {
+                    base_delay: Duration::from_millis(20),
+                    max_delay: Duration::from_millis(200),
+                    ..RetryPolicy::default()
+                },
                 ..ClientConfig::default()
             },
             worker: WorkerOptions {
