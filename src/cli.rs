@@ -17,7 +17,7 @@ use crate::github::{ClientConfig, GitHub, GitHubError};
     after_help = "Configuration comes from ORC_* environment variables (and an optional .env file); see the README."
 )]
 pub struct Cli {
-    /// Print the plan of steps and make no GitHub call.
+    /// Print the plan and its checks (read calls only); change nothing.
     #[arg(long = "dry-run", alias = "dry_run", global = true)]
     pub dry_run: bool,
 
@@ -29,6 +29,11 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the GitHub App server (webhooks, queue, workers); setup mode without credentials.
     Serve,
+    /// Print a shell completion script: `orcoursetrion completions bash > …`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
     /// orcoursetrion's actions, with their old names and flags.
     #[command(flatten)]
     Action(Action),
@@ -52,6 +57,28 @@ pub enum CliError {
     Config(String),
     #[error(transparent)]
     Action(#[from] ActionError),
+}
+
+impl CliError {
+    /// The one exit-code rule: 2 for bad input or configuration (the person
+    /// at the keyboard can fix it), 1 for GitHub or I/O failing.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Refused(_) | CliError::Config(_) => 2,
+            CliError::Action(e) if e.is_user_error() => 2,
+            CliError::Action(ActionError::NotConfigured(_)) => 2,
+            CliError::Action(_) => 1,
+        }
+    }
+}
+
+/// The completion script of `shell` for this CLI. Built in memory, so that
+/// a closed pipe (`| head`) is the caller's error to ignore, not a panic.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "orcoursetrion", &mut out);
+    out
 }
 
 impl From<GitHubError> for CliError {

@@ -35,6 +35,17 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Cli) -> ExitCode {
+    if let CliCommand::Completions { shell } = args.command {
+        use std::io::Write as _;
+        return match std::io::stdout().write_all(&cli::completions(shell)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the completions: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -44,6 +55,7 @@ async fn run(args: Cli) -> ExitCode {
     };
     let action = match args.command {
         CliCommand::Serve => return serve(config).await,
+        CliCommand::Completions { .. } => return ExitCode::SUCCESS,
         CliCommand::Action(action) => action,
     };
     let client = ClientConfig {
@@ -57,7 +69,7 @@ async fn run(args: Cli) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -498,12 +498,9 @@ async fn a_wrong_app_key_is_refused_by_the_fake() {
     let fake = FakeGitHub::start().await;
     fake.add_org(XML);
     fake.add_installation(7, XML);
-    let other_key = std::process::Command::new("openssl")
-        .args(["genrsa", "-traditional", "2048"])
-        .output()
-        .expect("openssl");
-    let pem = String::from_utf8(other_key.stdout).expect("pem");
-    let app = AppCredentials::from_pem("4242", &Secret::new(pem)).expect("key");
+    // Another App's key (a fixture, so the tests need no openssl CLI).
+    let pem = include_str!("fixtures/other-app-key.pem");
+    let app = AppCredentials::from_pem("4242", &Secret::new(pem.to_string())).expect("key");
     let gh = GitHub::app(
         ClientConfig {
             api_url: fake.url(),
@@ -1086,6 +1083,56 @@ async fn cli_dry_run_without_credentials_shows_the_checks_the_configuration_answ
         "{stdout}"
     );
     assert!(stdout.contains("no GitHub credentials"), "{stdout}");
+}
+
+/// One exit-code rule: 0 success, 2 bad input or configuration, 1 GitHub or
+/// I/O failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_exit_codes_follow_one_rule() {
+    let e = env().await;
+    e.fake.add_repo(XML, "content-mit-801-2017_Fall");
+    let bare = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    let release = ["release_xml", "-c", "8.01", "-t", "2017_Fall"];
+    let table: Vec<(&str, Option<i32>, Option<i32>)> = vec![
+        ("no credentials", bare(&release), Some(2)),
+        (
+            "a bad course name",
+            bare(&["release_xml", "-c", "8.01!", "-t", "2017_Fall"]),
+            Some(2),
+        ),
+        ("an unknown subcommand", bare(&["nosuch"]), Some(2)),
+        (
+            "a dry run with a hook URL missing",
+            bare(&["--dry-run", "release_xml", "-c", "8.01", "-t", "2017_Fall"]),
+            Some(0),
+        ),
+        ("completions", bare(&["completions", "zsh"]), Some(0)),
+        ("success", cli(&e, &release).status.code(), Some(0)),
+        (
+            "a run that is not there",
+            cli(&e, &["release_xml", "-c", "8.01", "-t", "2016_Fall"])
+                .status
+                .code(),
+            Some(2),
+        ),
+    ];
+    // GitHub refuses the token: a failure of GitHub's side, not of the input.
+    e.fake.inject("GET", "/repos/**", Fault::Status(401), 100);
+    let refused = cli(&e, &release).status.code();
+    for (what, got, want) in table
+        .into_iter()
+        .chain([("GitHub refuses", refused, Some(1))])
+    {
+        assert_eq!(got, want, "{what}");
+    }
 }
 
 // ---------------------------------------------------------------- call counts

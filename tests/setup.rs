@@ -172,6 +172,13 @@ async fn index_offers_the_manifest_with_this_servers_urls() {
 
     let (status, _, body) = s.get("/healthz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Not ready for webhooks until registered; metrics say it is setup mode.
+    let (status, _, body) = s.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("setup mode"), "{body}");
+    let (status, _, body) = s.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("orcoursetrion_setup_mode 1"), "{body}");
 }
 
 #[tokio::test]

@@ -83,9 +83,19 @@ pub async fn find_latest_run(
     course: &Course,
     new_term: &Term,
 ) -> Result<Option<RunRef>, ActionError> {
-    let mut runs = list_runs(gh, s, course).await?;
+    // The run being rerun comes before the new term. A run of the new term
+    // itself may already exist (a rerun that stopped halfway, sent again):
+    // that is the target, not the source.
+    let all = list_runs(gh, s, course).await?;
+    let latest = all.last().map(|r| r.term.clone());
+    let mut runs: Vec<RunRef> = all.into_iter().filter(|r| r.term < *new_term).collect();
     let Some(best) = runs.pop() else {
-        return Ok(None);
+        return match latest {
+            Some(latest) => Err(ActionError::NotFound(format!(
+                "the new term {new_term} must come after the latest run of {course} ({latest})"
+            ))),
+            None => Ok(None),
+        };
     };
     if runs
         .iter()

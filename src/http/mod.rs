@@ -52,6 +52,9 @@ pub fn router(mode: Mode) -> Router {
                 .route("/metrics", get(ops::metrics))
                 .with_state(Arc::new(state))
         }
-        Mode::Setup(state) => setup::routes(state).route("/healthz", get(ops::healthz_setup)),
+        Mode::Setup(state) => setup::routes(state)
+            .route("/healthz", get(ops::healthz_setup))
+            .route("/readyz", get(ops::readyz_setup))
+            .route("/metrics", get(ops::metrics_setup)),
     }
 }

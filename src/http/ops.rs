@@ -21,6 +21,29 @@ pub(super) async fn healthz_setup() -> &'static str {
     "ok (setup mode)\n"
 }
 
+/// Readiness in setup mode: alive, but no webhook is taken until the App is
+/// registered, so a load balancer keeps traffic away.
+pub(super) async fn readyz_setup() -> Response {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "setup mode: register the GitHub App first\n",
+    )
+}
+
+/// Metrics in setup mode: one gauge that says so, for the same scraper.
+pub(super) async fn metrics_setup() -> Response {
+    let mut r = text(
+        StatusCode::OK,
+        "# HELP orcoursetrion_setup_mode 1 while the server waits for the App's registration.\n\
+         # TYPE orcoursetrion_setup_mode gauge\norcoursetrion_setup_mode 1\n",
+    );
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
 /// Readiness: the database answers and the writer runs.
 pub(super) async fn readyz(State(st): State<Arc<IngressState>>) -> Response {
     match st.store.ping().await {
