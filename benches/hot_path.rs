@@ -212,6 +212,7 @@ fn ingress(c: &mut Criterion) {
             metrics: Arc::new(Metrics::new()),
             wake: Arc::new(Notify::new()),
             bodies: orcoursetrion::BodyBudget::default(),
+            doctor: orcoursetrion::DoctorReport::default(),
         }));
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {

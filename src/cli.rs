@@ -29,6 +29,9 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the GitHub App server (webhooks, queue, workers); setup mode without credentials.
     Serve,
+    /// Check this set-up: configuration, the App on GitHub, its installations,
+    /// the requests repos, the teams, the database. Exit 0 when all is ✓.
+    Doctor,
     /// Print a shell completion script: `orcoursetrion completions bash > …`.
     Completions {
         /// bash, zsh, fish, elvish or powershell

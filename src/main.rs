@@ -48,6 +48,11 @@ async fn run(args: Cli) -> ExitCode {
     }
     let config = match Config::from_env() {
         Ok(c) => c,
+        // The doctor's answer to a broken configuration is its first ✗.
+        Err(e) if matches!(args.command, CliCommand::Doctor) => {
+            println!("✗ the configuration is valid: {e}");
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprint!("error: {e}");
             return ExitCode::from(2);
@@ -55,6 +60,19 @@ async fn run(args: Cli) -> ExitCode {
     };
     let action = match args.command {
         CliCommand::Serve => return serve(config).await,
+        CliCommand::Doctor => {
+            let client = ClientConfig {
+                api_url: config.api_url.clone(),
+                ..ClientConfig::default()
+            };
+            let findings = orcoursetrion::diagnose(&config, client).await;
+            println!("{}", orcoursetrion::render_findings(&findings));
+            return if findings.iter().all(orcoursetrion::Finding::is_ok) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
         CliCommand::Completions { .. } => return ExitCode::SUCCESS,
         CliCommand::Action(action) => action,
     };

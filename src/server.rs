@@ -66,6 +66,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// What the status page says of the set-up (`serve` fills it at start-up).
+    pub doctor: crate::doctor::Report,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Held while this server owns the database file.
@@ -203,6 +205,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         addr: options.bind,
         source,
     })?;
+    let doctor = crate::doctor::Report::default();
     let router = http::router(Mode::Serve(IngressState {
         store: store.clone(),
         secrets: config.webhook_secrets.clone(),
@@ -212,6 +215,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         metrics: metrics.clone(),
         wake: wake.clone(),
         bodies: BodyBudget::new(config.limits.unauth_body_bytes).with_grace(options.body_grace),
+        doctor: doctor.clone(),
     }));
     let limits = ConnLimits {
         max_connections: config.limits.max_connections,
@@ -255,6 +259,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         addr,
         store,
         metrics,
+        doctor,
         shutdown: shutdown_tx,
         tasks,
         _owner: owner,
@@ -330,10 +335,33 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         return serve_setup(&config).await;
     }
     let server = start(&config, ServerOptions::from_config(&config)).await?;
-    stop_signal().await;
+    // The doctor once, into the log and the status page; it only reads. The
+    // server already answers meanwhile, and a stop signal cuts it short.
+    let stopped = tokio::select! {
+        () = log_doctor(&config, &server.doctor) => false,
+        () = stop_signal() => true,
+    };
+    if !stopped {
+        stop_signal().await;
+    }
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+async fn log_doctor(config: &Config, report: &crate::doctor::Report) {
+    let client = ClientConfig {
+        api_url: config.api_url.clone(),
+        ..ClientConfig::default()
+    };
+    let findings = crate::doctor::diagnose(config, client).await;
+    for f in &findings {
+        match &f.fix {
+            None => tracing::info!("doctor: ✓ {}", f.what),
+            Some(fix) => tracing::warn!("doctor: ✗ {}: {fix}", f.what),
+        }
+    }
+    report.set(findings);
 }
 
 async fn serve_setup(config: &Config) -> Result<(), ServerError> {

@@ -41,6 +41,7 @@ fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
         metrics: Arc::new(Metrics::new()),
         wake,
         bodies: orcoursetrion::BodyBudget::default(),
+        doctor: orcoursetrion::DoctorReport::default(),
     }
 }
 

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 3),
     ("metrics", 3),
     ("actions", 4),
+    ("doctor", 4),
     ("command", 5),
     ("jobs", 6),
     ("http", 7),

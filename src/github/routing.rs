@@ -89,6 +89,30 @@ impl GitHub {
         })
     }
 
+    /// The App as GitHub knows it (`GET /app`, with the App's JWT): its slug
+    /// and its page. Proves the key and the App id are right.
+    pub async fn app_info(&self) -> Result<AppInfo, GitHubError> {
+        let path = "/app";
+        let (resp, m, p) = self.as_app().call(Request::get(path)).await?;
+        match resp.status {
+            200 => resp.json(&m, &p),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// The accounts the App is installed on (`GET /app/installations`).
+    pub async fn installed_accounts(&self) -> Result<Vec<String>, GitHubError> {
+        #[derive(serde::Deserialize)]
+        struct Inst {
+            account: Option<types::Account>,
+        }
+        let list: Vec<Inst> = self.as_app().get_all("/app/installations").await?;
+        Ok(list
+            .into_iter()
+            .filter_map(|i| i.account.map(|a| a.login))
+            .collect())
+    }
+
     /// Where an org owner installs the App (`{html_url}/installations/new`).
     async fn install_url(&self) -> Option<String> {
         if let Some(page) = self.shared.app_page.lock().ok().and_then(|p| p.clone()) {
@@ -107,6 +131,14 @@ impl GitHub {
         }
         Some(format!("{page}/installations/new"))
     }
+}
+
+/// What `GET /app` says of the App.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AppInfo {
+    pub slug: String,
+    #[serde(default)]
+    pub html_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub fn router(mode: Mode) -> Router {
                     "/webhook",
                     post(webhook::webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
                 )
+                .route("/", get(ops::index))
                 .route("/healthz", get(ops::healthz))
                 .route("/readyz", get(ops::readyz))
                 .route("/metrics", get(ops::metrics))

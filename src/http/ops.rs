@@ -21,6 +21,34 @@ pub(super) async fn healthz_setup() -> &'static str {
     "ok (setup mode)\n"
 }
 
+/// `GET /`: what this is, that it runs, and how the start-up doctor found the
+/// set-up (counts only: the page is public, the details are in the log and in
+/// `orcoursetrion doctor`).
+pub(super) async fn index(State(st): State<Arc<IngressState>>) -> Response {
+    let checks = match st.doctor.counts() {
+        None => "The set-up checks have not run (they run once when <code>serve</code> starts).".to_string(),
+        Some((ok, 0)) => format!("All {ok} set-up checks pass."),
+        Some((ok, bad)) => format!(
+            "{bad} of {} set-up checks fail: see the server's log, or run <code>orcoursetrion doctor</code> on its host.",
+            ok + bad
+        ),
+    };
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>orcoursetrion</title></head>\n\
+         <body>\n<h1>orcoursetrion</h1>\n\
+         <p>A GitHub App that provisions edX course repositories from slash-commands in issue comments. It is running.</p>\n\
+         <p>{checks}</p>\n\
+         <p><a href=\"/healthz\">/healthz</a> · <a href=\"/readyz\">/readyz</a> · <a href=\"/metrics\">/metrics</a></p>\n\
+         </body></html>\n"
+    );
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
 /// Readiness in setup mode: alive, but no webhook is taken until the App is
 /// registered, so a load balancer keeps traffic away.
 pub(super) async fn readyz_setup() -> Response {

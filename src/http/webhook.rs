@@ -58,6 +58,8 @@ pub struct IngressState {
     pub wake: Arc<Notify>,
     /// The memory that unauthenticated bodies may hold, shared by all requests.
     pub bodies: BodyBudget,
+    /// The start-up doctor's findings, summed up on the status page.
+    pub doctor: crate::doctor::Report,
 }
 
 /// `X-GitHub-Delivery` is a GUID; accept printable ASCII up to 100 characters

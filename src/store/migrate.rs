@@ -79,3 +79,15 @@ pub(super) async fn migrate(conn: &mut SqliteConnection, now: i64) -> Result<(),
     }
     Ok(())
 }
+
+impl Store {
+    /// The schema version the database is at, and the newest this build knows.
+    pub async fn schema_version(&self) -> Result<(i64, i64), StoreError> {
+        let at: Option<i64> = sqlx::query("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.inner.read)
+            .await?
+            .try_get(0)?;
+        let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        Ok((at.unwrap_or(0), newest))
+    }
+}

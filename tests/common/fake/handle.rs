@@ -135,6 +135,13 @@ impl FakeGitHub {
         })
     }
 
+    /// Uninstall the App from an account (as its owner would).
+    pub fn remove_installation(&self, id: u64) {
+        self.s.with(|w| {
+            w.installations.remove(&id);
+        })
+    }
+
     /// Mint an installation token directly, without a JWT (not counted in
     /// [`Self::tokens_issued`], not logged). Panics if the installation is unknown.
     pub fn issue_token(&self, installation_id: u64) -> String {
