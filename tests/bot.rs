@@ -51,6 +51,13 @@ async fn help_lists_every_command() {
     for spec in orcoursetrion::COMMANDS {
         assert!(comments[0].contains(spec.name), "help misses {}", spec.name);
     }
+    // It tells how this installation is set up: its orgs, who may change things.
+    assert!(
+        comments[0].contains("Studio courses are in `MITx-Studio2LMS`, XML courses in `mitx`"),
+        "{}",
+        comments[0]
+    );
+    assert!(comments[0].contains("membership of the team `mitx/course-operators`"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -191,7 +191,7 @@ pub static PUT_TEAM: CommandSpec = row(
         MEMBERS,
     ],
     "Create a team in an organization, or update its membership.",
-    "/put-team mitx-xml \"6.004 staff\" members=alice,bob",
+    "/put-team mitx \"6.004 staff\" members=alice,bob",
     |a| {
         Ok(Command::Run(Action::PutTeam(PutTeam {
             org: a.positional(0, OrgName::parse)?,

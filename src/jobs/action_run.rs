@@ -69,7 +69,16 @@ impl Run<'_> {
             Ok(c) => c,
         };
         match cmd {
-            Command::Help { topic } => Ok(CommandResult::done(replies::help(topic.as_deref()))),
+            Command::Help { topic } => {
+                let s = &self.bot.settings;
+                let here = replies::HelpContext {
+                    studio_org: &s.studio_org,
+                    xml_org: &s.xml_org,
+                    requests_repo: &self.job.repo,
+                    operators: self.bot.operators_team.as_ref(),
+                };
+                Ok(CommandResult::done(replies::help(topic.as_deref(), &here)))
+            }
             Command::Plan(inner) => {
                 let inner = match inner.as_ref() {
                     Command::Retry => match self.retry_target(index).await? {

@@ -111,12 +111,37 @@ pub fn invalid(text: &str, e: &CommandError) -> String {
     format!("⚠️ {}: {e}", markdown_code(text))
 }
 
-/// `/help` or `/help COMMAND`.
-pub fn help(topic: Option<&str>) -> String {
-    match topic.and_then(command::find_spec) {
+/// What `/help` says of this installation: its orgs and who may run what.
+#[derive(Debug, Clone, Copy)]
+pub struct HelpContext<'a> {
+    pub studio_org: &'a str,
+    pub xml_org: &'a str,
+    pub requests_repo: &'a RepoFullName,
+    pub operators: Option<&'a TeamRef>,
+}
+
+/// `/help` or `/help COMMAND`, with how this installation is set up, and
+/// examples that name its own orgs.
+pub fn help(topic: Option<&str>, here: &HelpContext) -> String {
+    let text = match topic.and_then(command::find_spec) {
         Some(spec) => command::help_for(spec),
         None => command::help_text(),
+    };
+    // The table's example names the default XML org; name this one's.
+    let text = text.replace("/put-team mitx ", &format!("/put-team {} ", here.xml_org));
+    let mut who = format!("write access to `{}`", here.requests_repo);
+    if let Some(t) = here.operators {
+        who.push_str(&format!(
+            " or membership of the team `{}/{}`",
+            t.org, t.slug
+        ));
     }
+    format!(
+        "{text}\n\n**Here:** Studio courses are in `{}`, XML courses in `{}`. \
+         Commands that change GitHub need {who}; anyone who can comment may use \
+         `/help` and `/plan`.",
+        here.studio_org, here.xml_org
+    )
 }
 
 /// A mutating command from someone who may not run it.
@@ -599,7 +624,21 @@ mod tests {
 
     #[test]
     fn help_replies() {
-        insta::assert_snapshot!("help_topic", help(Some("rerun")));
-        assert_eq!(help(None), command::help_text());
+        let repo = RepoFullName::parse("mitx/course-requests").unwrap();
+        let ops = TeamRef {
+            org: "mitx".into(),
+            slug: "course-operators".into(),
+        };
+        let here = HelpContext {
+            studio_org: "MITx-Studio2LMS",
+            xml_org: "mitx-xml",
+            requests_repo: &repo,
+            operators: Some(&ops),
+        };
+        insta::assert_snapshot!("help_topic", help(Some("rerun"), &here));
+        let all = help(None, &here);
+        assert!(all.starts_with(&command::help_text()[..40]));
+        assert!(all.contains("`/put-team mitx-xml \"6.004 staff\""), "{all}");
+        insta::assert_snapshot!("help_here", &all[all.find("**Here:**").unwrap_or(0)..]);
     }
 }
