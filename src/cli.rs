@@ -32,6 +32,9 @@ pub enum CliCommand {
     /// Check this set-up: configuration, the App on GitHub, its installations,
     /// the requests repos, the teams, the database. Exit 0 when all is ✓.
     Doctor,
+    /// Print the `X-Hub-Signature-256` of standard input under the first
+    /// ORC_WEBHOOK_SECRET, to send a webhook by hand (the secret never goes in argv).
+    Sign,
     /// Print a shell completion script: `orcoursetrion completions bash > …`.
     Completions {
         /// bash, zsh, fish, elvish or powershell

@@ -74,6 +74,19 @@ async fn run(args: Cli) -> ExitCode {
             };
         }
         CliCommand::Completions { .. } => return ExitCode::SUCCESS,
+        CliCommand::Sign => {
+            let Some(secret) = config.webhook_secrets.first() else {
+                eprintln!("error: ORC_WEBHOOK_SECRET: not set");
+                return ExitCode::from(2);
+            };
+            let mut body = Vec::new();
+            if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut body) {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+            println!("{}", orcoursetrion::sign(secret.expose().as_bytes(), &body));
+            return ExitCode::SUCCESS;
+        }
         CliCommand::Action(action) => action,
     };
     let client = ClientConfig {
