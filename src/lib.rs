@@ -43,14 +43,16 @@ pub use github::api::Committer;
 pub use github::{AppCredentials, ClientConfig, GitHub, GitHubError, RetryPolicy};
 pub use http::{
     inspect_body, parse_signature, router, sign, verify_signature, BodyBudget, ConnLimits,
-    EventFilter, IngressState, Inspection, Mode, Refusal, SetupError, SetupState, ENV_KEYS,
-    KEY_FILE_NAME, MAX_BODY_BYTES,
+    EventFilter, IngressState, Inspection, Mode, Refusal, SetupDone, SetupError, SetupState,
+    ENV_KEYS, KEY_FILE_NAME, MAX_BODY_BYTES,
 };
 pub use jobs::{JobKind, WorkerOptions};
 pub use metrics::Metrics;
 pub use naming::{Branch, Course, Login, NameError, Names, OrgName, RepoFullName, TeamName, Term};
 pub use secret::Secret;
-pub use server::{init_logging, serve, start, RunningServer, ServerError, ServerOptions};
+pub use server::{
+    init_logging, serve, serve_with_vars, start, RunningServer, ServerError, ServerOptions,
+};
 pub use store::{
     AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,
     JobState, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store, StoreError,

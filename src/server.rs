@@ -331,9 +331,28 @@ async fn stop_signal() {
 
 /// `orcoursetrion serve`.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
-    if !matches!(config.auth, Some(GitHubAuth::App { .. })) {
-        return serve_setup(&config).await;
-    }
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    serve_with_vars(config, vars).await
+}
+
+/// [`serve`], with the environment given (setup mode reads it, and checks
+/// the settings it saves against it). Without App credentials it runs setup
+/// mode first, then goes on with what setup saved, without a restart.
+pub async fn serve_with_vars(
+    config: Config,
+    vars: HashMap<String, String>,
+) -> Result<(), ServerError> {
+    let config = if matches!(config.auth, Some(GitHubAuth::App { .. })) {
+        config
+    } else {
+        match serve_setup(&config, &vars).await? {
+            Some(c) => {
+                tracing::info!("setup complete: leaving setup mode");
+                c
+            }
+            None => return Ok(()),
+        }
+    };
     let server = start(&config, ServerOptions::from_config(&config)).await?;
     // The doctor once, into the log and the status page; it only reads. The
     // server already answers meanwhile, and a stop signal cuts it short.
@@ -364,9 +383,15 @@ async fn log_doctor(config: &Config, report: &crate::doctor::Report) {
     report.set(findings);
 }
 
-async fn serve_setup(config: &Config) -> Result<(), ServerError> {
-    let vars: HashMap<String, String> = std::env::vars().collect();
-    let state = SetupState::from_vars(&vars);
+/// Setup mode until the App is registered and its settings saved (then the
+/// configuration to run with) or until a stop signal (`None`).
+async fn serve_setup(
+    config: &Config,
+    vars: &HashMap<String, String>,
+) -> Result<Option<Config>, ServerError> {
+    let state = SetupState::from_vars(vars);
+    let done = state.done.clone();
+    let env_path = state.env_path.clone();
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -382,12 +407,30 @@ async fn serve_setup(config: &Config) -> Result<(), ServerError> {
         ..ConnLimits::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        stop_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    http::serve(listener, http::router(Mode::Setup(state)), limits, stop_rx).await;
-    Ok(())
+    let server = tokio::spawn(http::serve(
+        listener,
+        http::router(Mode::Setup(state)),
+        limits,
+        stop_rx,
+    ));
+    let finished = tokio::select! {
+        () = done.wait() => true,
+        () = stop_signal() => false,
+    };
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    if !finished {
+        return Ok(None);
+    }
+    // What `serve` would read after a restart: the environment, then `.env`.
+    let mut merged = vars.clone();
+    merged.extend(http::read_env_file(&env_path));
+    Config::from_vars(&merged).map(Some).map_err(|e| {
+        ServerError::Config(format!(
+            "the saved settings do not load; fix {} and start again: {e}",
+            env_path.display()
+        ))
+    })
 }
 
 /// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use common::fake::{FakeGitHub, Fault, MANIFEST_CLIENT_SECRET, MANIFEST_WEBHOOK_SECRET};
 use common::{TEST_APP_ID, TEST_APP_SLUG, TEST_CLIENT_ID};
 use orcoursetrion::AppCredentials;
+use orcoursetrion::{sign, Mode, SetupDone, SetupState, KEY_FILE_NAME};
 use orcoursetrion::{ClientConfig, GitHub};
 use orcoursetrion::{Config, GitHubAuth};
-use orcoursetrion::{Mode, SetupState, KEY_FILE_NAME};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -43,6 +43,8 @@ impl Setup {
             env_path: dir.path().join(".env"),
             key_dir: dir.path().join("keys"),
             org: org.map(str::to_string),
+            vars: HashMap::new(),
+            done: SetupDone::default(),
         };
         let app = orcoursetrion::router(Mode::Setup(state));
         tokio::spawn(async move {
@@ -280,7 +282,10 @@ async fn a_good_callback_writes_credentials_that_authenticate() {
         )),
         "{html}"
     );
-    assert!(html.contains("restart"), "{html}");
+    assert!(
+        html.contains("once they are saved, the server leaves setup mode"),
+        "{html}"
+    );
     for secret in [
         MANIFEST_CLIENT_SECRET,
         MANIFEST_WEBHOOK_SECRET,
@@ -362,11 +367,13 @@ async fn a_good_callback_writes_credentials_that_authenticate() {
     assert_eq!(fake.token_installation(token.expose()), Some(INSTALLATION));
     assert_eq!(fake.tokens_issued(), 1);
 
-    // Setup is over: the page says so and a second callback changes nothing.
+    // Registered: the page says so, offers only the settings form (no second
+    // registration), and a second callback changes nothing.
     let (status, _, html) = s.get("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("registered"), "{html}");
-    assert!(!html.contains("<form"), "{html}");
+    assert!(!html.contains("Register GitHub App"), "{html}");
+    assert!(html.contains("action=\"/setup/settings\""), "{html}");
     let before = fs::read(s.env_path()).expect(".env");
     let (status, _, _) = s
         .get(&format!("/setup/callback?code=abc123DEF&state={state}"))
@@ -485,4 +492,121 @@ async fn github_failures_are_bad_gateway_pages_and_the_code_can_be_retried() {
         env_vars(&s.env_path())["ORC_APP_ID"],
         TEST_APP_ID.to_string()
     );
+}
+
+/// The whole first hour in one go: `serve` without credentials, the manifest
+/// flow, the settings form, and then webhooks taken with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_saves_the_settings_and_leaves_setup_mode_without_a_restart() {
+    let fake = FakeGitHub::start().await;
+    fake.add_manifest_code("firsthour1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let env_file = dir.path().join(".env");
+    let vars: HashMap<String, String> = [
+        ("PORT", port.to_string()),
+        ("ORC_GH_API_URL", fake.url()),
+        ("ORC_PUBLIC_URL", "https://orc.example.edu".to_string()),
+        ("ORC_ENV_FILE", env_file.display().to_string()),
+        (
+            "ORC_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("orc.db").display()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = Config::from_vars(&vars).expect("config");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let (http, url) = (http.clone(), format!("{base}{path}"));
+        async move {
+            for _ in 0..100 {
+                if let Ok(r) = http.get(&url).send().await {
+                    return (r.status(), r.text().await.unwrap_or_default());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("{url} never answered")
+        }
+    };
+    let flow = async {
+        let (_, index) = get("/").await;
+        let action = unescape(between(&index, "<form method=\"post\" action=\"", "\""));
+        let state = action.split_once("?state=").expect("state").1.to_string();
+        let (status, page) = get(&format!("/setup/callback?code=firsthour1&state={state}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("action=\"/setup/settings\""), "{page}");
+        let token = between(&page, "name=\"token\" value=\"", "\"").to_string();
+        let post = |fields: Vec<(&'static str, String)>| {
+            let (http, url) = (http.clone(), format!("{base}/setup/settings"));
+            async move {
+                let r = http.post(url).form(&fields).send().await.expect("post");
+                (r.status(), r.text().await.unwrap_or_default())
+            }
+        };
+        // A bad value is reported by name, and nothing is saved.
+        let (status, page) = post(vec![
+            ("token", token.clone()),
+            ("ORC_REQUESTS_REPOS", "not a repo".into()),
+        ])
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("ORC_REQUESTS_REPOS"), "{page}");
+        // A forged form is refused.
+        let (status, _) = post(vec![("token", "forged".into())]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, page) = post(vec![
+            ("token", token),
+            ("ORC_REQUESTS_REPOS", "mitx/course-requests".into()),
+            ("ORC_XML_ORG", "mitx".into()),
+            (
+                "ORC_STAGING_GITRELOAD",
+                "https://gr:pw@staging.example.edu/gitreload".into(),
+            ),
+        ])
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let saved = env_vars(&env_file);
+        assert_eq!(mode(&env_file), 0o600);
+        assert_eq!(saved["ORC_REQUESTS_REPOS"], "mitx/course-requests");
+        assert_eq!(
+            saved["ORC_STAGING_GITRELOAD"],
+            "https://gr:pw@staging.example.edu/gitreload"
+        );
+        // The same process now serves normally: ready, and webhooks are taken.
+        let mut ready = false;
+        for _ in 0..100 {
+            if get("/readyz").await.0 == StatusCode::OK {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(ready, "the server never left setup mode");
+        let body = br#"{"zen":"Keep it logically awesome.","hook_id":1}"#;
+        let r = http
+            .post(format!("{base}/webhook"))
+            .header("X-GitHub-Event", "ping")
+            .header("X-GitHub-Delivery", "first-hour-1")
+            .header(
+                "X-Hub-Signature-256",
+                sign(MANIFEST_WEBHOOK_SECRET.as_bytes(), body),
+            )
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    };
+    // The server runs in this task beside the flow (its future is not Send).
+    tokio::select! {
+        r = orcoursetrion::serve_with_vars(config, vars) => panic!("serve ended: {r:?}"),
+        () = flow => {}
+    }
 }

@@ -19,7 +19,9 @@ use axum::Router;
 pub use body::BodyBudget;
 pub use envelope::{inspect_body, EventFilter, Inspection, Refusal};
 pub use listen::{serve, ConnLimits};
-pub use setup::{github_web_url, SetupError, SetupState, ENV_KEYS, KEY_FILE_NAME};
+pub use setup::{
+    github_web_url, read_env_file, SetupDone, SetupError, SetupState, ENV_KEYS, KEY_FILE_NAME,
+};
 pub use signature::{parse_signature, sign, verify_signature};
 pub use webhook::{IngressState, MAX_BODY_BYTES};
 

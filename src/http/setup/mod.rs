@@ -8,7 +8,9 @@
 //!    with `?code=…&state=…`; we check the state, exchange the code
 //!    (`POST /app-manifests/{code}/conversions`) and write the private key and
 //!    a `.env`, both mode 0600 and both atomically (temp file + rename).
-//! 3. The operator installs the App and restarts `orcoursetrion serve`.
+//! 3. The page then asks for the shop's settings (requests repos, orgs,
+//!    teams, gitreload URLs), checks them as `serve` reads them and adds them
+//!    to `.env`; the server leaves setup mode by itself ([`SetupDone`]).
 //!
 //! Secrets (client secret, webhook secret, private key) are written to disk
 //! and nowhere else: not to a page, not to a log.
@@ -38,6 +40,9 @@ use crate::text::escape_html;
 mod envfile;
 mod manifest;
 mod pages;
+mod settings;
+
+pub use settings::read_env_file;
 
 pub use envfile::{update_env, write_private_file};
 pub use manifest::{github_web_url, manifest_json};
@@ -72,6 +77,36 @@ pub enum SetupError {
     Org(String),
 }
 
+/// Told when setup is complete (credentials and settings saved), so the
+/// server can leave setup mode without a restart.
+#[derive(Debug, Clone, Default)]
+pub struct SetupDone(Arc<(tokio::sync::Notify, std::sync::atomic::AtomicBool)>);
+
+impl SetupDone {
+    pub fn finish(&self) {
+        self.0 .1.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0 .0.notify_waiters();
+    }
+
+    /// Returns once [`SetupDone::finish`] was called (at once if it was).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.0 .0.notified();
+            if self.0 .1.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl PartialEq for SetupDone {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for SetupDone {}
+
 /// What setup mode needs to know. Plain data: [`router`] validates it and
 /// keeps the run-time state (CSRF states, the outcome) to itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +123,14 @@ pub struct SetupState {
     /// `ORC_SETUP_ORG`: register the App under this organization instead of
     /// the signed-in user.
     pub org: Option<String>,
+    /// The environment, against which the chosen settings are checked.
+    pub vars: HashMap<String, String>,
+    pub done: SetupDone,
 }
 
 impl SetupState {
     /// From environment variables: `ORC_GH_API_URL`, `ORC_PUBLIC_URL`, `PORT`,
-    /// `ORC_SETUP_ORG`; `.env` and the key in the working directory.
+    /// `ORC_SETUP_ORG`, `ORC_ENV_FILE` (default `.env`; the key goes beside it).
     pub fn from_vars(vars: &HashMap<String, String>) -> SetupState {
         let get = |k: &str| {
             vars.get(k)
@@ -100,12 +138,19 @@ impl SetupState {
                 .filter(|v| !v.is_empty())
         };
         let port = get("PORT").unwrap_or_else(|| "8080".to_string());
+        let env_path = PathBuf::from(get("ORC_ENV_FILE").unwrap_or_else(|| ".env".to_string()));
+        let key_dir = env_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         SetupState {
             api_url: get("ORC_GH_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string()),
             public_url: get("ORC_PUBLIC_URL").unwrap_or_else(|| format!("http://localhost:{port}")),
-            env_path: PathBuf::from(".env"),
-            key_dir: PathBuf::from("."),
+            env_path,
+            key_dir,
             org: get("ORC_SETUP_ORG"),
+            vars: vars.clone(),
+            done: SetupDone::default(),
         }
     }
 }
@@ -136,6 +181,8 @@ struct Registered {
 struct Runtime {
     states: VecDeque<(String, Instant)>,
     registered: Option<Registered>,
+    /// The settings form's CSRF token, from registration until it is saved.
+    settings_token: Option<String>,
 }
 
 struct App {
@@ -222,6 +269,7 @@ pub(super) fn routes(state: SetupState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/setup/callback", get(callback))
+        .route("/setup/settings", post(settings::save_settings))
         .route("/webhook", post(webhook))
         .with_state(app)
 }
@@ -241,8 +289,7 @@ fn registered_body(app: &App, r: &Registered) -> String {
         "<p class=\"ok\">App <strong>{slug}</strong> registered{owner}.</p>\n\
          <ol>\n\
          <li>Install it on your organization: <a href=\"{install}\">{install_text}</a>.</li>\n\
-         <li>Then restart <code>orcoursetrion serve</code>: it reads the App's credentials from \
-         <code>{env}</code> and leaves setup mode.</li>\n\
+         <li>Then choose the settings below: once they are saved, the server leaves setup mode.</li>\n\
          </ol>\n\
          <p>The App id, client id and secrets are in <code>{env}</code> and its private key in \
          <code>{key}</code>, both readable by their owner only. Keep them out of version control.</p>",
@@ -254,12 +301,29 @@ fn registered_body(app: &App, r: &Registered) -> String {
     )
 }
 
+/// The registered page with the settings form (while it is not saved).
+fn registered_page_body(app: &App, r: &Registered) -> String {
+    let mut body = registered_body(app, r);
+    if let Some(token) = app.runtime().settings_token.clone() {
+        let mut values = app.cfg.vars.clone();
+        values.extend(read_env_file(&app.cfg.env_path));
+        body.push('\n');
+        body.push_str(&settings::form(&token, &values, &[]));
+    }
+    body
+}
+
 async fn index(State(app): State<Arc<App>>) -> Response {
-    if let Some(r) = &app.runtime().registered {
+    let registered = app.runtime().registered.as_ref().map(|r| Registered {
+        slug: r.slug.clone(),
+        html_url: r.html_url.clone(),
+        owner: r.owner.clone(),
+    });
+    if let Some(r) = registered {
         return page(
             StatusCode::OK,
             "orcoursetrion setup",
-            &registered_body(&app, r),
+            &registered_page_body(&app, &r),
         );
     }
     let (manifest, org) = match &app.prepared {
@@ -396,7 +460,10 @@ async fn callback(State(app): State<Arc<App>>, Query(q): Query<CallbackParams>) 
         html_url: conv.html_url,
         owner: conv.owner.map(|o| o.login),
     };
-    let mut body = registered_body(&app, &r);
+    let mut token = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut token);
+    app.runtime().settings_token = Some(hex::encode(token));
+    let mut body = registered_page_body(&app, &r);
     if conv.webhook_secret.is_none() {
         body.push_str(
             "\n<p class=\"warn\">GitHub returned no webhook secret: set one in the App's settings and put it in \
@@ -431,8 +498,13 @@ fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
             .mode(0o700)
             .create(key_dir)?;
     }
-    let key_dir = fs::canonicalize(key_dir)?;
-    let key_path = key_dir.join(KEY_FILE_NAME);
+    // A key beside a .env in the working directory is named relatively, so
+    // the folder can move; anywhere else, by its absolute path.
+    let key_path = if key_dir == Path::new(".") {
+        PathBuf::from(KEY_FILE_NAME)
+    } else {
+        fs::canonicalize(key_dir)?.join(KEY_FILE_NAME)
+    };
     write_private_file(&key_path, conv.pem.as_bytes())?;
     if let Some(parent) = cfg.env_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.exists() {
@@ -471,7 +543,7 @@ fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
 async fn webhook() -> (StatusCode, &'static str) {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        "orcoursetrion is in setup mode: restart it once the App's credentials are saved\n",
+        "orcoursetrion is in setup mode: it takes webhooks once the App is registered and its settings saved\n",
     )
 }
 
