@@ -1,4 +1,4 @@
-# orcoursetrion: GitHub App server and CLI in a small runtime image (SPEC §10).
+# orcoursetrion: GitHub App server and CLI in a small runtime image.
 #
 #   docker build -t orcoursetrion .
 #   docker run -p 8080:8080 -v orcoursetrion_data:/data orcoursetrion

@@ -93,8 +93,11 @@ impl From<GitHubError> for CliError {
     }
 }
 
-/// A GitHub handle from the configuration, acting where the CLI's writes go.
-pub fn github_from_config(config: &Config, client: ClientConfig) -> Result<GitHub, CliError> {
+/// A GitHub handle from the configuration, acting where the CLI's writes go:
+/// a personal token, an App installation named by `ORC_APP_INSTALLATION_ID`,
+/// or else, as the server does, the installation of each account a call
+/// touches.
+pub async fn github_from_config(config: &Config, client: ClientConfig) -> Result<GitHub, CliError> {
     match &config.auth {
         Some(GitHubAuth::Token(t)) => Ok(GitHub::with_token(client, t.clone())?),
         Some(GitHubAuth::App {
@@ -102,16 +105,15 @@ pub fn github_from_config(config: &Config, client: ClientConfig) -> Result<GitHu
             private_key,
             installation_id,
         }) => {
-            let id = installation_id.ok_or_else(|| {
-                CliError::Config(
-                    "ORC_APP_INSTALLATION_ID: required to run actions from the CLI with App credentials (or set ORC_GH_OAUTH2_TOKEN)".into(),
-                )
-            })?;
             let app = AppCredentials::from_pem(app_id.clone(), private_key)?;
-            Ok(GitHub::app(client, app)?.installation(id))
+            let gh = GitHub::app(client, app)?;
+            Ok(match installation_id {
+                Some(id) => gh.installation(*id),
+                None => gh.routed_via(&config.settings.xml_org).await?,
+            })
         }
         None => Err(CliError::Config(
-            "ORC_GH_OAUTH2_TOKEN: not set (or set ORC_APP_ID, ORC_APP_PRIVATE_KEY and ORC_APP_INSTALLATION_ID)".into(),
+            "ORC_GH_OAUTH2_TOKEN: not set (or set ORC_APP_ID and ORC_APP_PRIVATE_KEY_PATH, as setup writes them)".into(),
         )),
     }
 }
@@ -129,12 +131,13 @@ pub async fn run_action(
         // The plan and its checks: all of them when GitHub can be asked
         // (read calls only), else those the configuration answers.
         let mut out = plan.render().trim_end().to_string();
-        let checks = match github_from_config(config, client) {
+        let checks = match github_from_config(config, client).await {
             Ok(gh) => actions::preflight(&gh, &config.settings, action, &[]).await?,
-            Err(_) => {
-                let checks = actions::config_checks(&config.settings, action);
-                out.push_str("\n(no GitHub credentials: only the checks that need no GitHub call)");
-                checks
+            Err(e) => {
+                out.push_str(&format!(
+                    "\n(GitHub cannot be asked: {e}; only the checks that need no GitHub call)"
+                ));
+                actions::config_checks(&config.settings, action)
             }
         };
         if !checks.is_empty() {
@@ -145,7 +148,7 @@ pub async fn run_action(
         }
         return Ok(out);
     }
-    let gh = github_from_config(config, client)?;
+    let gh = github_from_config(config, client).await?;
     // The CLI keeps no record of the repos it made, so it never adopts one.
     let checks = actions::preflight(&gh, &config.settings, action, &[]).await?;
     match actions::verdict(&checks) {

@@ -1082,7 +1082,34 @@ async fn cli_dry_run_without_credentials_shows_the_checks_the_configuration_answ
         stdout.contains("✗ the staging gitreload URL is configured"),
         "{stdout}"
     );
-    assert!(stdout.contains("no GitHub credentials"), "{stdout}");
+    assert!(
+        stdout.contains("only the checks that need no GitHub call"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_with_app_credentials_needs_no_installation_id() {
+    let e = env().await;
+    e.fake.add_installation(5, XML);
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/test-app-key.pem"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+        .args(["put_team", "-o", "mitx", "-g", "From the CLI"])
+        .env_clear()
+        .env("ORC_GH_API_URL", e.fake.url())
+        .env("ORC_APP_ID", common::TEST_APP_ID.to_string())
+        .env("ORC_APP_PRIVATE_KEY_PATH", key)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(e.fake.team(XML, "from-the-cli").is_some());
 }
 
 /// One exit-code rule: 0 success, 2 bad input or configuration, 1 GitHub or

@@ -28,6 +28,14 @@ impl GitHub {
         }
     }
 
+    /// A handle that routes by account, as [`GitHub::for_accounts`], with the
+    /// installation of `org` serving calls that touch no account. For the
+    /// CLI, which has no delivery to take an installation from.
+    pub async fn routed_via(&self, org: &str) -> Result<GitHub, GitHubError> {
+        let id = self.installation_for(org).await?;
+        Ok(self.for_accounts(id))
+    }
+
     /// Forgets the installation of `account` (it was deleted or suspended,
     /// or its token was refused).
     pub fn forget_account(&self, account: &str) {

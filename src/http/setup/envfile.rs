@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 
+use super::{SetupState, KEY_FILE_NAME};
+use crate::github::Conversion;
+use std::os::unix::fs::DirBuilderExt;
+
 fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
@@ -247,6 +251,60 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 /// Set `updates` in the `.env` at `path` (created if missing), keeping every
 /// other line; the file ends up mode 0600, written atomically.
+/// The private key, then `.env` (which points at it).
+pub(super) fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
+    let key_dir = match cfg.key_dir.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => cfg.key_dir.as_path(),
+    };
+    if !key_dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(key_dir)?;
+    }
+    // A key beside a .env in the working directory is named relatively, so
+    // the folder can move; anywhere else, by its absolute path.
+    let key_path = if key_dir == Path::new(".") {
+        PathBuf::from(KEY_FILE_NAME)
+    } else {
+        fs::canonicalize(key_dir)?.join(KEY_FILE_NAME)
+    };
+    write_private_file(&key_path, conv.pem.as_bytes())?;
+    if let Some(parent) = cfg.env_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+    }
+    let id = conv.id.to_string();
+    let key_path = key_path.to_string_lossy();
+    let mut updates = vec![
+        ("ORC_APP_ID", id.as_str()),
+        ("ORC_APP_PRIVATE_KEY_PATH", key_path.as_ref()),
+    ];
+    if let Some(ws) = &conv.webhook_secret {
+        updates.push(("ORC_WEBHOOK_SECRET", ws.as_str()));
+    }
+    updates.extend([
+        ("ORC_APP_CLIENT_ID", conv.client_id.as_str()),
+        ("ORC_APP_CLIENT_SECRET", conv.client_secret.as_str()),
+        ("ORC_APP_SLUG", conv.slug.as_str()),
+    ]);
+    // An inline key would win over the path (config.rs): it belongs to
+    // another App, so it goes.
+    update_env(
+        &cfg.env_path,
+        &updates,
+        &[(
+            "ORC_APP_PRIVATE_KEY",
+            "ORC_APP_PRIVATE_KEY_PATH points at the new App's key",
+        )],
+    )
+}
+
 #[cfg(test)]
 pub fn write_env(path: &Path, updates: &[(&str, &str)]) -> io::Result<()> {
     update_env(path, updates, &[])

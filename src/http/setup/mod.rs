@@ -16,9 +16,6 @@
 //! and nowhere else: not to a page, not to a log.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self};
-use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,9 +39,10 @@ mod manifest;
 mod pages;
 mod settings;
 
-pub use settings::read_env_file;
+pub use settings::{read_env_file, SetupDone};
 
-pub use envfile::{update_env, write_private_file};
+use envfile::save;
+pub use envfile::update_env;
 pub use manifest::{github_web_url, manifest_json};
 use manifest::{is_local, new_app_url, normalize_public_url};
 use pages::{error_page, page, page_with, INDEX_REFERRER_POLICY};
@@ -76,36 +74,6 @@ pub enum SetupError {
     #[error("ORC_SETUP_ORG {0:?}: expected a GitHub organization login")]
     Org(String),
 }
-
-/// Told when setup is complete (credentials and settings saved), so the
-/// server can leave setup mode without a restart.
-#[derive(Debug, Clone, Default)]
-pub struct SetupDone(Arc<(tokio::sync::Notify, std::sync::atomic::AtomicBool)>);
-
-impl SetupDone {
-    pub fn finish(&self) {
-        self.0 .1.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.0 .0.notify_waiters();
-    }
-
-    /// Returns once [`SetupDone::finish`] was called (at once if it was).
-    pub async fn wait(&self) {
-        loop {
-            let notified = self.0 .0.notified();
-            if self.0 .1.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-impl PartialEq for SetupDone {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-impl Eq for SetupDone {}
 
 /// What setup mode needs to know. Plain data: [`router`] validates it and
 /// keeps the run-time state (CSRF states, the outcome) to itself.
@@ -484,60 +452,6 @@ async fn convert(app: &App, code: &str) -> Result<Conversion, String> {
         .as_ref()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     convert_manifest(http, &app.cfg.api_url, code).await
-}
-
-/// The private key, then `.env` (which points at it).
-fn save(cfg: &SetupState, conv: &Conversion) -> io::Result<()> {
-    let key_dir = match cfg.key_dir.as_os_str().is_empty() {
-        true => Path::new("."),
-        false => cfg.key_dir.as_path(),
-    };
-    if !key_dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(key_dir)?;
-    }
-    // A key beside a .env in the working directory is named relatively, so
-    // the folder can move; anywhere else, by its absolute path.
-    let key_path = if key_dir == Path::new(".") {
-        PathBuf::from(KEY_FILE_NAME)
-    } else {
-        fs::canonicalize(key_dir)?.join(KEY_FILE_NAME)
-    };
-    write_private_file(&key_path, conv.pem.as_bytes())?;
-    if let Some(parent) = cfg.env_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)?;
-        }
-    }
-    let id = conv.id.to_string();
-    let key_path = key_path.to_string_lossy();
-    let mut updates = vec![
-        ("ORC_APP_ID", id.as_str()),
-        ("ORC_APP_PRIVATE_KEY_PATH", key_path.as_ref()),
-    ];
-    if let Some(ws) = &conv.webhook_secret {
-        updates.push(("ORC_WEBHOOK_SECRET", ws.as_str()));
-    }
-    updates.extend([
-        ("ORC_APP_CLIENT_ID", conv.client_id.as_str()),
-        ("ORC_APP_CLIENT_SECRET", conv.client_secret.as_str()),
-        ("ORC_APP_SLUG", conv.slug.as_str()),
-    ]);
-    // An inline key would win over the path (config.rs): it belongs to
-    // another App, so it goes.
-    update_env(
-        &cfg.env_path,
-        &updates,
-        &[(
-            "ORC_APP_PRIVATE_KEY",
-            "ORC_APP_PRIVATE_KEY_PATH points at the new App's key",
-        )],
-    )
 }
 
 async fn webhook() -> (StatusCode, &'static str) {

@@ -16,6 +16,36 @@ use super::{update_env, App};
 use crate::config::Config;
 use crate::text::escape_html;
 
+/// Told when setup is complete (credentials and settings saved), so the
+/// server can leave setup mode without a restart.
+#[derive(Debug, Clone, Default)]
+pub struct SetupDone(Arc<(tokio::sync::Notify, std::sync::atomic::AtomicBool)>);
+
+impl SetupDone {
+    pub fn finish(&self) {
+        self.0 .1.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0 .0.notify_waiters();
+    }
+
+    /// Returns once [`SetupDone::finish`] was called (at once if it was).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.0 .0.notified();
+            if self.0 .1.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl PartialEq for SetupDone {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for SetupDone {}
+
 /// The fields of the form: the variable, its label, and what it is for.
 pub(super) const FIELDS: &[(&str, &str, &str)] = &[
     (
