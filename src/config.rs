@@ -287,6 +287,7 @@ impl Config {
                 }
             },
         };
+        let key_path_given = key_path.is_some();
         let private_key = match (key_inline, key_path) {
             (Some(k), _) => Some(Secret::new(k.replace("\\n", "\n"))),
             (None, Some(path)) => match std::fs::read_to_string(&path) {
@@ -315,6 +316,8 @@ impl Config {
                     installation_id,
                 })
             }
+            // An unreadable key path is reported already, once.
+            (Some(_), None, _) if key_path_given => None,
             (Some(_), None, _) => {
                 r.problem("ORC_APP_PRIVATE_KEY", "ORC_APP_ID is set but neither ORC_APP_PRIVATE_KEY nor ORC_APP_PRIVATE_KEY_PATH is");
                 None

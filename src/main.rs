@@ -55,6 +55,16 @@ async fn run(args: Cli) -> ExitCode {
         }
         Err(e) => {
             eprint!("error: {e}");
+            // An action would next miss its credentials: say so with the rest.
+            let dry = args.dry_run;
+            let has = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+            if matches!(args.command, CliCommand::Action(_))
+                && !dry
+                && !has("ORC_GH_OAUTH2_TOKEN")
+                && !has("ORC_APP_ID")
+            {
+                eprintln!("  - ORC_GH_OAUTH2_TOKEN: not set (or set ORC_APP_ID and ORC_APP_PRIVATE_KEY_PATH)");
+            }
             return ExitCode::from(2);
         }
     };
