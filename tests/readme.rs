@@ -53,3 +53,35 @@ fn the_simulated_delivery_block_runs_as_written() {
     assert!(stored < duplicate && duplicate < refused, "{stdout}");
     assert!(stdout[..duplicate].contains(" 202"), "{stdout}");
 }
+
+/// Every example of the "Command line" block is a valid invocation: run as a
+/// dry run without credentials, each shows its plan and exits 0.
+#[test]
+fn the_command_line_examples_are_valid_invocations() {
+    let block = block_after("## Command line");
+    let bin = env!("CARGO_BIN_EXE_orcoursetrion");
+    let mut ran = 0;
+    for line in block.lines().filter(|l| l.starts_with("orcoursetrion ")) {
+        let command = line.split("   #").next().unwrap_or(line).trim();
+        let script = format!(
+            "{bin} --dry-run {}",
+            command
+                .trim_start_matches("orcoursetrion ")
+                .trim_start_matches("--dry-run ")
+        );
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .expect("bash runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.starts_with("Plan for "),
+            "{line}\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 7, "only {ran} examples found");
+}
