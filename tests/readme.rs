@@ -85,3 +85,62 @@ fn the_command_line_examples_are_valid_invocations() {
     }
     assert!(ran >= 7, "only {ran} examples found");
 }
+
+/// The Quick start's `serve`, on a fresh machine: no credentials, so setup
+/// mode, whose page offers the registration. (Its `cargo test` is this run.)
+#[test]
+fn the_quick_start_serve_starts_setup_mode() {
+    let block = block_after("## Quick start");
+    assert!(block.contains("cargo run --release -- serve"), "{block}");
+    assert!(block.contains("cargo test"), "{block}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut page = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let _ = s.read_to_string(&mut page);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Register GitHub App"), "{page}");
+}
+
+/// The doctor block, on a fresh machine: it names what is missing, with the
+/// fix, and exits 1.
+#[test]
+fn the_doctor_block_names_what_a_fresh_machine_lacks() {
+    let block = block_after("## Checking the set-up: `doctor`");
+    assert_eq!(block.trim(), "cargo run --release -- doctor");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+        .arg("doctor")
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .expect("doctor runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("✗ GitHub App credentials: set ORC_APP_ID"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✗ requests repos are set: set ORC_REQUESTS_REPOS"),
+        "{stdout}"
+    );
+}
