@@ -32,8 +32,7 @@ async fn half_done_create(h: &mut Tester) -> u64 {
         Fault::Status(502),
         1000,
     );
-    let c = h.comment("alice", CREATE).await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    let c = h.comment_confused("alice", CREATE).await;
     h.fake.clear_faults();
     assert!(h.fake.repo(XML, NEW).is_some());
     assert!(h.hook_urls(XML, NEW).is_empty());
@@ -70,13 +69,7 @@ async fn a_half_done_create_is_finished_by_retry() {
     let mut h = Tester::start().await;
     half_done_create(&mut h).await;
     h.fake.clear_log();
-    let c = h.comment("alice", "/retry").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok("alice", "/retry").await;
     assert_converged(&h);
     // Only the missing write was made again: no repo or team was created.
     let writes = h.provisioning_writes();
@@ -109,13 +102,7 @@ async fn a_half_done_create_is_finished_by_retry() {
 async fn a_half_done_create_is_finished_by_the_same_command_in_a_new_comment() {
     let mut h = Tester::start().await;
     half_done_create(&mut h).await;
-    let c = h.comment("alice", CREATE).await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok("alice", CREATE).await;
     assert_converged(&h);
     h.assert_reply_has("in place, made earlier by this bot");
 }
@@ -124,13 +111,11 @@ async fn a_half_done_create_is_finished_by_the_same_command_in_a_new_comment() {
 async fn a_repo_made_by_hand_is_never_adopted() {
     let mut h = Tester::start().await;
     h.fake.add_repo(XML, NEW);
-    let c = h.comment("alice", CREATE).await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    h.comment_confused("alice", CREATE).await;
     h.assert_no_writes();
     h.assert_reply_has(&format!("{XML}/{NEW} already exists"));
     // Nothing failed, so there is nothing to retry.
-    let c = h.comment("alice", "/retry").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    h.comment_confused("alice", "/retry").await;
     h.assert_reply_has("found nothing to retry");
     h.assert_no_writes();
 }
@@ -139,29 +124,18 @@ async fn a_repo_made_by_hand_is_never_adopted() {
 async fn add_hook_adds_the_missing_staging_hook_once() {
     let mut h = Tester::start().await;
     h.fake.add_repo(XML, NEW);
-    let c = h
-        .comment("alice", "/add-hook 18.01 2019_Spring staging")
+    h.comment_ok("alice", "/add-hook 18.01 2019_Spring staging")
         .await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
     assert_eq!(h.hook_urls(XML, NEW), vec![STAGING.to_string()]);
     // Again: already so, and no write.
     h.fake.clear_log();
-    let c = h
-        .comment("alice", "/add-hook 18.01 2019_Spring staging")
+    h.comment_ok("alice", "/add-hook 18.01 2019_Spring staging")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     h.assert_no_writes();
     h.assert_reply_has("✅ already done");
     // A term that is not there lists the runs that are.
-    let c = h
-        .comment("alice", "/add-hook 18.01 2018_Fall staging")
+    h.comment_confused("alice", "/add-hook 18.01 2018_Fall staging")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     h.assert_reply_has("the runs of 18.01 are `2019_Spring` (xml)");
 }
 
@@ -170,8 +144,7 @@ async fn an_edit_keeps_replies_and_reactions_true() {
     let mut h = Tester::start().await;
     h.fake.add_repo(XML, NEW);
     let first = "/add-hook 18.01 2019_Spring production\n/add-hook 18.01 2017_Fall staging";
-    let c = h.comment("alice", first).await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    let c = h.comment_confused("alice", first).await;
     assert_eq!(h.bot_comments().len(), 2);
     // The edit fixes the mistaken term: the new command runs, the reply to
     // the old one says it was replaced, and 😕 gives way to 🚀.
@@ -217,15 +190,8 @@ async fn put_team_on_an_existing_team_makes_four_calls_at_most() {
     let slug = h.fake.add_team(XML, "6.004 staff", "push");
     h.fake.add_team_member(XML, &slug, "carol");
     h.fake.clear_log();
-    let c = h
-        .comment("alice", "/put-team mitx \"6.004 staff\" members=dave")
+    h.comment_ok("alice", "/put-team mitx \"6.004 staff\" members=dave")
         .await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
     let team = h.fake.team(XML, &slug).expect("team");
     assert_eq!(team.members, vec!["dave"]);
     let calls: Vec<String> = h

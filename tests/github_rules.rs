@@ -10,18 +10,11 @@ use common::tester::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_studio_and_an_xml_command_each_use_their_own_orgs_installation() {
     let mut h = Tester::start().await;
-    let c = h
-        .comment(
-            "alice",
-            "/create-export-repo 6.004r 2018_Spring\n/create-xml-repo 8.01 2018_Spring",
-        )
-        .await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok(
+        "alice",
+        "/create-export-repo 6.004r 2018_Spring\n/create-xml-repo 8.01 2018_Spring",
+    )
+    .await;
     assert!(h
         .fake
         .repo(STUDIO, "content-mit-6004r-2018_Spring")
@@ -64,10 +57,8 @@ async fn an_org_without_the_app_gets_a_reply_with_the_install_link_and_no_write(
         })
         .start()
         .await;
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_confused("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.replies()[0];
     assert!(
         reply.contains("the App is not installed on mitx-studio-elsewhere"),
@@ -80,10 +71,8 @@ async fn an_org_without_the_app_gets_a_reply_with_the_install_link_and_no_write(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_installation_is_forgotten_and_looked_up_again() {
     let mut h = Tester::start().await;
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_ok("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let studio_lookups = |h: &Tester| {
         h.fake
             .calls()
@@ -104,10 +93,8 @@ async fn a_deleted_installation_is_forgotten_and_looked_up_again() {
         .await;
     assert_eq!(resp.status(), 202);
     h.jobs_in("inst-gone", orcoursetrion::JobState::Done).await;
-    let c = h
-        .comment("alice", "/create-export-repo 8.01 2018_Spring")
+    h.comment_ok("alice", "/create-export-repo 8.01 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     assert_eq!(studio_lookups(&h), 2, "looked up again after the event");
 }
 
@@ -119,10 +106,8 @@ async fn a_rerun_into_a_term_that_exists_is_refused_before_any_write() {
     h.fake.add_hook(STUDIO, old, STAGING);
     h.fake.add_hook(STUDIO, old, PRODUCTION);
     h.fake.add_repo(STUDIO, "content-mit-6004r-2020_Spring");
-    let c = h
-        .comment("alice", "/rerun 6.004r 2020_Spring from 2019_Spring")
+    h.comment_confused("alice", "/rerun 6.004r 2020_Spring from 2019_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     h.assert_no_writes();
     assert_eq!(
         h.hook_urls(STUDIO, old),
@@ -149,8 +134,8 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
         Fault::Status(502),
         1000,
     );
-    let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    h.comment_confused("alice", "/rerun 6.004r 2020_Spring")
+        .await;
     assert_eq!(
         h.hook_urls(STUDIO, old),
         vec![PRODUCTION],
@@ -163,13 +148,7 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
     // Once GitHub is back, the command it names finishes the rerun: the new
     // run is completed, and only then the old one's hooks go.
     h.fake.clear_faults();
-    let c = h.comment("alice", "/retry").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{}",
-        h.last_reply()
-    );
+    h.comment_ok("alice", "/retry").await;
     assert!(h.hook_urls(STUDIO, old).is_empty());
     assert_eq!(
         h.fake
@@ -183,13 +162,11 @@ async fn a_rerun_that_fails_on_the_way_leaves_the_old_runs_hooks_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_member_is_refused_before_any_write() {
     let mut h = Tester::start().await;
-    let c = h
-        .comment(
-            "alice",
-            "/create-xml-repo 18.01 2019_Spring members=carol,nosuchuser",
-        )
-        .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
+    h.comment_confused(
+        "alice",
+        "/create-xml-repo 18.01 2019_Spring members=carol,nosuchuser",
+    )
+    .await;
     h.assert_no_writes();
     assert!(
         h.replies()[0].contains("user nosuchuser does not exist"),
@@ -203,11 +180,9 @@ async fn releasing_twice_is_done_the_second_time_without_a_write() {
     let mut h = Tester::start().await;
     let repo = "content-mit-801-2018_Spring";
     h.fake.add_repo(XML, repo);
-    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/release 8.01 2018_Spring").await;
     h.fake.clear_log();
-    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/release 8.01 2018_Spring").await;
     h.assert_no_writes();
     assert_eq!(h.hook_urls(XML, repo), vec![PRODUCTION]);
     assert!(
@@ -226,13 +201,11 @@ async fn plan_shows_a_cross_for_an_existing_repo_an_unknown_member_and_a_missing
         })
         .start()
         .await;
-    let c = h
-        .comment(
-            "bob",
-            "/plan /create-xml-repo 6.004r 2018_Spring members=carol,ghost",
-        )
-        .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok(
+        "bob",
+        "/plan /create-xml-repo 6.004r 2018_Spring members=carol,ghost",
+    )
+    .await;
     h.assert_no_writes();
     insta::assert_snapshot!(h.replies()[0]);
 }
@@ -248,13 +221,7 @@ async fn rerun_without_from_picks_the_latest_run_across_both_orgs() {
         "main",
         &[("course.xml", "<course/>\n")],
     );
-    let c = h.comment("alice", "/rerun 8.01 2018_Fall").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok("alice", "/rerun 8.01 2018_Fall").await;
     assert!(
         h.fake.repo(XML, "content-mit-801-2018_Fall").is_some(),
         "the XML run was the latest"
@@ -317,10 +284,8 @@ async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_audited_write_names_its_job_delivery_and_asker() {
     let mut h = Tester::start().await;
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_ok("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let jobs = h
         .jobs_in(&h.last_delivery(), orcoursetrion::JobState::Done)
         .await;
@@ -373,13 +338,7 @@ async fn an_xml_reruns_copy_carries_the_new_term() {
         ],
     );
     h.fake.add_hook(XML, old, STAGING);
-    let c = h.comment("alice", "/rerun 6.004r 2018_Fall").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok("alice", "/rerun 6.004r 2018_Fall").await;
     let new = "content-mit-6004r-2018_Fall";
     let file = |p: &str| h.fake.git_file(XML, new, "main", p);
     assert!(file("course.xml").is_some_and(|t| t.contains("url_name=\"2018_Fall\"")));
@@ -407,13 +366,7 @@ async fn a_studio_rerun_keeps_the_old_runs_description() {
     h.fake.add_repo(STUDIO, old);
     h.fake
         .set_description(STUDIO, old, "Computation Structures");
-    let c = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.replies()
-    );
+    h.comment_ok("alice", "/rerun 6.004r 2020_Spring").await;
     let new = h
         .fake
         .repo(STUDIO, "content-mit-6004r-2020_Spring")

@@ -369,6 +369,28 @@ impl Tester {
         self.fake.comment_reactions(REQ_OWNER, REQ_REPO, comment_id)
     }
 
+    /// A user comments, and the comment ends with 🚀 (every command succeeded).
+    pub async fn comment_ok(&mut self, author: &str, body: &str) -> u64 {
+        self.comment_ending(author, body, "rocket").await
+    }
+
+    /// A user comments, and the comment ends with 😕 (a command did not succeed).
+    pub async fn comment_confused(&mut self, author: &str, body: &str) -> u64 {
+        self.comment_ending(author, body, "confused").await
+    }
+
+    async fn comment_ending(&mut self, author: &str, body: &str, last: &str) -> u64 {
+        let c = self.comment(author, body).await;
+        let reactions = self.finished(c).await;
+        assert_eq!(
+            reactions,
+            vec!["eyes", last],
+            "{body}\n{:#?}",
+            self.replies()
+        );
+        c
+    }
+
     /// The jobs of a delivery once every one is in `state`.
     pub async fn jobs_in(&self, delivery: &str, state: JobState) -> Vec<JobRow> {
         let deadline = tokio::time::Instant::now() + WAIT;
