@@ -35,6 +35,18 @@ pub enum CliCommand {
     /// Print the `X-Hub-Signature-256` of standard input under the first
     /// ORC_WEBHOOK_SECRET, to send a webhook by hand (the secret never goes in argv).
     Sign,
+    /// Run on an LMS host in place of MIT's gitreload: import a course when
+    /// its repo is pushed. Reads gitreload's settings (REPODIR, VIRTUAL_ENV,
+    /// EDX_PLATFORM, …) and ORC_GITRELOAD_SECRET; see the README.
+    Gitreload {
+        /// Port to listen on (else PORT, else 5000, as gitreload).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Accept pushes without a signature when ORC_GITRELOAD_SECRET is not
+        /// set, trusting the network as gitreload did (for migrating).
+        #[arg(long = "allow-unsigned")]
+        allow_unsigned: bool,
+    },
     /// Print a shell completion script: `orcoursetrion completions bash > …`.
     Completions {
         /// bash, zsh, fish, elvish or powershell

@@ -15,6 +15,7 @@ mod command;
 mod config;
 mod doctor;
 mod github;
+mod gitreload;
 mod http;
 mod jobs;
 mod metrics;
@@ -41,6 +42,10 @@ pub use config::{Config, ConfigError, GitHubAuth, Limits, LogFormat, Settings, T
 pub use doctor::{diagnose, render as render_findings, Finding, Report as DoctorReport};
 pub use github::api::Committer;
 pub use github::{AppCredentials, ClientConfig, GitHub, GitHubError, RetryPolicy};
+pub use gitreload::{
+    serve as serve_gitreload, start as start_gitreload, GitreloadError, GitreloadSettings,
+    RunningGitreload, SettingsError as GitreloadSettingsError, Sources as GitreloadSources,
+};
 pub use http::{
     inspect_body, parse_signature, router, sign, verify_signature, BodyBudget, ConnLimits,
     EventFilter, IngressState, Inspection, Mode, Refusal, SetupDone, SetupError, SetupState,
@@ -51,7 +56,8 @@ pub use metrics::Metrics;
 pub use naming::{Branch, Course, Login, NameError, Names, OrgName, RepoFullName, TeamName, Term};
 pub use secret::Secret;
 pub use server::{
-    init_logging, serve, serve_with_vars, start, RunningServer, ServerError, ServerOptions,
+    init_logging, init_logging_to, serve, serve_with_vars, start, RunningServer, ServerError,
+    ServerOptions,
 };
 pub use store::{
     AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,

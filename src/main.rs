@@ -46,6 +46,13 @@ async fn run(args: Cli) -> ExitCode {
             }
         };
     }
+    if let CliCommand::Gitreload {
+        port,
+        allow_unsigned,
+    } = args.command
+    {
+        return gitreload(port, allow_unsigned).await;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         // The doctor's answer to a broken configuration is its first ✗.
@@ -83,7 +90,7 @@ async fn run(args: Cli) -> ExitCode {
                 ExitCode::FAILURE
             };
         }
-        CliCommand::Completions { .. } => return ExitCode::SUCCESS,
+        CliCommand::Completions { .. } | CliCommand::Gitreload { .. } => return ExitCode::SUCCESS,
         CliCommand::Sign => {
             let Some(secret) = config.webhook_secrets.first() else {
                 eprintln!("error: ORC_WEBHOOK_SECRET: not set");
@@ -118,6 +125,38 @@ async fn run(args: Cli) -> ExitCode {
 async fn serve(config: Config) -> ExitCode {
     orcoursetrion::init_logging(config.log_format);
     match orcoursetrion::serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn gitreload(port: Option<u16>, allow_unsigned: bool) -> ExitCode {
+    let settings = match orcoursetrion::GitreloadSettings::from_env(port, allow_unsigned) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log_file = match &settings.log_file {
+        None => None,
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: LOG_FILE_PATH: cannot open {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    orcoursetrion::init_logging_to(&settings.log_filter, log_file);
+    match orcoursetrion::serve_gitreload(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

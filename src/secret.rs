@@ -132,6 +132,21 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// A URL with its user name and password removed and the rest kept: a git
+/// remote such as `https://x-access-token:…@github.com/org/repo.git` becomes
+/// `https://github.com/org/repo.git`. Anything that is not a URL with an
+/// authority (`git@github.com:org/repo.git`) holds no password and is kept.
+pub fn strip_url_credentials(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.has_host() && (!u.username().is_empty() || u.password().is_some()) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +185,18 @@ mod tests {
             "https://gitreload.example.edu:8443/…"
         );
         assert_eq!(redact_url("not a url"), "<url>");
+    }
+
+    #[test]
+    fn strip_url_credentials_keeps_the_path() {
+        assert_eq!(
+            strip_url_credentials("https://x-access-token:ghs_abc@github.com/mitx/c.git"),
+            "https://github.com/mitx/c.git"
+        );
+        assert_eq!(
+            strip_url_credentials("git@github.com:mitx/c.git"),
+            "git@github.com:mitx/c.git"
+        );
+        assert_eq!(strip_url_credentials("/srv/bare/c.git"), "/srv/bare/c.git");
     }
 }

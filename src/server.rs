@@ -268,7 +268,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
 
 /// One `serve` per SQLite file: a lock on `{file}.lock` (released by the OS
 /// when the process dies, even by `kill -9`). A second server is refused.
-fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
+pub(crate) fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
     let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -306,7 +306,7 @@ fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerError> {
 }
 
 /// Wait for Ctrl-C or SIGTERM (what Fly and Docker send).
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -450,6 +450,41 @@ pub fn init_logging(format: LogFormat) {
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// Logging for `gitreload`: `filter` (from `LOG_LEVEL`; `RUST_LOG` wins) to
+/// stderr, or appended to `file` (`LOG_FILE_PATH`), redacted as ever.
+pub fn init_logging_to(filter: &str, file: Option<std::fs::File>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(file.is_none());
+    let _ = match file {
+        Some(f) => {
+            let f = std::sync::Arc::new(f);
+            builder
+                .with_writer(move || Redacting(SharedFile(f.clone())))
+                .try_init()
+        }
+        None => builder
+            .with_writer(|| Redacting(std::io::stderr()))
+            .try_init(),
+    };
+}
+
+/// An append-only log file shared by every log line.
+struct SharedFile(std::sync::Arc<std::fs::File>);
+
+impl std::io::Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
 }
 
 /// A log writer that passes every line through `secret::redact`.

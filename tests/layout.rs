@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("http", 7),
     ("server", 8),
     ("cli", 8),
+    ("gitreload", 9),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -9,6 +9,14 @@ use super::{seg, GitHub, GitHubError, Request, Response};
 use crate::naming::team_slug;
 use crate::secret::Secret;
 
+/// A commit status to set (see [`GitHub::create_status`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CommitStatus<'a> {
+    pub state: &'a str,
+    pub description: &'a str,
+    pub context: &'a str,
+}
+
 /// Who signs commits made through the contents API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committer {
@@ -302,6 +310,35 @@ impl GitHub {
             .await?;
         match resp.status {
             201 => resp.json(&m, &p),
+            404 => Err(GitHubError::RepoNotFound {
+                owner: owner.to_string(),
+                repo: repo.to_string(),
+            }),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `POST /repos/{owner}/{repo}/statuses/{sha}`: a commit status under
+    /// `context` (`state` is pending, success, failure or error). GitHub keeps
+    /// descriptions short, so the caller passes one line.
+    pub async fn create_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+        status: &CommitStatus<'_>,
+    ) -> Result<(), GitHubError> {
+        let body = json!({
+            "state": status.state,
+            "description": status.description,
+            "context": status.context,
+        });
+        let path = format!("/repos/{}/{}/statuses/{}", seg(owner), seg(repo), seg(sha));
+        let (resp, m, p) = self
+            .call(Request::new(Method::POST, path).json(body))
+            .await?;
+        match resp.status {
+            201 => Ok(()),
             404 => Err(GitHubError::RepoNotFound {
                 owner: owner.to_string(),
                 repo: repo.to_string(),

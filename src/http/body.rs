@@ -107,6 +107,18 @@ pub async fn read_verified(
     max: usize,
     body: Body,
 ) -> Result<Bytes, BodyRefusal> {
+    read_within(budget, Some((secrets, signature)), announced, max, body).await
+}
+
+/// [`read_verified`], or with `check` absent the same bounded read with no
+/// signature (gitreload's `--allow-unsigned`).
+pub async fn read_within(
+    budget: &BodyBudget,
+    check: Option<(&[Secret], &[u8; 32])>,
+    announced: Option<usize>,
+    max: usize,
+    body: Body,
+) -> Result<Bytes, BodyRefusal> {
     let limit = announced.unwrap_or(max).min(max);
     if announced.is_some_and(|n| n > max || n > budget.total) {
         return Err(BodyRefusal::TooLarge);
@@ -117,7 +129,7 @@ pub async fn read_verified(
     };
     let started = Instant::now();
     let mut buf = BytesMut::with_capacity(announced.unwrap_or(0));
-    let mut verifier = Verifier::new(secrets);
+    let mut verifier = check.map(|(secrets, _)| Verifier::new(secrets));
     let mut body = body;
     loop {
         // The latest moment the next bytes may arrive and the average still hold.
@@ -146,14 +158,18 @@ pub async fn read_verified(
                 None => held = Some(more),
             }
         }
-        verifier.update(&data);
+        if let Some(v) = verifier.as_mut() {
+            v.update(&data);
+        }
         buf.extend_from_slice(&data);
     }
     if announced.is_some_and(|n| buf.len() != n) {
         return Err(BodyRefusal::Unreadable);
     }
-    if !verifier.matches(signature) {
-        return Err(BodyRefusal::Forged);
+    if let (Some(v), Some((_, signature))) = (verifier, check) {
+        if !v.matches(signature) {
+            return Err(BodyRefusal::Forged);
+        }
     }
     Ok(buf.freeze())
 }

@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use body::BodyBudget;
+pub(crate) use body::{read_within, BodyRefusal};
 pub use envelope::{inspect_body, EventFilter, Inspection, Refusal};
 pub use listen::{serve, ConnLimits};
 pub use setup::{

@@ -131,6 +131,17 @@ fn is_repo_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
 }
 
+/// Checks a repository's name alone (the part after `owner/`). A name from a
+/// push payload becomes a path under gitreload's `REPODIR`, so `..` and `/`
+/// must never pass.
+pub fn check_repo_name(name: &str) -> Result<(), NameError> {
+    if is_repo_name(name) {
+        Ok(())
+    } else {
+        Err(NameError::new("repository name", name, REPO_RULE))
+    }
+}
+
 fn is_team_name(s: &str) -> bool {
     let n = s.chars().count();
     (1..=255).contains(&n)

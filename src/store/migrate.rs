@@ -25,7 +25,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,
 /// each in its own immediate transaction (so two processes starting at once
 /// cannot both apply one).
-pub(super) async fn migrate(conn: &mut SqliteConnection, now: i64) -> Result<(), StoreError> {
+pub(super) async fn migrate(
+    conn: &mut SqliteConnection,
+    migrations: &[(i64, &str, &str)],
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY NOT NULL,
@@ -34,7 +38,7 @@ pub(super) async fn migrate(conn: &mut SqliteConnection, now: i64) -> Result<(),
     )
     .execute(&mut *conn)
     .await?;
-    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    let known = migrations.last().map(|m| m.0).unwrap_or(0);
     let found: Option<i64> = sqlx::query("SELECT MAX(version) FROM schema_migrations")
         .fetch_one(&mut *conn)
         .await?
@@ -42,7 +46,7 @@ pub(super) async fn migrate(conn: &mut SqliteConnection, now: i64) -> Result<(),
     if let Some(found) = found.filter(|f| *f > known) {
         return Err(StoreError::SchemaTooNew { found, known });
     }
-    for (version, name, sql) in MIGRATIONS {
+    for (version, name, sql) in migrations {
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let applied = async {
             let done: Option<i64> =

@@ -29,6 +29,7 @@
 mod audit;
 mod catalog;
 mod deliveries;
+mod imports;
 mod jobs;
 mod migrate;
 mod model;
@@ -56,6 +57,7 @@ use crate::clock::{SharedClock, SystemClock};
 use audit::*;
 use catalog::*;
 use deliveries::*;
+pub use imports::{Enqueued, ImportAction, ImportState, ImportStore, ImportTask, NewImport};
 use jobs::*;
 use migrate::*;
 pub use model::*;
@@ -179,7 +181,7 @@ impl Store {
             )
             .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string());
         let mut conn = connect.connect().await?;
-        migrate(&mut conn, now_ms(&options.clock)).await?;
+        migrate(&mut conn, MIGRATIONS, now_ms(&options.clock)).await?;
         let journal_mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(&mut conn)
             .await?
