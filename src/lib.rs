@@ -18,6 +18,7 @@ mod github;
 mod gitreload;
 mod http;
 mod jobs;
+mod logs;
 mod metrics;
 mod naming;
 mod secret;
@@ -52,13 +53,11 @@ pub use http::{
     ENV_KEYS, KEY_FILE_NAME, MAX_BODY_BYTES,
 };
 pub use jobs::{JobKind, WorkerOptions};
+pub use logs::{init_logging, init_logging_to};
 pub use metrics::Metrics;
 pub use naming::{Branch, Course, Login, NameError, Names, OrgName, RepoFullName, TeamName, Term};
 pub use secret::Secret;
-pub use server::{
-    init_logging, init_logging_to, serve, serve_with_vars, start, RunningServer, ServerError,
-    ServerOptions,
-};
+pub use server::{serve, serve_with_vars, start, RunningServer, ServerError, ServerOptions};
 pub use store::{
     AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,
     JobState, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store, StoreError,

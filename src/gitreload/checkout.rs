@@ -101,7 +101,7 @@ pub async fn inspect(dir: &Path) -> Result<Checkout, CheckoutError> {
 
 /// gitreload's "get latest": `git fetch --all`, `git reset --hard
 /// origin/<branch>`, `git clean -xdf`, stopping at the first that fails.
-pub async fn get_latest(dir: &Path, timeout: Duration, tail: &mut Tail) -> Ended {
+pub async fn get_latest(dir: &Path, owner: &str, timeout: Duration, tail: &mut Tail) -> Ended {
     let started = tokio::time::Instant::now();
     let branch = match query(dir, &["rev-parse", "--abbrev-ref", "HEAD"]).await {
         Some(b) if b != "HEAD" => b,
@@ -125,7 +125,7 @@ pub async fn get_latest(dir: &Path, timeout: Duration, tail: &mut Tail) -> Ended
         tail.line(&format!("$ git {}", args.join(" ")));
         let mut cmd = git(dir);
         cmd.args(args);
-        last = run::run(cmd, left, tail).await;
+        last = run::run(cmd, owner, left, tail).await;
         if !last.succeeded() {
             return match last {
                 Ended::TimedOut(_) => Ended::TimedOut(timeout),

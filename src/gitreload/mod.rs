@@ -81,7 +81,17 @@ pub async fn start(
             path: settings.database.clone(),
             source,
         })?;
+    let mark = std::fs::canonicalize(&settings.database)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| settings.database.clone());
     if lock.is_some() {
+        let ended = run::reap(&mark);
+        if ended > 0 {
+            tracing::warn!(
+                processes = ended,
+                "ended the commands a killed gitreload left running"
+            );
+        }
         match store.recover().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "running again the tasks a stopped process left"),
@@ -117,6 +127,7 @@ pub async fn start(
         statuses,
         answers: Mutex::new(Default::default()),
         imports_run: AtomicU64::new(0),
+        mark,
     });
     let (stop, stop_rx) = watch::channel(false);
     let router = routes::router(shared.clone(), BodyBudget::default());

@@ -15,6 +15,49 @@ pub const TAIL_BYTES: usize = 64 * 1024;
 /// exits before the group is killed.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
+/// Every command one gitreload runs carries this variable, set to its task
+/// database's path, so that the next start can find and end the commands a
+/// killed process left behind (see [`reap`]).
+pub const OWNER_VAR: &str = "ORCOURSETRION_GITRELOAD_DB";
+
+/// Ends (SIGKILL) every process that carries `OWNER_VAR={owner}`: commands
+/// of a gitreload on the same database that was killed. Only the process
+/// holding the database's lock calls this, so none of them is alive work.
+/// Returns how many were ended.
+pub fn reap(owner: &str) -> usize {
+    let needle = format!("{OWNER_VAR}={owner}");
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut ended = 0;
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|b| *b == 0).any(|e| e == needle.as_bytes()) {
+            if let Ok(pid) = i32::try_from(pid) {
+                // SAFETY: kill(2) on a pid we just read; it touches no memory.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+                ended += 1;
+            }
+        }
+    }
+    ended
+}
+
 /// The last [`TAIL_BYTES`] of what the commands of one task printed.
 #[derive(Debug, Default)]
 pub struct Tail {
@@ -124,7 +167,8 @@ fn status_of(status: ExitStatus) -> Ended {
 }
 
 /// Runs `cmd` to its end or to `timeout`, appending what it prints to `tail`.
-pub async fn run(mut cmd: Command, timeout: Duration, tail: &mut Tail) -> Ended {
+/// `owner` marks it as this gitreload's (see [`OWNER_VAR`]).
+pub async fn run(mut cmd: Command, owner: &str, timeout: Duration, tail: &mut Tail) -> Ended {
     let program = cmd.get_program().to_string_lossy().into_owned();
     let (mut reader, writer) = match std::io::pipe() {
         Ok(p) => p,
@@ -137,7 +181,17 @@ pub async fn run(mut cmd: Command, timeout: Duration, tail: &mut Tail) -> Ended 
     cmd.stdin(Stdio::null())
         .stdout(writer2)
         .stderr(writer)
+        .env(OWNER_VAR, owner)
         .process_group(0);
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of ours.
+    // The command dies with us if we are killed (its own children are then
+    // found by `reap` at the next start).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.kill_on_drop(true);
     let spawned = cmd.spawn();
@@ -209,6 +263,7 @@ mod tests {
         let mut tail = Tail::default();
         let end = run(
             sh("echo one; echo two >&2; echo three; exit 3"),
+            "test",
             Duration::from_secs(10),
             &mut tail,
         )
@@ -222,6 +277,7 @@ mod tests {
         let mut tail = Tail::default();
         let end = run(
             sh("head -c 300000 /dev/zero | tr '\\0' a; echo END"),
+            "test",
             Duration::from_secs(10),
             &mut tail,
         )
@@ -239,7 +295,7 @@ mod tests {
         let pidfile = dir.path().join("child.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let mut tail = Tail::default();
-        let end = run(sh(&script), Duration::from_millis(300), &mut tail).await;
+        let end = run(sh(&script), "test", Duration::from_millis(300), &mut tail).await;
         assert!(matches!(end, Ended::TimedOut(_)), "{end:?}");
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .expect("pid")
@@ -265,6 +321,7 @@ mod tests {
         let mut tail = Tail::default();
         let end = run(
             Command::new("/nonexistent/bin/python"),
+            "test",
             Duration::from_secs(1),
             &mut tail,
         )

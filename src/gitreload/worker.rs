@@ -30,6 +30,8 @@ pub struct Shared {
     /// Pushes answered, by answer (for `/metrics`).
     pub answers: Mutex<BTreeMap<&'static str, u64>>,
     pub imports_run: AtomicU64,
+    /// The mark this process's commands carry (`run::OWNER_VAR`).
+    pub mark: String,
 }
 
 impl Shared {
@@ -74,7 +76,7 @@ fn checkout_problem(e: &CheckoutError) -> &'static str {
 }
 
 /// Runs one task; the output with credentials removed from the origin URL.
-async fn perform(s: &GitreloadSettings, task: &ImportTask) -> (Ended, String) {
+async fn perform(s: &GitreloadSettings, mark: &str, task: &ImportTask) -> (Ended, String) {
     let dir = s.repodir.join(&task.repo_name);
     let mut tail = Tail::default();
     let mut secret_url = None;
@@ -82,7 +84,7 @@ async fn perform(s: &GitreloadSettings, task: &ImportTask) -> (Ended, String) {
         ImportAction::CourseImport => match checkout::inspect(&dir).await {
             Ok(c) => {
                 secret_url = Some(c.origin_url.clone());
-                run::run(import_command(s, &c), s.timeout, &mut tail).await
+                run::run(import_command(s, &c), mark, s.timeout, &mut tail).await
             }
             Err(e) => {
                 let why = checkout_problem(&e);
@@ -90,7 +92,7 @@ async fn perform(s: &GitreloadSettings, task: &ImportTask) -> (Ended, String) {
                 Ended::NotStarted(why.into())
             }
         },
-        ImportAction::GetLatest => checkout::get_latest(&dir, s.timeout, &mut tail).await,
+        ImportAction::GetLatest => checkout::get_latest(&dir, mark, s.timeout, &mut tail).await,
     };
     let mut output = tail.into_text();
     if let Some(url) = secret_url.filter(|u| strip_url_credentials(u) != *u) {
@@ -140,7 +142,7 @@ async fn run_task(shared: &Shared, task: ImportTask) {
     let started = Instant::now();
     tracing::info!(task = task.id, repo = %task.repo_name, action = %task.action,
         sha = task.sha.as_deref().unwrap_or("-"), "task started");
-    let (ended, output) = perform(&shared.settings, &task).await;
+    let (ended, output) = perform(&shared.settings, &shared.mark, &task).await;
     let took = started.elapsed();
     let state = if ended.succeeded() {
         ImportState::Done

@@ -215,6 +215,7 @@ mod tests {
             ("issues", "write"),
             ("members", "write"),
             ("repository_hooks", "write"),
+            ("statuses", "write"),
             ("metadata", "read"),
         ] {
             assert_eq!(perms.get(k).and_then(Value::as_str), Some(v), "{k}");

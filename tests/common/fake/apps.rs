@@ -60,6 +60,8 @@ pub(crate) fn router(s: S) -> Router {
                 .put(put_membership)
                 .delete(delete_membership),
         )
+        // Commit statuses.
+        .route("/repos/{owner}/{repo}/statuses/{sha}", post(create_status))
         // Hooks.
         .route(
             "/repos/{owner}/{repo}/hooks",

@@ -348,6 +348,27 @@ impl FakeGitHub {
     }
 
     /// The hooks of a repo (empty if the repo does not exist).
+    /// The commit statuses set on a repo, oldest first.
+    pub fn statuses(&self, owner: &str, repo: &str) -> Vec<CommitStatusRec> {
+        self.s.with(|w| {
+            w.repo_rec(owner, repo)
+                .map(|r| r.statuses.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Sets one permission of an installation (e.g. `statuses` to `read`),
+    /// as an org owner who accepted fewer permissions would have it.
+    pub fn set_installation_permission(&self, id: u64, name: &str, level: &str) {
+        self.s.with(|w| {
+            let p = w
+                .installation_permissions
+                .entry(id)
+                .or_insert_with(default_permissions);
+            p[name] = Value::String(level.to_string());
+        })
+    }
+
     pub fn hooks(&self, owner: &str, repo: &str) -> Vec<Hook> {
         self.s.with(|w| {
             w.repo_rec(owner, repo)
@@ -684,6 +705,7 @@ impl RepoRec {
             files: BTreeMap::new(),
             issues: BTreeMap::new(),
             permissions: HashMap::new(),
+            statuses: Vec::new(),
         }
     }
 }

@@ -77,6 +77,7 @@ mod issues;
 mod repos;
 mod respond;
 mod shapes;
+mod statuses;
 mod teams;
 mod world;
 
@@ -91,6 +92,7 @@ pub(crate) use issues::*;
 pub(crate) use repos::*;
 pub(crate) use respond::*;
 pub(crate) use shapes::*;
+pub use statuses::*;
 pub(crate) use teams::*;
 pub use world::*;
 

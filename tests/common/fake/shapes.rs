@@ -297,7 +297,8 @@ pub(crate) fn default_permissions() -> Value {
         "issues": "write",
         "members": "write",
         "metadata": "read",
-        "repository_hooks": "write"
+        "repository_hooks": "write",
+        "statuses": "write"
     })
 }
 

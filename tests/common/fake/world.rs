@@ -28,6 +28,8 @@ pub(crate) struct RepoRec {
     pub(crate) issues: BTreeMap<u64, IssueRec>,
     /// lowercase login → permission (admin|maintain|write|triage|read|none).
     pub(crate) permissions: HashMap<String, String>,
+    /// Commit statuses, oldest first.
+    pub(crate) statuses: Vec<CommitStatusRec>,
 }
 
 pub(crate) struct IssueRec {
@@ -115,6 +117,8 @@ pub(crate) struct World {
     pub(crate) client_ids: Vec<String>,
     pub(crate) installation_scope: bool,
     pub(crate) request_seq: u64,
+    /// Installation id → permissions that differ from the App's defaults.
+    pub(crate) installation_permissions: HashMap<u64, Value>,
 }
 
 impl World {
@@ -140,6 +144,7 @@ impl World {
             client_ids: vec![TEST_CLIENT_ID.to_string()],
             installation_scope: true,
             request_seq: 0,
+            installation_permissions: HashMap::new(),
         };
         let id = w.id();
         w.users.insert(
