@@ -355,7 +355,17 @@ impl Config {
         let xml_deploy_permission = r.permission("ORC_XML_DEPLOY_PERMISSION");
         let staging_gitreload = r.url("ORC_STAGING_GITRELOAD");
         let production_gitreload = r.url("ORC_PRODUCTION_GITRELOAD");
-        let gitreload_secret = r.opt("ORC_GITRELOAD_SECRET").map(Secret::new);
+        // A comma list on an LMS host (`orcoursetrion gitreload` accepts each,
+        // for rotation); the hooks the App adds are signed with the first.
+        let gitreload_secret = r
+            .opt("ORC_GITRELOAD_SECRET")
+            .and_then(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .find(|s| !s.is_empty())
+                    .map(str::to_string)
+            })
+            .map(Secret::new);
         let committer = Committer {
             name: r.or("ORC_GH_NAME", "Orcoursetrion"),
             email: r.or("ORC_GH_EMAIL", "orcoursetrion@example.com"),

@@ -144,3 +144,37 @@ fn the_doctor_block_names_what_a_fresh_machine_lacks() {
         "{stdout}"
     );
 }
+
+/// The "Replacing gitreload" block runs as written: the push is queued with
+/// gitreload's answer, and the import (there is no LMS here) ends failed
+/// with its reason in `/imports`.
+#[test]
+fn the_gitreload_block_runs_as_written() {
+    // The section's first sh block is the one-liner; the scratch run follows.
+    let block = block_after("Try it on a scratch checkout");
+    let bin = env!("CARGO_BIN_EXE_orcoursetrion");
+    let script = block
+        .replace("cargo build --release", ":")
+        .replace("./target/release/orcoursetrion", bin);
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("PORT", free_port().to_string())
+        .env_remove("ORC_GITRELOAD_OWNERS")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r#"{"msg":"Added course import task to queue. Queue size was 1"}"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#""state":"failed""#), "{stdout}");
+    assert!(
+        stdout.contains("cannot run /edx/app/edxapp/venvs/edxapp/bin/python"),
+        "{stdout}"
+    );
+}
