@@ -368,7 +368,18 @@ async fn the_post_paths_refuse_other_methods_and_queue_refuses_post() {
             .await
             .expect("send");
         assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+        let body: Value = resp.json().await.expect("a JSON answer");
+        assert_eq!(
+            body["msg"],
+            "The method is not allowed for the requested URL."
+        );
     }
+    let (status, body) = s.get("/nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body["msg"],
+        "The requested URL was not found on the server."
+    );
     let (status, queue) = s.get("/queue").await;
     assert_eq!(
         (status, queue),
@@ -437,27 +448,26 @@ async fn the_checkout_checks_answer_as_gitreload() {
     );
     let s = host.start().await;
 
-    let missing = s
-        .hook("/", "push", &push_payload("nope", "master", &head))
-        .await;
-    assert_eq!(
-        (missing.status, missing.msg()),
-        (500, "Repository not valid")
-    );
-    let detached = s
-        .hook("/", "push", &push_payload("detached", "master", &head))
-        .await;
-    assert_eq!(
-        (detached.status, detached.msg()),
-        (500, "Unable to get current branch of checked out repo")
-    );
-    let branch = s
-        .hook("/", "push", &push_payload("live-course", "devel", &head))
-        .await;
-    assert_eq!(
-        (branch.status, branch.msg()),
-        (200, "Branch pushed doesn't match local branch, ignoring")
-    );
+    for (repo, branch, status, msg) in [
+        ("nope", "master", 500, "Repository not valid"),
+        (
+            "detached",
+            "master",
+            500,
+            "Unable to get current branch of checked out repo",
+        ),
+        (
+            "live-course",
+            "devel",
+            200,
+            "Branch pushed doesn't match local branch, ignoring",
+        ),
+    ] {
+        let a = s
+            .hook("/", "push", &push_payload(repo, branch, &head))
+            .await;
+        assert_eq!((a.status, a.msg()), (status, msg), "{repo}@{branch}");
+    }
     assert!(s.imports().await.is_empty());
     s.stop().await;
 
@@ -543,6 +553,18 @@ async fn a_push_is_queued_from_a_json_or_a_form_body_and_runs_gitreloads_command
             "ORC_VARS=0",
         ]
     );
+    let (status, metrics) = s.get("/metrics").await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    for line in [
+        "gitreload_tasks{state=\"done\"} 2",
+        "gitreload_tasks{state=\"queued\"} 0",
+        "gitreload_pushes_total{answer=\"queued\"} 2",
+        "gitreload_tasks_run_total 2",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    assert_eq!(s.get("/healthz").await.0, 200);
     let t = &tasks[0];
     assert_eq!(t["exit_code"], 0);
     assert_eq!(t["sha"], head.as_str());
@@ -668,18 +690,13 @@ async fn a_failing_a_timed_out_and_an_unstartable_import_are_failed_tasks_with_o
         .trim()
         .parse()
         .expect("pid");
-    let stat = std::fs::read_to_string(format!("/proc/{hung}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .next();
-    assert!(
-        state.is_none_or(|c| c == 'Z' || c == 'X'),
-        "the import's child {hung} outlived the timeout"
-    );
+    // Gone, or dead and waiting for its reaper ("State:\tZ (zombie)").
+    let status = std::fs::read_to_string(format!("/proc/{hung}/status")).unwrap_or_default();
+    let running = status
+        .lines()
+        .find_map(|l| l.strip_prefix("State:"))
+        .is_some_and(|st| !st.trim_start().starts_with(['Z', 'X']));
+    assert!(!running, "the import's child {hung} outlived the timeout");
     s.stop().await;
 
     vars.insert(
@@ -888,6 +905,10 @@ fn free_port() -> u16 {
 }
 
 async fn spawn_binary(host: &Host, port: u16) -> Process {
+    spawn_binary_with(host, port, host.vars()).await
+}
+
+async fn spawn_binary_with(host: &Host, port: u16, vars: HashMap<String, String>) -> Process {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_orcoursetrion"));
     cmd.arg("gitreload")
         .arg("--port")
@@ -897,7 +918,7 @@ async fn spawn_binary(host: &Host, port: u16) -> Process {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    for (k, v) in host.vars() {
+    for (k, v) in vars {
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("spawn gitreload");
@@ -981,5 +1002,49 @@ fn the_binary_names_every_bad_setting_and_refuses_to_run_unsigned_by_default() {
         "--allow-unsigned",
     ] {
         assert!(err.contains(name), "{name} missing from:\n{err}");
+    }
+}
+
+#[tokio::test]
+async fn credentials_secrets_and_payloads_stay_out_of_logs_and_answers() {
+    let host = Host::new();
+    let head = host.course("private-course", "master");
+    let secret_url = "https://gr-user:tok-secret-123@127.0.0.1:9/private-course.git";
+    git(
+        &host.repodir().join("private-course"),
+        &["remote", "set-url", "origin", secret_url],
+    );
+    let log = host.root().join("gitreload.log");
+    let port = free_port();
+    let mut cmd_vars = host.vars();
+    cmd_vars.insert("LOG_LEVEL".into(), "DEBUG".into());
+    cmd_vars.insert("LOG_FILE_PATH".into(), log.display().to_string());
+    let mut p = spawn_binary_with(&host, port, cmd_vars).await;
+    let client = Server {
+        running: None,
+        base: p.base.clone(),
+        http: reqwest::Client::new(),
+    };
+    let mut payload = push_payload("private-course", "master", &head);
+    payload["pusher"] = json!({"name": "payload-marker-xyz"});
+    let a = client.hook("/", "push", &payload).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let tasks = client.settle(1).await;
+    let shown = serde_json::to_string(&tasks).expect("json");
+    assert!(!shown.contains("tok-secret-123"), "{shown}");
+    assert!(
+        shown.contains("https://127.0.0.1:9/private-course.git"),
+        "{shown}"
+    );
+    // The import itself gets the real URL: git_add_course clones from it.
+    let args = std::fs::read_to_string(host.root().join("args.txt")).expect("args");
+    assert!(args.contains(secret_url));
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    let logged = std::fs::read_to_string(&log).expect("the log file");
+    assert!(logged.contains("gitreload listening"), "{logged}");
+    assert!(logged.contains("task queued"), "{logged}");
+    for leak in ["tok-secret-123", SECRET, "payload-marker-xyz", "manage.py"] {
+        assert!(!logged.contains(leak), "{leak} in the log:\n{logged}");
     }
 }

@@ -23,28 +23,39 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-#[test]
-fn the_simulated_delivery_block_runs_as_written() {
-    let block = block_after("## Simulating a delivery locally");
-    // The test binary stands in for the release build it names.
+/// Runs the first ```sh block after `heading` with bash (`-euo pipefail`),
+/// the test binary standing in for the release build it names, on a free
+/// `PORT`; returns its stdout once it succeeded.
+fn run_block(heading: &str, envs: &[(&str, &std::ffi::OsStr)]) -> String {
     let bin = env!("CARGO_BIN_EXE_orcoursetrion");
-    let script = block
+    let script = block_after(heading)
         .replace("cargo build --release", ":")
         .replace("./target/release/orcoursetrion", bin);
     assert!(script.contains(bin), "the block runs the binary");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
+    let mut cmd = Command::new("bash");
+    cmd.args(["-euo", "pipefail", "-c", &script])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PORT", free_port().to_string())
-        .env("DEMO_DB", dir.path().join("demo.db"))
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .env("PORT", free_port().to_string());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_simulated_delivery_block_runs_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("demo.db");
+    let stdout = run_block(
+        "## Simulating a delivery locally",
+        &[("DEMO_DB", db.as_os_str())],
     );
     // Stored, then a duplicate, then refused: in that order.
     let stored = stdout.find("\"outcome\":\"stored\"").expect(&stdout);
@@ -151,23 +162,7 @@ fn the_doctor_block_names_what_a_fresh_machine_lacks() {
 #[test]
 fn the_gitreload_block_runs_as_written() {
     // The section's first sh block is the one-liner; the scratch run follows.
-    let block = block_after("Try it on a scratch checkout");
-    let bin = env!("CARGO_BIN_EXE_orcoursetrion");
-    let script = block
-        .replace("cargo build --release", ":")
-        .replace("./target/release/orcoursetrion", bin);
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .env("PORT", free_port().to_string())
-        .env_remove("ORC_GITRELOAD_OWNERS")
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_block("Try it on a scratch checkout", &[]);
     assert!(
         stdout.contains(r#"{"msg":"Added course import task to queue. Queue size was 1"}"#),
         "{stdout}"

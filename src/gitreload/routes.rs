@@ -33,6 +33,14 @@ pub fn router(shared: Arc<Shared>, budget: BodyBudget) -> Router {
         .route("/imports", get(imports))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(|| async {
+            let msg = "The method is not allowed for the requested URL.";
+            answer(StatusCode::METHOD_NOT_ALLOWED, "method", msg)
+        })
+        .fallback(|| async {
+            let msg = "The requested URL was not found on the server.";
+            answer(StatusCode::NOT_FOUND, "not_found", msg)
+        })
         .with_state(state)
 }
 

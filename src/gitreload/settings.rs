@@ -182,7 +182,9 @@ fn log_filter(level: Option<&str>) -> Result<String, String> {
     let Some(level) = level else {
         return Ok("warn".into());
     };
-    Ok(match level.to_ascii_uppercase().as_str() {
+    // sqlx logs every statement at debug: that is the store's business, not
+    // what a host's LOG_LEVEL=DEBUG asks for.
+    let base = match level.to_ascii_uppercase().as_str() {
         "DEBUG" => "debug",
         "INFO" => "info",
         "WARNING" | "WARN" => "warn",
@@ -192,8 +194,8 @@ fn log_filter(level: Option<&str>) -> Result<String, String> {
                 "LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level:?}"
             ))
         }
-    }
-    .into())
+    };
+    Ok(format!("{base},sqlx=warn"))
 }
 
 /// The machine's short host name (gitreload's `platform.node()` up to the first dot).
