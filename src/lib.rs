@@ -14,6 +14,7 @@ mod clock;
 mod command;
 mod config;
 mod doctor;
+mod forms;
 mod github;
 mod gitreload;
 mod http;

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("word_enum", 0),
     ("naming", 1),
     ("catalog", 1),
+    ("forms", 1),
     ("github", 2),
     ("store", 2),
     ("config", 3),
