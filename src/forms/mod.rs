@@ -9,9 +9,9 @@
 //! through the template; a `###` line that is no label of it (or that sits in
 //! a fenced block) belongs to the value before it.
 
-mod request;
+pub mod request;
 
-pub use request::{CourseRequest, RequestKind, RequestProblem};
+pub use request::{CourseRequest, RequestProblem};
 
 use std::collections::BTreeMap;
 
@@ -202,7 +202,9 @@ fn trim_lines(lines: &[&str]) -> String {
 fn unfence(value: &str) -> String {
     let lines: Vec<&str> = value.lines().collect();
     match (lines.first().and_then(|l| fence(l)), lines.last()) {
-        (Some((c, n)), Some(last)) if lines.len() >= 2 && fence(last).is_some_and(|(c2, n2)| c2 == c && n2 >= n) => {
+        (Some((c, n)), Some(last))
+            if lines.len() >= 2 && fence(last).is_some_and(|(c2, n2)| c2 == c && n2 >= n) =>
+        {
             lines[1..lines.len() - 1].join("\n")
         }
         _ => value.to_string(),
@@ -216,7 +218,11 @@ fn answer(field: &Field, raw: &str) -> Option<Answer> {
             if value == "_No response_" || value.is_empty() {
                 return None;
             }
-            let text = if field.rendered { unfence(value) } else { value.to_string() };
+            let text = if field.rendered {
+                unfence(value)
+            } else {
+                value.to_string()
+            };
             Some(Answer::Text(text.trim().to_string()))
         }
         FieldKind::Dropdown => {
@@ -260,7 +266,9 @@ pub fn parse(template: &Template, body: &str) -> Option<Answers> {
     let mut open_fence: Option<(char, usize)> = None;
     for line in lines {
         if let Some((c, n)) = open_fence {
-            if fence(line).is_some_and(|(c2, n2)| c2 == c && n2 >= n && line.trim().chars().all(|x| x == c)) {
+            if fence(line)
+                .is_some_and(|(c2, n2)| c2 == c && n2 >= n && line.trim().chars().all(|x| x == c))
+            {
                 open_fence = None;
             }
         } else if let Some(f) = heading(line).and_then(|h| template.field_by_label(h)) {

@@ -65,7 +65,7 @@ fn quoted(title: &str) -> String {
     let t: String = title
         .chars()
         .map(|c| match c {
-            '"' => '\'',
+            '"' | '`' => '\'',
             '\n' | '\r' | '\t' => ' ',
             c => c,
         })

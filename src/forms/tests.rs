@@ -26,7 +26,10 @@ fn full(request: &str, kind: &str, course: &str, term: &str, members: &str) -> S
         ("Title", "_No response_"),
         ("Team members", members),
         ("Anything else", "_No response_"),
-        ("Confirmation", "- [ ] The course team has agreed to this request"),
+        (
+            "Confirmation",
+            "- [ ] The course team has agreed to this request",
+        ),
     ])
 }
 
@@ -44,7 +47,17 @@ fn the_shipped_template_has_the_fixed_ids() {
     let ids: Vec<&str> = t.fields.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["request", "kind", "course", "term", "new_term", "title", "members", "description", "confirm"]
+        [
+            "request",
+            "kind",
+            "course",
+            "term",
+            "new_term",
+            "title",
+            "members",
+            "description",
+            "confirm"
+        ]
     );
     assert_eq!(t.label_of("members"), Some("Team members"));
 }
@@ -52,8 +65,14 @@ fn the_shipped_template_has_the_fixed_ids() {
 #[test]
 fn a_template_without_a_needed_id_is_refused() {
     let yaml = "body:\n  - type: input\n    id: course\n    attributes:\n      label: Course\n";
-    assert_eq!(Template::parse(yaml), Err(TemplateError::MissingField("request")));
-    assert!(matches!(Template::parse("body: [ : ]"), Err(TemplateError::Yaml(_))));
+    assert_eq!(
+        Template::parse(yaml),
+        Err(TemplateError::MissingField("request"))
+    );
+    assert!(matches!(
+        Template::parse("body: [ : ]"),
+        Err(TemplateError::Yaml(_))
+    ));
 }
 
 #[test]
@@ -66,7 +85,10 @@ fn every_field_kind_is_read() {
         ("Title", "Computation Structures"),
         ("Team members", "alice\nbob"),
         ("Anything else", "Please hurry."),
-        ("Confirmation", "- [x] The course team has agreed to this request"),
+        (
+            "Confirmation",
+            "- [x] The course team has agreed to this request",
+        ),
     ]));
     assert_eq!(text(&a, "request").as_deref(), Some("New course"));
     assert_eq!(text(&a, "kind").as_deref(), Some("xml"));
@@ -75,13 +97,21 @@ fn every_field_kind_is_read() {
     assert_eq!(text(&a, "members").as_deref(), Some("alice\nbob"));
     assert_eq!(
         a.0.get("confirm"),
-        Some(&Answer::Ticked(vec!["The course team has agreed to this request".into()]))
+        Some(&Answer::Ticked(vec![
+            "The course team has agreed to this request".into()
+        ]))
     );
 }
 
 #[test]
 fn no_response_and_none_are_absent() {
-    let a = answers(&full("New course", "None", "6.004r", "_No response_", "_No response_"));
+    let a = answers(&full(
+        "New course",
+        "None",
+        "6.004r",
+        "_No response_",
+        "_No response_",
+    ));
     assert_eq!(text(&a, "kind"), None);
     assert_eq!(text(&a, "term"), None);
     assert_eq!(text(&a, "members"), None);
@@ -92,7 +122,8 @@ fn no_response_and_none_are_absent() {
 
 #[test]
 fn crlf_and_trailing_spaces_parse() {
-    let b = full("Rerun  ", "xml", "6.004r   ", "2018_Spring", "alice, bob  ").replace('\n', "\r\n");
+    let b =
+        full("Rerun  ", "xml", "6.004r   ", "2018_Spring", "alice, bob  ").replace('\n', "\r\n");
     let a = answers(&b);
     assert_eq!(text(&a, "request").as_deref(), Some("Rerun"));
     assert_eq!(text(&a, "course").as_deref(), Some("6.004r"));
@@ -122,7 +153,11 @@ fn a_heading_inside_a_fenced_block_belongs_to_the_value() {
 #[test]
 fn a_tilde_fence_and_a_longer_fence_hold_headings_too() {
     let notes = "~~~~\n### Term\n~~~\nstill inside\n~~~~";
-    let a = answers(&body(&[("Request", "Rerun"), ("Anything else", notes), ("Term", "T1")]));
+    let a = answers(&body(&[
+        ("Request", "Rerun"),
+        ("Anything else", notes),
+        ("Term", "T1"),
+    ]));
     assert_eq!(text(&a, "description").as_deref(), Some(notes));
     assert_eq!(text(&a, "term").as_deref(), Some("T1"));
 }
@@ -130,7 +165,11 @@ fn a_tilde_fence_and_a_longer_fence_hold_headings_too() {
 #[test]
 fn a_heading_that_is_no_label_belongs_to_the_value_before_it() {
     let notes = "Context\n\n### Timeline\n\nBy June.";
-    let a = answers(&body(&[("Request", "Rerun"), ("Anything else", notes), ("Course", "8.01")]));
+    let a = answers(&body(&[
+        ("Request", "Rerun"),
+        ("Anything else", notes),
+        ("Course", "8.01"),
+    ]));
     assert_eq!(text(&a, "description").as_deref(), Some(notes));
     assert_eq!(text(&a, "course").as_deref(), Some("8.01"));
 }
@@ -152,7 +191,11 @@ fn multi_paragraph_values_and_markdown_are_kept() {
 
 #[test]
 fn fields_in_another_order_are_read_by_label() {
-    let a = answers(&body(&[("Request", "Release to production"), ("Term", "2018_Fall"), ("Course", "8.01")]));
+    let a = answers(&body(&[
+        ("Request", "Release to production"),
+        ("Term", "2018_Fall"),
+        ("Course", "8.01"),
+    ]));
     assert_eq!(text(&a, "course").as_deref(), Some("8.01"));
     assert_eq!(text(&a, "term").as_deref(), Some("2018_Fall"));
 }
@@ -184,7 +227,10 @@ fn checkboxes_read_upper_and_lower_x_and_skip_unticked() {
     let t = Template::parse(yaml).expect("template");
     let b = body(&[("Request", "Rerun"), ("Steps", "- [x] a\n- [ ] b\n- [X] c")]);
     let a = parse(&t, &b).expect("form");
-    assert_eq!(a.0.get("steps"), Some(&Answer::Ticked(vec!["a".into(), "c".into()])));
+    assert_eq!(
+        a.0.get("steps"),
+        Some(&Answer::Ticked(vec!["a".into(), "c".into()]))
+    );
 }
 
 #[test]
@@ -196,10 +242,17 @@ fn a_multi_select_dropdown_is_a_list() {
   - {type: dropdown, id: sites, attributes: {label: Sites, multiple: true, options: [staging, production]}}
 ";
     let t = Template::parse(yaml).expect("template");
-    let a = parse(&t, &body(&[("Request", "Rerun"), ("Sites", "staging, production")])).expect("form");
+    let a = parse(
+        &t,
+        &body(&[("Request", "Rerun"), ("Sites", "staging, production")]),
+    )
+    .expect("form");
     assert_eq!(
         a.0.get("sites"),
-        Some(&Answer::Choices(vec!["staging".into(), "production".into()]))
+        Some(&Answer::Choices(vec![
+            "staging".into(),
+            "production".into()
+        ]))
     );
     let none = parse(&t, &body(&[("Request", "Rerun"), ("Sites", "None")])).expect("form");
     assert!(!none.0.contains_key("sites"));
@@ -214,7 +267,14 @@ fn a_rendered_textarea_loses_its_fence() {
   - {type: textarea, id: log, attributes: {label: Log, render: shell}}
 ";
     let t = Template::parse(yaml).expect("template");
-    let a = parse(&t, &body(&[("Request", "Rerun"), ("Log", "```shell\n### not a heading\n$ ls\n```")])).expect("form");
+    let a = parse(
+        &t,
+        &body(&[
+            ("Request", "Rerun"),
+            ("Log", "```shell\n### not a heading\n$ ls\n```"),
+        ]),
+    )
+    .expect("form");
     assert_eq!(a.text("log"), Some("### not a heading\n$ ls"));
     let empty = parse(&t, &body(&[("Request", "Rerun"), ("Log", "_No response_")])).expect("form");
     assert_eq!(empty.text("log"), None);
@@ -225,7 +285,10 @@ fn answers_serialise_by_kind() {
     let a = answers(&body(&[
         ("Request", "Rerun"),
         ("Course", "8.01"),
-        ("Confirmation", "- [x] The course team has agreed to this request"),
+        (
+            "Confirmation",
+            "- [x] The course team has agreed to this request",
+        ),
     ]));
     let v = serde_json::to_value(&a).expect("json");
     assert_eq!(
@@ -272,17 +335,35 @@ fn a_new_xml_course_is_create_xml_repo_with_members_and_title() {
 
 #[test]
 fn a_new_studio_course_is_create_export_repo() {
-    let r = request(&full("New course", "studio", "8.01", "2018_Fall", "_No response_")).expect("request");
+    let r = request(&full(
+        "New course",
+        "studio",
+        "8.01",
+        "2018_Fall",
+        "_No response_",
+    ))
+    .expect("request");
     assert_eq!(r.command_line(None), "/create-export-repo 8.01 2018_Fall");
 }
 
 #[test]
 fn a_rerun_needs_its_new_term() {
     assert_eq!(
-        request(&full("Rerun", "xml", "6.004r", "2018_Spring", "_No response_")),
+        request(&full(
+            "Rerun",
+            "xml",
+            "6.004r",
+            "2018_Spring",
+            "_No response_"
+        )),
         Err(vec![RequestProblem::Missing("new_term")])
     );
-    let b = body(&[("Request", "Rerun"), ("Course", "6.004r"), ("Term", "2018_Spring"), ("New term", "2019_Spring")]);
+    let b = body(&[
+        ("Request", "Rerun"),
+        ("Course", "6.004r"),
+        ("Term", "2018_Spring"),
+        ("New term", "2019_Spring"),
+    ]);
     assert_eq!(
         request(&b).expect("request").command_line(None),
         "/rerun 6.004r 2019_Spring from 2018_Spring"
@@ -291,25 +372,48 @@ fn a_rerun_needs_its_new_term() {
 
 #[test]
 fn a_release_is_release() {
-    let b = body(&[("Request", "Release to production"), ("Course", "8.01"), ("Term", "2018_Fall")]);
-    assert_eq!(request(&b).expect("request").command_line(None), "/release 8.01 2018_Fall");
+    let b = body(&[
+        ("Request", "Release to production"),
+        ("Course", "8.01"),
+        ("Term", "2018_Fall"),
+    ]);
+    assert_eq!(
+        request(&b).expect("request").command_line(None),
+        "/release 8.01 2018_Fall"
+    );
 }
 
 #[test]
 fn a_team_change_puts_the_runs_team() {
-    let b = body(&[("Request", "Team change"), ("Course", "6.004r"), ("Term", "2018_Spring"), ("Team members", "alice, bob")]);
+    let b = body(&[
+        ("Request", "Team change"),
+        ("Course", "6.004r"),
+        ("Term", "2018_Spring"),
+        ("Team members", "alice, bob"),
+    ]);
     let r = request(&b).expect("request");
     assert_eq!(
         r.command_line(Some(("mitx", "6.004r-2018_Spring"))),
         "/put-team mitx \"6.004r-2018_Spring\" members=alice,bob"
     );
-    let none = body(&[("Request", "Team change"), ("Course", "6.004r"), ("Term", "2018_Spring")]);
-    assert_eq!(request(&none), Err(vec![RequestProblem::Missing("members")]));
+    let none = body(&[
+        ("Request", "Team change"),
+        ("Course", "6.004r"),
+        ("Term", "2018_Spring"),
+    ]);
+    assert_eq!(
+        request(&none),
+        Err(vec![RequestProblem::Missing("members")])
+    );
 }
 
 #[test]
 fn every_missing_field_is_named_at_once() {
-    let b = body(&[("Request", "None"), ("Course", "_No response_"), ("Term", "_No response_")]);
+    let b = body(&[
+        ("Request", "None"),
+        ("Course", "_No response_"),
+        ("Term", "_No response_"),
+    ]);
     assert_eq!(
         request(&b),
         Err(vec![
@@ -322,13 +426,22 @@ fn every_missing_field_is_named_at_once() {
 
 #[test]
 fn a_new_course_needs_its_kind() {
-    let b = body(&[("Request", "New course"), ("Course", "6.004r"), ("Term", "2018_Spring")]);
+    let b = body(&[
+        ("Request", "New course"),
+        ("Course", "6.004r"),
+        ("Term", "2018_Spring"),
+    ]);
     assert_eq!(request(&b), Err(vec![RequestProblem::Missing("kind")]));
 }
 
 #[test]
 fn unknown_options_are_named() {
-    let b = body(&[("Request", "Delete everything"), ("Kind of course", "latex"), ("Course", "c"), ("Term", "t")]);
+    let b = body(&[
+        ("Request", "Delete everything"),
+        ("Kind of course", "latex"),
+        ("Course", "c"),
+        ("Term", "t"),
+    ]);
     assert_eq!(
         request(&b),
         Err(vec![
@@ -340,13 +453,28 @@ fn unknown_options_are_named() {
 
 #[test]
 fn options_match_without_case() {
-    let b = body(&[("Request", "new COURSE"), ("Kind of course", "XML"), ("Course", "c"), ("Term", "t")]);
-    assert_eq!(request(&b).expect("request").command_line(None), "/create-xml-repo c t");
+    let b = body(&[
+        ("Request", "new COURSE"),
+        ("Kind of course", "XML"),
+        ("Course", "c"),
+        ("Term", "t"),
+    ]);
+    assert_eq!(
+        request(&b).expect("request").command_line(None),
+        "/create-xml-repo c t"
+    );
 }
 
 #[test]
 fn a_members_textarea_with_at_signs_on_a_new_course() {
-    let r = request(&full("New course", "xml", "6.004r", "2018_Spring", "@alice,@bob")).expect("request");
+    let r = request(&full(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "@alice,@bob",
+    ))
+    .expect("request");
     assert_eq!(r.members, ["alice", "bob"]);
 }
 
@@ -377,13 +505,12 @@ fn value() -> impl Strategy<Value = String> {
         Just("```\n### Course\n```".to_string()),
         Just(String::new()),
     ];
-    prop::collection::vec(line, 1..6).prop_map(|ls| ls.join("\n")).prop_filter(
-        "not blank and not GitHub's empty marker",
-        |v| {
+    prop::collection::vec(line, 1..6)
+        .prop_map(|ls| ls.join("\n"))
+        .prop_filter("not blank and not GitHub's empty marker", |v| {
             let t = v.trim();
             !t.is_empty() && t != "_No response_" && t != "None"
-        },
-    )
+        })
 }
 
 proptest! {

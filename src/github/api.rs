@@ -418,6 +418,43 @@ impl GitHub {
         }
     }
 
+    /// A file of the default branch and its blob sha (`GET …/contents/{path}`);
+    /// `None` when it is not there or is not a file.
+    pub async fn get_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+    ) -> Result<Option<(String, String)>, GitHubError> {
+        use base64::Engine as _;
+        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
+        let url = format!(
+            "/repos/{}/{}/contents/{}",
+            seg(owner),
+            seg(repo),
+            encoded_path.join("/")
+        );
+        let (resp, m, p) = self.call(Request::get(url)).await?;
+        match resp.status {
+            200 => {
+                let v: Value = resp.json(&m, &p)?;
+                let (Some(sha), Some(content)) = (v["sha"].as_str(), v["content"].as_str()) else {
+                    return Ok(None);
+                };
+                let raw: String = content.chars().filter(|c| !c.is_whitespace()).collect();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(raw)
+                    .map_err(|_| resp.unexpected(&m, &p))?;
+                Ok(Some((
+                    sha.to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )))
+            }
+            404 => Ok(None),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
     // ---- issues, comments, reactions, permissions (the chat bot) ----
 }
 

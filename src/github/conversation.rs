@@ -185,4 +185,102 @@ impl GitHub {
             _ => Err(resp.unexpected(&m, &p)),
         }
     }
+
+    /// React to an issue itself (an issue form's request has no comment).
+    pub async fn add_issue_reaction(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        content: Reaction,
+    ) -> Result<ReactionItem, GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/{issue}/reactions",
+            seg(owner),
+            seg(repo)
+        );
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::POST, path)
+                    .json(json!({ "content": content.as_str() }))
+                    .replayable(true),
+            )
+            .await?;
+        match resp.status {
+            200 | 201 => resp.json(&m, &p),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// `POST /repos/{owner}/{repo}/labels`; a label that exists (422
+    /// `already_exists`) is fine.
+    pub async fn create_label(
+        &self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/{}/labels", seg(owner), seg(repo));
+        let body = json!({ "name": name, "color": color, "description": description });
+        let (resp, m, p) = self
+            .call(Request::new(Method::POST, path).json(body))
+            .await?;
+        let exists = || {
+            resp.json::<Value>(&m, &p).ok().is_some_and(|v| {
+                v["errors"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|x| x["code"] == "already_exists"))
+            })
+        };
+        match resp.status {
+            201 => Ok(()),
+            422 if exists() => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Adds labels to an issue (`POST …/issues/{n}/labels`); it keeps the others.
+    pub async fn add_issue_labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        labels: &[&str],
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/{}/issues/{issue}/labels", seg(owner), seg(repo));
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::POST, path)
+                    .json(json!({ "labels": labels }))
+                    .replayable(true),
+            )
+            .await?;
+        match resp.status {
+            200 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// Removes a label from an issue; one that is not there (404) is done.
+    pub async fn remove_issue_label(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        label: &str,
+    ) -> Result<(), GitHubError> {
+        let path = format!(
+            "/repos/{}/{}/issues/{issue}/labels/{}",
+            seg(owner),
+            seg(repo),
+            seg(label)
+        );
+        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
+        match resp.status {
+            200 | 404 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
 }

@@ -129,25 +129,8 @@ impl Run<'_> {
         }
     }
 
-    /// A chat command as a provisioning action. `/rerun` and `/release` name
-    /// only the course, so they look up its org and runs first (read-only).
     async fn resolve(&self, cmd: &Command) -> Result<Action, ActionError> {
-        let s = &self.bot.settings;
-        match cmd {
-            Command::Run(action) => Ok(action.clone()),
-            Command::Release(r) => {
-                resolve_hook(self.gh, s, &r.course, &r.term, HookTarget::Production).await
-            }
-            Command::AddHook(h) => {
-                resolve_hook(self.gh, s, &h.run.course, &h.run.term, h.target).await
-            }
-            Command::Rerun(r) => {
-                resolve_rerun(self.gh, s, &r.course, &r.new_term, r.from.as_ref()).await
-            }
-            Command::Help { .. } | Command::Plan(_) | Command::Retry => Err(ActionError::NotFound(
-                format!("/{} is not a provisioning action", cmd.name()),
-            )),
-        }
+        resolve(self.gh, &self.bot.settings, cmd).await
     }
 
     async fn run_action(
@@ -250,6 +233,26 @@ impl Run<'_> {
                 &e,
             ))),
         }
+    }
+}
+
+/// A chat command as a provisioning action. `/rerun` and `/release` name
+/// only the course, so they look up its org and runs first (read-only).
+pub(super) async fn resolve(
+    gh: &crate::github::GitHub,
+    s: &crate::actions::Settings,
+    cmd: &Command,
+) -> Result<Action, ActionError> {
+    match cmd {
+        Command::Run(action) => Ok(action.clone()),
+        Command::Release(r) => {
+            resolve_hook(gh, s, &r.course, &r.term, HookTarget::Production).await
+        }
+        Command::AddHook(h) => resolve_hook(gh, s, &h.run.course, &h.run.term, h.target).await,
+        Command::Rerun(r) => resolve_rerun(gh, s, &r.course, &r.new_term, r.from.as_ref()).await,
+        Command::Help { .. } | Command::Plan(_) | Command::Retry => Err(ActionError::NotFound(
+            format!("/{} is not a provisioning action", cmd.name()),
+        )),
     }
 }
 

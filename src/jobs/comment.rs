@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::edits;
 use super::journal::{CommandJournal, CommandResult, JobJournal, JobJournalStore, JournalFailure};
 use super::replies;
+use super::request::{set_label, RequestLabel};
 use super::{Bot, CommentJob, JobVerdict};
 use crate::actions::{JournalError, Outcome, Plan};
 use crate::command;
@@ -79,16 +80,18 @@ impl Run<'_> {
         self.save().await
     }
 
+    /// React to the comment, or to the issue for a form's request.
     pub(super) async fn react(&self, content: Reaction) -> Result<ReactionItem, Failure> {
-        Ok(self
-            .gh
-            .add_comment_reaction(
-                self.owner(),
-                self.job.repo.name(),
-                self.job.comment_id,
-                content,
-            )
-            .await?)
+        let (owner, repo) = (self.owner(), self.job.repo.name());
+        Ok(if self.job.form {
+            self.gh
+                .add_issue_reaction(owner, repo, self.job.issue, content)
+                .await?
+        } else {
+            self.gh
+                .add_comment_reaction(owner, repo, self.job.comment_id, content)
+                .await?
+        })
     }
 
     /// GitHub's web address, as the comment's own address shows it (the
@@ -326,6 +329,17 @@ async fn drive(
         if run.job.previous_body.is_some() {
             // After an edit the reactions show the latest outcome only.
             edits::clear_stale_reactions(run.gh, run.job, &ours).await?;
+        }
+        if run.job.form {
+            // The outcome is the request's label; the other outcome's goes.
+            let (want, other) = if all_ok {
+                (RequestLabel::Done, RequestLabel::Failed)
+            } else {
+                (RequestLabel::Failed, RequestLabel::Done)
+            };
+            let (owner, repo) = (run.owner().to_string(), run.job.repo.name().to_string());
+            let current = [other.as_str().to_string()];
+            set_label(run.gh, &owner, &repo, run.job.issue, &current, Some(want)).await?;
         }
         run.journal.final_reaction = Some(reaction);
         run.save().await?;

@@ -9,6 +9,7 @@ mod comment;
 mod edits;
 mod journal;
 mod replies;
+mod request;
 mod worker;
 
 use std::sync::Arc;
@@ -58,6 +59,27 @@ pub struct CommentJob {
     /// When the comment was written or last edited, as GitHub says.
     #[serde(default)]
     pub asked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The command came from the issue's course-request form, not from a
+    /// comment: reactions go on the issue (`comment_id` is 0), and the
+    /// outcome sets the request's label.
+    #[serde(default)]
+    pub form: bool,
+}
+
+/// The payload of a [`JobKind::Request`] job: an issue opened or edited in a
+/// requests repo whose body looks like an issue form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RequestJob {
+    pub repo: RepoFullName,
+    pub issue: u64,
+    #[serde(default)]
+    pub issue_url: Option<String>,
+    pub author: String,
+    pub body: String,
+    /// The issue's labels when the event was sent.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub installation_id: u64,
 }
 
 /// The payload of a [`JobKind::Installation`] job.

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
-use super::comment;
 use super::journal::{JobJournalStore, ReadFuture};
-use super::{Bot, CommentJob, InstallationJob, JobContext, JobKind, JobVerdict, JOB_CONTEXT};
+use super::{comment, request};
+use super::{
+    Bot, CommentJob, InstallationJob, JobContext, JobKind, JobVerdict, RequestJob, JOB_CONTEXT,
+};
 use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
@@ -281,6 +283,14 @@ impl Worker {
                     }
                     Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
                 }
+            }
+            JobKind::Request => {
+                let payload: RequestJob = match serde_json::from_value(job.payload.clone()) {
+                    Ok(p) => p,
+                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
+                };
+                let gh = self.app.for_accounts(payload.installation_id);
+                request::run_request_job(&self.bot, &gh, &self.store, &payload).await
             }
             JobKind::Comment => {
                 let payload: CommentJob = match serde_json::from_value(job.payload.clone()) {

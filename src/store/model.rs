@@ -127,6 +127,9 @@ crate::word_enum::word_enum! {
         Comment => "comment",
         /// An installation was deleted or suspended.
         Installation => "installation",
+        /// An issue opened or edited in a requests repo, whose body may be a
+        /// course-request form.
+        Request => "request",
     }
 }
 

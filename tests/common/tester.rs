@@ -467,4 +467,110 @@ impl Tester {
             .filter(|c| !c.starts_with("GET ") && !c.contains("/issues/") && !c.contains("/app/"))
             .collect()
     }
+
+    /// An `issues` payload in GitHub's shape, for issue `number` of the
+    /// requests repo as the fake holds it (body and labels).
+    pub fn issue_payload(
+        &self,
+        action: &str,
+        number: u64,
+        author: &str,
+        from: Option<&str>,
+    ) -> Value {
+        let issue = self
+            .fake
+            .issue(REQ_OWNER, REQ_REPO, number)
+            .unwrap_or_else(|| panic!("no issue {number}"));
+        let labels: Vec<Value> = self
+            .fake
+            .issue_labels(REQ_OWNER, REQ_REPO, number)
+            .into_iter()
+            .map(|name| json!({"name": name}))
+            .collect();
+        let user = json!({"login": author, "id": 1000, "type": "User", "site_admin": false});
+        let mut p = json!({
+            "action": action,
+            "issue": {
+                "number": number, "title": issue.title, "state": "open", "user": user,
+                "body": issue.body, "labels": labels,
+                "html_url": format!("https://github.example/{REQ_OWNER}/{REQ_REPO}/issues/{number}"),
+            },
+            "repository": {"id": 7, "name": REQ_REPO, "full_name": format!("{REQ_OWNER}/{REQ_REPO}"), "private": true, "owner": {"login": REQ_OWNER, "type": "Organization"}},
+            "sender": user,
+            "installation": {"id": 1, "node_id": "MDIz"},
+        });
+        if let Some(prev) = from {
+            p["changes"] = json!({"body": {"from": prev}});
+        }
+        p
+    }
+
+    /// A signed delivery of any event; returns the HTTP status.
+    pub async fn deliver_event(&self, id: &str, event: &str, payload: &Value) -> u16 {
+        let body = serde_json::to_vec(payload).expect("json");
+        let sig = sign(SECRET.as_bytes(), &body);
+        self.deliver_raw(id, event, &body, Some(sig))
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// `author` opens issue `number` with `body` (a course-request form);
+    /// returns the delivery id once its jobs have ended.
+    pub async fn open_request(&mut self, number: u64, author: &str, body: &str) -> String {
+        self.fake
+            .add_issue(REQ_OWNER, REQ_REPO, number, "Course request", body, author);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let payload = self.issue_payload("opened", number, author, None);
+        assert_eq!(self.deliver_event(&delivery, "issues", &payload).await, 202);
+        self.settled(&delivery).await;
+        delivery
+    }
+
+    /// `author` edits issue `number`'s body; returns the delivery id once its
+    /// jobs have ended.
+    pub async fn edit_request(&mut self, number: u64, author: &str, body: &str) -> String {
+        let old = self.fake.edit_issue(REQ_OWNER, REQ_REPO, number, body);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let payload = self.issue_payload("edited", number, author, Some(&old));
+        assert_eq!(self.deliver_event(&delivery, "issues", &payload).await, 202);
+        self.settled(&delivery).await;
+        delivery
+    }
+
+    /// Waits until the request on issue `number` carries `label`.
+    pub async fn wait_label(&self, number: u64, label: &str) {
+        let ok = self
+            .fake
+            .wait_until(WAIT, |f| {
+                f.issue_labels(REQ_OWNER, REQ_REPO, number)
+                    .iter()
+                    .any(|l| l == label)
+            })
+            .await;
+        assert!(
+            ok,
+            "issue {number} never got {label:?}: {:?}\n{:#?}",
+            self.fake.issue_labels(REQ_OWNER, REQ_REPO, number),
+            self.issue_replies(number)
+        );
+    }
+
+    /// The bot's comments on issue `number` without hidden markers.
+    pub fn issue_replies(&self, number: u64) -> Vec<String> {
+        self.fake
+            .comments(REQ_OWNER, REQ_REPO, number)
+            .into_iter()
+            .filter(|c| c.author == BOT_LOGIN)
+            .map(|c| {
+                c.body
+                    .lines()
+                    .filter(|l| !l.starts_with("<!-- orcoursetrion:"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    }
 }

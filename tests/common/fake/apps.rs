@@ -77,6 +77,19 @@ pub(crate) fn router(s: S) -> Router {
             "/repos/{owner}/{repo}/contents/{*path}",
             get(get_contents).put(put_contents),
         )
+        // Labels.
+        .route(
+            "/repos/{owner}/{repo}/labels",
+            get(list_labels).post(create_label),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/labels",
+            post(add_issue_labels),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/labels/{name}",
+            axum::routing::delete(remove_issue_label),
+        )
         // Issues, comments, reactions.
         .route("/repos/{owner}/{repo}/issues/{number}", get(get_issue))
         .route(

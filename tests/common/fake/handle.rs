@@ -348,6 +348,76 @@ impl FakeGitHub {
     }
 
     /// The hooks of a repo (empty if the repo does not exist).
+    /// An issue's title and body.
+    pub fn issue(&self, owner: &str, repo: &str, number: u64) -> Option<IssueView> {
+        self.s.with(|w| {
+            w.repo_rec(owner, repo)
+                .and_then(|r| r.issues.get(&number))
+                .map(|i| IssueView {
+                    title: i.title.clone(),
+                    body: i.body.clone(),
+                })
+        })
+    }
+
+    /// Replaces an issue's body (a person edited it); returns the old one.
+    pub fn edit_issue(&self, owner: &str, repo: &str, number: u64, body: &str) -> String {
+        self.s.with(|w| {
+            let i = w
+                .repo_mut(owner, repo)
+                .and_then(|r| r.issues.get_mut(&number))
+                .unwrap_or_else(|| panic!("no issue {owner}/{repo}#{number}"));
+            std::mem::replace(&mut i.body, body.to_string())
+        })
+    }
+
+    /// The names of the labels on an issue.
+    pub fn issue_labels(&self, owner: &str, repo: &str, issue: u64) -> Vec<String> {
+        self.s.with(|w| {
+            w.repo_rec(owner, repo)
+                .and_then(|r| r.issues.get(&issue))
+                .map(|i| i.labels.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Commits one file to a repo's default branch (as a person would).
+    pub fn put_file(&self, owner: &str, repo: &str, path: &str, text: &str) {
+        let r = self
+            .repo(owner, repo)
+            .unwrap_or_else(|| panic!("no repo {owner}/{repo}"));
+        let branch = r.default_branch.clone();
+        put_file(
+            &self.s,
+            &r,
+            &branch,
+            path,
+            text.as_bytes().to_vec(),
+            None,
+            "seed",
+            None,
+        )
+        .unwrap_or_else(|e| panic!("put {path}: {}", e.message));
+    }
+
+    /// The labels of a repo.
+    pub fn labels(&self, owner: &str, repo: &str) -> Vec<LabelRec> {
+        self.s.with(|w| {
+            w.repo_rec(owner, repo)
+                .map(|r| r.labels.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// `open` or `closed`.
+    pub fn issue_state(&self, owner: &str, repo: &str, issue: u64) -> Option<String> {
+        self.s.with(|w| {
+            w.repo_rec(owner, repo)
+                .and_then(|r| r.issues.get(&issue))
+                .map(|i| i.state.clone())
+        })
+    }
+
     /// The commit statuses set on a repo, oldest first.
     pub fn statuses(&self, owner: &str, repo: &str) -> Vec<CommitStatusRec> {
         self.s.with(|w| {
@@ -477,6 +547,8 @@ impl FakeGitHub {
                     author: author.into(),
                     created_at: Utc::now(),
                     reactions: Vec::new(),
+                    labels: Vec::new(),
+                    state: "open".into(),
                 },
             );
         })
@@ -706,6 +778,7 @@ impl RepoRec {
             issues: BTreeMap::new(),
             permissions: HashMap::new(),
             statuses: Vec::new(),
+            labels: Vec::new(),
         }
     }
 }

@@ -74,6 +74,7 @@ mod git;
 mod handle;
 mod hooks;
 mod issues;
+mod labels;
 mod repos;
 mod respond;
 mod shapes;
@@ -89,6 +90,7 @@ pub(crate) use git::*;
 pub use handle::*;
 pub(crate) use hooks::*;
 pub(crate) use issues::*;
+pub use labels::*;
 pub(crate) use repos::*;
 pub(crate) use respond::*;
 pub(crate) use shapes::*;
@@ -99,6 +101,13 @@ pub use world::*;
 // ---------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------
+
+/// An issue as a test reads it.
+#[derive(Clone, Debug)]
+pub struct IssueView {
+    pub title: String,
+    pub body: String,
+}
 
 /// A repository as the fake holds it.
 #[derive(Debug, Clone, PartialEq)]

@@ -348,12 +348,15 @@ pub(crate) fn issue_json(s: &Shared, w: &World, rec: &RepoRec, i: &IssueRec) -> 
         "events_url": format!("{api}/events"),
         "html_url": format!("{}/issues/{}", rec.repo.html_url, i.number),
         "number": i.number,
-        "state": "open",
+        "state": i.state,
         "state_reason": null,
         "title": i.title,
         "body": i.body,
         "user": login_json(s, w, &i.author),
-        "labels": [],
+        "labels": i.labels.iter()
+            .filter_map(|n| rec.labels.iter().find(|l| &l.name == n))
+            .map(|l| label_json(s, &rec.repo.full_name, l))
+            .collect::<Vec<_>>(),
         "assignee": null,
         "assignees": [],
         "milestone": null,

@@ -30,6 +30,7 @@ pub(crate) struct RepoRec {
     pub(crate) permissions: HashMap<String, String>,
     /// Commit statuses, oldest first.
     pub(crate) statuses: Vec<CommitStatusRec>,
+    pub(crate) labels: Vec<LabelRec>,
 }
 
 pub(crate) struct IssueRec {
@@ -40,6 +41,10 @@ pub(crate) struct IssueRec {
     pub(crate) author: String,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) reactions: Vec<ReactionRec>,
+    /// Names of the labels on the issue.
+    pub(crate) labels: Vec<String>,
+    /// `open` or `closed`.
+    pub(crate) state: String,
 }
 
 pub(crate) struct CommentRec {

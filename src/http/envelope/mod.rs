@@ -11,6 +11,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod issues;
+
 use crate::command;
 use crate::jobs::{CommentJob, InstallationJob, JobKind};
 use crate::naming::RepoFullName;
@@ -31,8 +33,8 @@ struct Envelope<'a> {
     installation: Option<IdRef<'a>>,
     #[serde(default, borrow)]
     repository: Option<RepoRef<'a>>,
-    #[serde(default)]
-    issue: Option<IssueRef>,
+    #[serde(default, borrow)]
+    issue: Option<IssueRef<'a>>,
     #[serde(default, borrow)]
     comment: Option<CommentRef<'a>>,
     #[serde(default, borrow)]
@@ -60,9 +62,26 @@ struct RepoRef<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct IssueRef {
+struct IssueRef<'a> {
     #[serde(default)]
     number: Option<u64>,
+    #[serde(default, borrow)]
+    body: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    html_url: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    user: Option<UserRef<'a>>,
+    #[serde(default, borrow)]
+    labels: Vec<LabelRef<'a>>,
+    /// Set when the issue is a pull request.
+    #[serde(default)]
+    pull_request: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LabelRef<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,6 +251,9 @@ fn envelope_jobs(
     if event == "installation" {
         return Ok(installation_jobs(env));
     }
+    if event == "issues" {
+        return issues::request_jobs(filter, env);
+    }
     if event != "issue_comment" {
         return Ok(Vec::new());
     }
@@ -308,6 +330,7 @@ fn envelope_jobs(
         body: body.to_owned(),
         previous_body: previous.map(str::to_owned),
         installation_id,
+        form: false,
         asked_at: comment
             .updated_at
             .as_deref()

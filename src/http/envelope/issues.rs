@@ -1,0 +1,86 @@
+//! `issues` deliveries: an issue opened or edited in a requests repo whose
+//! body looks like an issue form becomes a request job. Whether it is the
+//! course-request form is for the worker to say: it reads the repo's form
+//! template, which ingress does not have.
+
+use super::{is_bot, is_requests_repo, Envelope, Refusal};
+use crate::jobs::{JobKind, RequestJob};
+use crate::naming::RepoFullName;
+use crate::store::NewJob;
+
+/// GitHub renders every form field as a `### label` heading, the first
+/// field first: a body that does not start so is no form.
+fn looks_like_form(body: &str) -> bool {
+    body.lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.starts_with("### "))
+}
+
+pub(super) fn request_jobs(
+    filter: &super::EventFilter,
+    env: &Envelope<'_>,
+) -> Result<Vec<NewJob>, Refusal> {
+    match env.action.as_deref() {
+        Some("opened" | "reopened") => {}
+        // Only an edit of the body can change the request.
+        Some("edited") if env.changes.as_ref().is_some_and(|c| c.body.is_some()) => {}
+        _ => return Ok(Vec::new()),
+    }
+    let Some(full_name) = env.repository.as_ref().and_then(|r| r.full_name.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    if !is_requests_repo(filter, full_name) {
+        return Ok(Vec::new());
+    }
+    let Some(issue) = env.issue.as_ref() else {
+        return Ok(Vec::new());
+    };
+    if issue.pull_request.is_some() || issue.user.as_ref().is_some_and(is_bot) {
+        return Ok(Vec::new());
+    }
+    let body = issue.body.as_deref().unwrap_or("");
+    if !looks_like_form(body) {
+        return Ok(Vec::new());
+    }
+    let (Some(number), Some(author)) = (
+        issue.number,
+        issue.user.as_ref().and_then(|u| u.login.as_deref()),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(installation_id) = env
+        .installation
+        .as_ref()
+        .and_then(|i| i.id)
+        .and_then(|id| u64::try_from(id).ok())
+        .filter(|id| *id > 0)
+    else {
+        return Err(Refusal::NoInstallation);
+    };
+    let Ok(repo) = RepoFullName::parse(full_name) else {
+        return Err(Refusal::BadRepo);
+    };
+    let job = RequestJob {
+        repo,
+        issue: number,
+        issue_url: issue.html_url.as_deref().map(str::to_owned),
+        author: author.to_owned(),
+        body: body.to_owned(),
+        labels: issue
+            .labels
+            .iter()
+            .filter_map(|l| l.name.as_deref().map(str::to_owned))
+            .collect(),
+        installation_id,
+    };
+    match serde_json::to_value(&job) {
+        Ok(payload) => Ok(vec![NewJob {
+            kind: JobKind::Request,
+            // Checks read GitHub, and the request may then be queued: it
+            // waits its turn behind the installation's writes.
+            installation_id: i64::try_from(installation_id).ok(),
+            payload,
+        }]),
+        Err(_) => Err(Refusal::BadRepo),
+    }
+}

@@ -1,0 +1,412 @@
+//! The request driver: an issue whose body is the course-request form is
+//! read with the repo's form template, turned into the chat command it
+//! implies, and checked the way that command would be (names, the runs on
+//! GitHub, the members). The answer is one validation comment, edited in
+//! place on later edits, and a `request: …` label. A valid request is then
+//! queued as a comment job of its command (`CommentJob::form`), under a
+//! delivery id made from the issue and the command, so a redelivery or an
+//! edit that keeps the command runs nothing twice.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+use super::replies::{self, RequestCheck, RequestNext, REQUEST_MARKER};
+use super::{Bot, CommentJob, JobKind, JobVerdict, RequestJob};
+use crate::actions::{preflight, ActionError, Check, CheckOutcome, JournalError};
+use crate::command::{self, Command};
+use crate::forms::{self, CourseRequest, RequestProblem, Template};
+use crate::github::{GitHub, GitHubError};
+use crate::naming::{Course, Login, Term};
+use crate::store::{DeliveryOutcome, NewDelivery, NewJob, RequestState, Store};
+
+/// Where operators put the form in the requests repo.
+pub const TEMPLATE_PATH: &str = ".github/ISSUE_TEMPLATE/course-request.yml";
+
+crate::word_enum::word_enum! {
+    /// The labels that say where a request is.
+    RequestLabel {
+        Invalid => "request: invalid",
+        PendingApproval => "request: pending approval",
+        Approved => "request: approved",
+        Done => "request: done",
+        Failed => "request: failed",
+    }
+}
+
+impl RequestLabel {
+    fn color(self) -> &'static str {
+        match self {
+            RequestLabel::Invalid => "e11d21",
+            RequestLabel::PendingApproval => "fbca04",
+            RequestLabel::Approved => "0e8a16",
+            RequestLabel::Done => "1d76db",
+            RequestLabel::Failed => "b60205",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            RequestLabel::Invalid => "The course request has a problem to fix",
+            RequestLabel::PendingApproval => "The course request waits for an approver",
+            RequestLabel::Approved => "The course request was approved",
+            RequestLabel::Done => "The course request ran and succeeded",
+            RequestLabel::Failed => "The course request ran and failed",
+        }
+    }
+}
+
+/// Repos whose labels this process has created (or found there): "create
+/// missing labels once".
+fn labels_made() -> &'static Mutex<HashSet<String>> {
+    static MADE: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    MADE.get_or_init(Default::default)
+}
+
+/// Makes `want` the issue's one `request: …` label. `current` is what the
+/// issue is known to carry; labels not known to be there are not removed.
+pub(super) async fn set_label(
+    gh: &GitHub,
+    owner: &str,
+    repo: &str,
+    issue: u64,
+    current: &[String],
+    want: Option<RequestLabel>,
+) -> Result<(), GitHubError> {
+    for l in RequestLabel::ALL {
+        if Some(*l) != want && current.iter().any(|c| c.eq_ignore_ascii_case(l.as_str())) {
+            gh.remove_issue_label(owner, repo, issue, l.as_str())
+                .await?;
+        }
+    }
+    let Some(want) = want else {
+        return Ok(());
+    };
+    if current
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(want.as_str()))
+    {
+        return Ok(());
+    }
+    let key = format!("{}/{owner}/{repo}#{}", gh.api_url(), want.as_str()).to_ascii_lowercase();
+    let known = labels_made()
+        .lock()
+        .map(|m| m.contains(&key))
+        .unwrap_or(false);
+    if !known {
+        gh.create_label(owner, repo, want.as_str(), want.color(), want.description())
+            .await?;
+        if let Ok(mut m) = labels_made().lock() {
+            m.insert(key);
+        }
+    }
+    gh.add_issue_labels(owner, repo, issue, &[want.as_str()])
+        .await
+}
+
+/// The repo's course-request template, parsed once per blob sha; the
+/// shipped one when the repo has none (or a broken one).
+async fn template(gh: &GitHub, owner: &str, repo: &str) -> Result<Template, GitHubError> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Template>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Default::default);
+    let Some((sha, text)) = gh.get_file(owner, repo, TEMPLATE_PATH).await? else {
+        return Ok(Template::shipped());
+    };
+    if let Some(t) = cache.lock().ok().and_then(|m| m.get(&sha).cloned()) {
+        return Ok(t);
+    }
+    let t = match Template::parse(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(owner, repo, error = %e, "the repo's course-request form is unusable; using the shipped one");
+            Template::shipped()
+        }
+    };
+    if let Ok(mut m) = cache.lock() {
+        m.insert(sha, t.clone());
+    }
+    Ok(t)
+}
+
+fn problem_check(template: &Template, p: &RequestProblem) -> Check {
+    let label = |id: &str| template.label_of(id).unwrap_or(id).to_string();
+    let (what, why) = match p {
+        RequestProblem::Missing(id) => (
+            format!("{} is answered", label(id)),
+            "this request needs it".to_string(),
+        ),
+        RequestProblem::UnknownRequest(r) => (
+            format!("{} is a known request", label("request")),
+            format!("{r:?} is not one of New course, Rerun, Release to production, Team change"),
+        ),
+        RequestProblem::UnknownKind(k) => (
+            format!("{} is xml or studio", label("kind")),
+            format!("{k:?} is neither"),
+        ),
+    };
+    Check {
+        what,
+        outcome: CheckOutcome::Failed(why),
+    }
+}
+
+/// The names of a request, each by the rule of its kind: a form's user is
+/// told which field is wrong, not how the command it implies failed to parse.
+fn name_checks(template: &Template, r: &CourseRequest) -> Vec<Check> {
+    let label = |id: &str| template.label_of(id).unwrap_or(id).to_string();
+    let mut bad = Vec::new();
+    let mut check = |id: &str, result: Result<(), crate::naming::NameError>| {
+        if let Err(e) = result {
+            bad.push(Check {
+                what: format!("{} follows the naming rules", label(id)),
+                outcome: CheckOutcome::Failed(e.to_string()),
+            });
+        }
+    };
+    check("course", Course::parse(&r.course).map(|_| ()));
+    check("term", Term::parse(&r.term).map(|_| ()));
+    if let Some(t) = &r.new_term {
+        check("new_term", Term::parse(t).map(|_| ()));
+    }
+    for m in &r.members {
+        check("members", Login::parse(m).map(|_| ()));
+    }
+    bad
+}
+
+/// The checks of a request, and its command when they all pass.
+async fn check(
+    bot: &Bot,
+    gh: &GitHub,
+    template: &Template,
+    answers: &forms::Answers,
+) -> Result<(Vec<Check>, Option<String>), ActionError> {
+    let request = match CourseRequest::from_answers(answers) {
+        Ok(r) => r,
+        Err(problems) => {
+            let checks = problems
+                .iter()
+                .map(|p| problem_check(template, p))
+                .collect();
+            return Ok((checks, None));
+        }
+    };
+    let names = name_checks(template, &request);
+    if !names.is_empty() {
+        return Ok((names, None));
+    }
+    let s = &bot.settings;
+    let team = match (Course::parse(&request.course), Term::parse(&request.term)) {
+        (Ok(c), Ok(t)) => Some(s.names.team_name(&c, &t)),
+        _ => None,
+    };
+    let line = request.command_line(team.as_deref().map(|t| (s.xml_org.as_str(), t)));
+    let parsed = command::parse_comment(&line)
+        .into_iter()
+        .next()
+        .map(|i| i.result);
+    let cmd = match parsed {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            let failed = Check {
+                what: "the names follow the naming rules".into(),
+                outcome: CheckOutcome::Failed(e.to_string()),
+            };
+            return Ok((vec![failed], None));
+        }
+        None => {
+            let failed = Check {
+                what: "the request is a command".into(),
+                outcome: CheckOutcome::Failed(format!("{line:?} is not one")),
+            };
+            return Ok((vec![failed], None));
+        }
+    };
+    let mut checks = vec![Check {
+        what: "the names follow the naming rules".into(),
+        outcome: CheckOutcome::Passed,
+    }];
+    let action = match super::action_run::resolve(gh, s, &cmd).await {
+        Ok(a) => a,
+        Err(e) if e.is_user_error() => {
+            checks.push(Check {
+                what: "the course's runs are found".into(),
+                outcome: CheckOutcome::Failed(e.to_string()),
+            });
+            return Ok((checks, None));
+        }
+        Err(e) => return Err(e),
+    };
+    match preflight(gh, s, &action, &[]).await {
+        Ok(found) => checks.extend(found),
+        Err(e) if e.is_user_error() => checks.push(Check {
+            what: "the checks before changes ran".into(),
+            outcome: CheckOutcome::Failed(e.to_string()),
+        }),
+        Err(e) => return Err(e),
+    }
+    let valid = checks
+        .iter()
+        .all(|c| !matches!(c.outcome, CheckOutcome::Failed(_)));
+    Ok((checks, valid.then(|| canonical(&cmd))))
+}
+
+fn canonical(cmd: &Command) -> String {
+    cmd.to_string()
+}
+
+/// The form's fields as the comment shows them, in the template's order.
+fn shown_fields(template: &Template, answers: &forms::Answers) -> Vec<(String, Option<String>)> {
+    template
+        .fields
+        .iter()
+        .filter(|f| f.id != "description" && f.id != "confirm")
+        .map(|f| {
+            let value = answers.0.get(&f.id).map(|a| match a {
+                forms::Answer::Text(t) if f.id == "members" => {
+                    forms::request::members(t).join(", ")
+                }
+                forms::Answer::Text(t) => t.clone(),
+                forms::Answer::Choices(c) | forms::Answer::Ticked(c) => c.join(", "),
+            });
+            (f.label.clone(), value)
+        })
+        .collect()
+}
+
+/// Creates or edits the request's one validation comment.
+async fn put_comment(gh: &GitHub, job: &RequestJob, text: &str) -> Result<(), GitHubError> {
+    let (owner, repo) = (job.repo.owner().as_str(), job.repo.name());
+    let body = replies::bounded(&crate::secret::redact(text));
+    let ours = gh
+        .list_issue_comments(owner, repo, job.issue)
+        .await?
+        .into_iter()
+        .find(|c| {
+            c.user.kind.as_deref() == Some("Bot")
+                && c.body
+                    .as_deref()
+                    .is_some_and(|b| b.starts_with(REQUEST_MARKER))
+        });
+    match ours {
+        Some(c) => gh.update_comment(owner, repo, c.id, &body).await,
+        None => gh
+            .create_comment(owner, repo, job.issue, &body)
+            .await
+            .map(|_| ()),
+    }
+}
+
+/// Whether a command that came from this issue's form already ran to an end.
+async fn already_ran(store: &Store, job: &RequestJob) -> bool {
+    store
+        .requests_for_issue(&job.repo.to_string(), job.issue as i64)
+        .await
+        .map(|rows| {
+            rows.iter()
+                .any(|r| r.comment_id == 0 && r.state == RequestState::Done)
+        })
+        .unwrap_or(false)
+}
+
+/// Queues the request's command as a comment job; the delivery id is the
+/// issue and the command, so the same command is queued once.
+async fn enqueue(store: &Store, job: &RequestJob, command: &str) -> Result<bool, String> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, command.as_bytes());
+    let id = format!(
+        "request:{}#{}:{}",
+        job.repo,
+        job.issue,
+        &hex::encode(digest.as_ref())[..16]
+    );
+    let run = CommentJob {
+        repo: job.repo.clone(),
+        issue: job.issue,
+        comment_id: 0,
+        comment_url: job.issue_url.clone(),
+        author: job.author.clone(),
+        body: command.to_string(),
+        previous_body: None,
+        installation_id: job.installation_id,
+        asked_at: None,
+        form: true,
+    };
+    let payload = serde_json::to_value(&run).map_err(|e| e.to_string())?;
+    let delivery = NewDelivery {
+        id,
+        event: "request".into(),
+        action: None,
+        installation_id: i64::try_from(job.installation_id).ok(),
+        body: bytes::Bytes::from(payload.to_string()),
+        parse_error: None,
+    };
+    let new = NewJob {
+        kind: JobKind::Comment,
+        installation_id: i64::try_from(job.installation_id).ok(),
+        payload,
+    };
+    match store.record_delivery(delivery, vec![new]).await {
+        Ok(DeliveryOutcome::Stored { .. }) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Runs one request job.
+pub async fn run_request_job(
+    bot: &Bot,
+    gh: &GitHub,
+    store: &Store,
+    job: &RequestJob,
+) -> JobVerdict {
+    match drive(bot, gh, store, job).await {
+        Ok(v) => v,
+        Err(ActionError::GitHub(e)) if e.is_transient() => JobVerdict::Retry(e.to_string()),
+        Err(e @ ActionError::Journal(_)) => JobVerdict::Retry(e.to_string()),
+        Err(e) => JobVerdict::Failed(e.to_string()),
+    }
+}
+
+async fn drive(
+    bot: &Bot,
+    gh: &GitHub,
+    store: &Store,
+    job: &RequestJob,
+) -> Result<JobVerdict, ActionError> {
+    let (owner, repo) = (job.repo.owner().as_str(), job.repo.name());
+    let template = template(gh, owner, repo).await?;
+    let Some(answers) = forms::parse(&template, &job.body) else {
+        return Ok(JobVerdict::Done(serde_json::json!({ "form": false })));
+    };
+    // A request that ran is not checked again: its run now exists.
+    let ran = already_ran(store, job).await;
+    let (checks, command) = if ran {
+        (Vec::new(), None)
+    } else {
+        check(bot, gh, &template, &answers).await?
+    };
+    let next = match (&command, ran) {
+        (_, true) => RequestNext::AlreadyRan,
+        (Some(c), false) => RequestNext::Runs(c),
+        (None, false) => RequestNext::Fix,
+    };
+    let fields = shown_fields(&template, &answers);
+    let text = replies::request_check(&RequestCheck {
+        fields: &fields,
+        checks: &checks,
+        next,
+    });
+    put_comment(gh, job, &text).await?;
+    if !ran {
+        let label = command.is_none().then_some(RequestLabel::Invalid);
+        set_label(gh, owner, repo, job.issue, &job.labels, label).await?;
+    }
+    let queued = match (&command, ran) {
+        (Some(c), false) => enqueue(store, job, c).await.map_err(JournalError)?,
+        _ => false,
+    };
+    Ok(JobVerdict::Done(serde_json::json!({
+        "form": true,
+        "valid": command.is_some(),
+        "queued": queued,
+    })))
+}

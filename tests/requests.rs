@@ -1,0 +1,326 @@
+//! Course requests through the issue form, end to end: signed `issues`
+//! deliveries to the real server, the fake GitHub behind it, and what the
+//! issue ends with (one validation comment, a label, the repo, the command's
+//! status comment and reactions).
+
+mod common;
+
+use common::tester::{Tester, REQ_OWNER, REQ_REPO, XML};
+
+/// The shipped form as GitHub renders it.
+fn form(
+    request: &str,
+    kind: &str,
+    course: &str,
+    term: &str,
+    new_term: &str,
+    members: &str,
+) -> String {
+    [
+        ("Request", request),
+        ("Kind of course", kind),
+        ("Course", course),
+        ("Term", term),
+        ("New term", new_term),
+        ("Title", "Computation Structures"),
+        ("Team members", members),
+        ("Anything else", "_No response_"),
+        (
+            "Confirmation",
+            "- [x] The course team has agreed to this request",
+        ),
+    ]
+    .iter()
+    .map(|(l, v)| format!("### {l}\n\n{v}"))
+    .collect::<Vec<_>>()
+    .join("\n\n")
+}
+
+const REPO: &str = "content-mit-6004r-2018_Spring";
+
+fn repo_creates(t: &Tester) -> usize {
+    t.fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("POST /orgs/mitx/repos"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_valid_new_course_form_is_checked_labelled_and_run() {
+    let mut t = Tester::start().await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "@carol\ndave",
+    );
+    t.open_request(10, "alice", &body).await;
+    t.wait_label(10, "request: done").await;
+    let replies = t.issue_replies(10);
+    assert_eq!(replies.len(), 2, "{replies:#?}");
+    insta::assert_snapshot!("valid_new_course_validation", replies[0]);
+    assert!(replies[1].contains("/create-xml-repo"), "{}", replies[1]);
+    assert!(t.fake.repo(XML, REPO).is_some(), "the repo was created");
+    assert_eq!(repo_creates(&t), 1);
+    assert_eq!(
+        t.fake.issue_reactions(REQ_OWNER, REQ_REPO, 10),
+        ["eyes", "rocket"]
+    );
+    assert_eq!(
+        t.fake.issue_labels(REQ_OWNER, REQ_REPO, 10),
+        ["request: done"]
+    );
+    // The label was made with the bot's colour and description.
+    let done = t
+        .fake
+        .labels(REQ_OWNER, REQ_REPO)
+        .into_iter()
+        .find(|l| l.name == "request: done")
+        .expect("label");
+    assert_eq!(done.color, "1d76db");
+}
+
+#[tokio::test]
+async fn an_invalid_form_gets_every_reason_and_writes_nothing() {
+    let mut t = Tester::start().await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "Spring 2018",
+        "_No response_",
+        "carol, zed",
+    );
+    t.open_request(11, "alice", &body).await;
+    t.wait_label(11, "request: invalid").await;
+    let replies = t.issue_replies(11);
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    insta::assert_snapshot!("invalid_term_validation", replies[0]);
+    assert_eq!(repo_creates(&t), 0);
+
+    // A good term but an unknown member: the checks on GitHub say which.
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol, zed",
+    );
+    t.open_request(12, "alice", &body).await;
+    t.wait_label(12, "request: invalid").await;
+    insta::assert_snapshot!("unknown_member_validation", t.issue_replies(12)[0]);
+    assert_eq!(repo_creates(&t), 0);
+}
+
+#[tokio::test]
+async fn a_run_that_exists_already_is_refused() {
+    let mut t = Tester::builder()
+        .seed(|f| {
+            f.add_repo(XML, REPO);
+        })
+        .start()
+        .await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(13, "alice", &body).await;
+    t.wait_label(13, "request: invalid").await;
+    let reply = &t.issue_replies(13)[0];
+    assert!(reply.contains("✗"), "{reply}");
+    assert!(reply.contains(REPO), "{reply}");
+    assert_eq!(repo_creates(&t), 0);
+}
+
+#[tokio::test]
+async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
+    let mut t = Tester::start().await;
+    let bad = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "Spring 2018",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(14, "alice", &bad).await;
+    t.wait_label(14, "request: invalid").await;
+    let good = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.edit_request(14, "alice", &good).await;
+    t.wait_label(14, "request: done").await;
+    let replies = t.issue_replies(14);
+    assert_eq!(
+        replies.len(),
+        2,
+        "one validation comment, edited; one status: {replies:#?}"
+    );
+    assert!(replies[0].contains("✓ valid"), "{}", replies[0]);
+    assert_eq!(
+        t.fake.issue_labels(REQ_OWNER, REQ_REPO, 14),
+        ["request: done"]
+    );
+    assert_eq!(repo_creates(&t), 1);
+
+    // An edit after it ran (here: only the notes) runs nothing again.
+    let notes = good.replace(
+        "### Anything else\n\n_No response_",
+        "### Anything else\n\nThanks!",
+    );
+    t.edit_request(14, "alice", &notes).await;
+    let replies = t.issue_replies(14);
+    assert_eq!(replies.len(), 2, "{replies:#?}");
+    insta::assert_snapshot!("edited_after_it_ran", replies[0]);
+    assert_eq!(repo_creates(&t), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_issues_delivery_runs_nothing_twice() {
+    let mut t = Tester::start().await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    let delivery = t.open_request(15, "alice", &body).await;
+    t.wait_label(15, "request: done").await;
+    let payload = t.issue_payload("opened", 15, "alice", None);
+    // The same delivery id again (a redelivery), and the same event under a
+    // new id (GitHub sent it twice): neither runs the command again.
+    assert_eq!(t.deliver_event(&delivery, "issues", &payload).await, 202);
+    assert_eq!(t.deliver_event("another-id", "issues", &payload).await, 202);
+    t.settled("another-id").await;
+    assert_eq!(repo_creates(&t), 1);
+    assert_eq!(t.issue_replies(15).len(), 2);
+}
+
+#[tokio::test]
+async fn a_rerun_and_a_release_form_become_their_commands() {
+    let mut t = Tester::start().await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(16, "alice", &body).await;
+    t.wait_label(16, "request: done").await;
+    let rerun = form(
+        "Rerun",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "2019_Spring",
+        "_No response_",
+    );
+    t.open_request(17, "alice", &rerun).await;
+    t.wait_label(17, "request: done").await;
+    assert!(t.issue_replies(17)[0].contains("\n/rerun 6.004r 2019_Spring from 2018_Spring\n"));
+    assert!(t.fake.repo(XML, "content-mit-6004r-2019_Spring").is_some());
+    let release = form(
+        "Release to production",
+        "None",
+        "6.004r",
+        "2019_Spring",
+        "_No response_",
+        "_No response_",
+    );
+    t.open_request(18, "alice", &release).await;
+    t.wait_label(18, "request: done").await;
+    assert!(t.issue_replies(18)[0].contains("\n/release 6.004r 2019_Spring\n"));
+}
+
+#[tokio::test]
+async fn a_request_from_someone_who_may_not_write_is_refused_in_its_status() {
+    let mut t = Tester::start().await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(19, "bob", &body).await;
+    t.wait_label(19, "request: failed").await;
+    assert_eq!(repo_creates(&t), 0);
+    let replies = t.issue_replies(19);
+    assert!(replies[1].contains("bob"), "{replies:#?}");
+}
+
+#[tokio::test]
+async fn bodies_that_are_no_form_and_pull_requests_are_left_alone() {
+    let mut t = Tester::start().await;
+    t.open_request(20, "alice", "### Notes\n\nNot our form.")
+        .await;
+    assert!(t.issue_replies(20).is_empty());
+    assert!(t.fake.issue_labels(REQ_OWNER, REQ_REPO, 20).is_empty());
+    t.fake.add_issue(
+        REQ_OWNER,
+        REQ_REPO,
+        21,
+        "A plain issue",
+        "Please help",
+        "alice",
+    );
+    let payload = t.issue_payload("opened", 21, "alice", None);
+    assert_eq!(t.deliver_event("plain", "issues", &payload).await, 202);
+    let jobs = t.store().jobs_of_delivery("plain").await.expect("jobs");
+    assert!(jobs.is_empty(), "a body that is not a form implies no job");
+}
+
+#[tokio::test]
+async fn the_repos_own_template_labels_are_read() {
+    let mut t = Tester::builder()
+        .seed(|f| {
+            let yaml =
+                orcoursetrion_template().replace("label: Course\n", "label: Course number\n");
+            f.put_file(
+                REQ_OWNER,
+                REQ_REPO,
+                ".github/ISSUE_TEMPLATE/course-request.yml",
+                &yaml,
+            );
+        })
+        .start()
+        .await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    )
+    .replace("### Course\n", "### Course number\n");
+    t.open_request(22, "alice", &body).await;
+    t.wait_label(22, "request: done").await;
+    assert!(t.issue_replies(22)[0].contains("| Course number | `6.004r` |"));
+}
+
+fn orcoursetrion_template() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/issue-forms/course-request.yml"
+    ))
+    .expect("the shipped form")
+}
