@@ -33,6 +33,7 @@ const COMMENT: &str = "Thanks! Please set it up:\r\n\r\n\
 fn filter() -> EventFilter {
     EventFilter {
         requests_repos: vec![RepoFullName::parse("mitx-staff/course-requests").expect("valid repo")],
+        ..Default::default()
     }
 }
 
@@ -208,6 +209,7 @@ fn ingress(c: &mut Criterion) {
             secrets: vec![Secret::new(SECRET)],
             filter: EventFilter {
                 requests_repos: vec![RepoFullName::parse("nobody/none").expect("valid repo")],
+                ..Default::default()
             },
             metrics: Arc::new(Metrics::new()),
             wake: Arc::new(Notify::new()),

@@ -48,4 +48,7 @@ pub struct CatalogRun {
     pub repo: String,
     pub kind: CourseKind,
     pub state: RunState,
+    /// When the repo was last pushed to (epoch ms), as push events say;
+    /// `None` when no push was seen (an upsert leaves the stored one).
+    pub last_push_at: Option<i64>,
 }

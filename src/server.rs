@@ -211,6 +211,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         secrets: config.webhook_secrets.clone(),
         filter: EventFilter {
             requests_repos: config.requests_repos.clone(),
+            course_prefix: Some(config.settings.names.prefix().to_string()),
         },
         metrics: metrics.clone(),
         wake: wake.clone(),

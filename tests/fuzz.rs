@@ -48,6 +48,7 @@ fn markdownish() -> impl Strategy<Value = String> {
 fn filter() -> EventFilter {
     EventFilter {
         requests_repos: vec![RepoFullName::parse("mitx/course-requests").expect("repo")],
+        ..Default::default()
     }
 }
 

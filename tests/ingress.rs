@@ -37,6 +37,7 @@ fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
         secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
         filter: EventFilter {
             requests_repos: vec![RepoFullName::parse(REQUESTS_REPO).expect("repo")],
+            ..Default::default()
         },
         metrics: Arc::new(Metrics::new()),
         wake,

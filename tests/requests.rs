@@ -324,3 +324,100 @@ fn orcoursetrion_template() -> String {
     ))
     .expect("the shipped form")
 }
+
+#[tokio::test]
+async fn status_and_courses_answer_from_the_store_and_the_catalog() {
+    let mut t = Tester::start().await;
+    // Issue 1 holds a command run from a comment, and one that failed to
+    // parse. Anyone may ask (bob may only read; he gets one answer an hour).
+    t.comment_ok("alice", "/create-xml-repo 6.004r 2018_Spring members=carol")
+        .await;
+    t.comment_confused("alice", "/release-xml 6.004r Spring!")
+        .await;
+    t.comment_ok("bob", "/status").await;
+    insta::assert_snapshot!("status_reply", t.last_reply());
+    t.comment_ok("alice", "/courses 6.004r").await;
+    insta::assert_snapshot!("courses_reply", t.last_reply());
+    t.comment_ok("alice", "/courses 8.01").await;
+    t.assert_reply_has("none in the catalog");
+    t.comment_ok("alice", "/courses").await;
+    t.assert_reply_has("**Latest course runs**");
+    t.comment_ok("alice", "/help status").await;
+    t.assert_reply_has("/status");
+}
+
+async fn deliver_repo_event(t: &mut Tester, event: &str, payload: serde_json::Value) {
+    let id = format!("{event}-{}", payload["action"].as_str().unwrap_or("push"));
+    assert_eq!(t.deliver_event(&id, event, &payload).await, 202);
+    t.settled(&id).await;
+}
+
+#[tokio::test]
+async fn repo_events_update_the_catalog() {
+    let mut t = Tester::start().await;
+    t.comment_ok("alice", "/create-xml-repo 6.004r 2018_Spring members=carol")
+        .await;
+    let run = |t: &Tester| {
+        let store = t.store().clone();
+        async move { store.catalog_runs("6.004r").await.expect("runs").remove(0) }
+    };
+    assert_eq!(run(&t).await.repo, format!("{XML}/{REPO}"));
+    let install = serde_json::json!({"id": 1});
+    deliver_repo_event(
+        &mut t,
+        "push",
+        serde_json::json!({
+            "ref": "refs/heads/main",
+            "repository": {"full_name": format!("{XML}/{REPO}"), "pushed_at": 1_764_590_400},
+            "installation": install,
+        }),
+    )
+    .await;
+    assert_eq!(run(&t).await.last_push_at, Some(1_764_590_400_000));
+    // A push to a repo that is not a course repo makes no job at all.
+    let other =
+        serde_json::json!({"ref": "refs/heads/main", "repository": {"full_name": "mitx/website"}});
+    assert_eq!(t.deliver_event("push-other", "push", &other).await, 202);
+    assert!(t
+        .store()
+        .jobs_of_delivery("push-other")
+        .await
+        .expect("jobs")
+        .is_empty());
+
+    deliver_repo_event(
+        &mut t,
+        "repository",
+        serde_json::json!({
+            "action": "renamed",
+            "changes": {"repository": {"name": {"from": REPO}}},
+            "repository": {"full_name": format!("{XML}/{REPO}-old")},
+            "installation": install,
+        }),
+    )
+    .await;
+    assert_eq!(run(&t).await.repo, format!("{XML}/{REPO}-old"));
+    deliver_repo_event(
+        &mut t,
+        "repository",
+        serde_json::json!({
+            "action": "transferred",
+            "changes": {"owner": {"from": {"organization": {"login": XML}}}},
+            "repository": {"full_name": format!("mitx-archive/{REPO}-old")},
+            "installation": install,
+        }),
+    )
+    .await;
+    assert_eq!(run(&t).await.repo, format!("mitx-archive/{REPO}-old"));
+    deliver_repo_event(
+        &mut t,
+        "repository",
+        serde_json::json!({
+            "action": "archived",
+            "repository": {"full_name": format!("mitx-archive/{REPO}-old")},
+            "installation": install,
+        }),
+    )
+    .await;
+    assert_eq!(run(&t).await.state.as_str(), "retired");
+}

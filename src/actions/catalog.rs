@@ -35,6 +35,7 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
             repo,
             kind: effect.kind,
             state,
+            last_push_at: None,
         })
     };
     let mut rows = Vec::new();

@@ -67,6 +67,10 @@ pub enum Command {
     Retry,
     /// `/plan COMMAND …`: a dry run of a mutating command (never of a plan).
     Plan(Box<Command>),
+    /// `/status`: the state of every request of this issue.
+    Status,
+    /// `/courses [COURSE]`: the catalog's runs of a course, or the latest runs.
+    Courses { course: Option<Course> },
 }
 
 impl Command {
@@ -80,6 +84,8 @@ impl Command {
             Command::AddHook(_) => &table::ADD_HOOK,
             Command::Retry => &table::RETRY,
             Command::Plan(_) => &table::PLAN,
+            Command::Status => &table::STATUS,
+            Command::Courses { .. } => &table::COURSES,
         }
     }
 

@@ -55,7 +55,12 @@ impl Command {
                 h.run.term.as_str(),
                 h.target.as_str(),
             ]),
-            Command::Retry => {}
+            Command::Retry | Command::Status => {}
+            Command::Courses { course } => {
+                if let Some(c) = course {
+                    l.words(&[c.as_str()]);
+                }
+            }
             Command::Plan(inner) => {
                 l.0.push(' ');
                 l.0.push_str(&inner.body());

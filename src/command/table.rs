@@ -270,6 +270,39 @@ pub static RETRY: CommandSpec = row(
     |_| Ok(Command::Retry),
 );
 
+pub static STATUS: CommandSpec = CommandSpec {
+    mutating: false,
+    ..row(
+        "status",
+        &[],
+        &[],
+        "Show the state of every request of this issue: who asked, where it \
+            is, and its answer.",
+        "/status",
+        |_| Ok(Command::Status),
+    )
+};
+
+pub static COURSES: CommandSpec = CommandSpec {
+    mutating: false,
+    ..row(
+        "courses",
+        &["[COURSE]"],
+        &[],
+        "List the catalog's runs of a course, or the latest runs, with their \
+            repos and states.",
+        "/courses 6.004r",
+        |a| {
+            let course = if a.pos.is_empty() {
+                None
+            } else {
+                Some(a.positional(0, Course::parse)?)
+            };
+            Ok(Command::Courses { course })
+        },
+    )
+};
+
 pub static PLAN: CommandSpec = CommandSpec {
     name: "plan",
     positional: &["COMMAND", "[ARGS…]"],
@@ -316,6 +349,8 @@ pub static COMMANDS: &[&CommandSpec] = &[
     &RELEASE,
     &ADD_HOOK,
     &RETRY,
+    &STATUS,
+    &COURSES,
     &PLAN,
 ];
 

@@ -295,7 +295,7 @@ mod tests {
         let pidfile = dir.path().join("child.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let mut tail = Tail::default();
-        let end = run(sh(&script), "test", Duration::from_millis(300), &mut tail).await;
+        let end = run(sh(&script), "test", Duration::from_millis(1500), &mut tail).await;
         assert!(matches!(end, Ended::TimedOut(_)), "{end:?}");
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .expect("pid")
@@ -313,7 +313,7 @@ mod tests {
             .next();
         let alive = state.is_some_and(|c| c != 'Z' && c != 'X');
         assert!(!alive, "the grandchild {pid} outlived the timeout");
-        assert!(tail.into_text().contains("killed after 0.3 s"));
+        assert!(tail.into_text().contains("killed after 1.5 s"));
     }
 
     #[tokio::test]

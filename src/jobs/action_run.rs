@@ -79,6 +79,25 @@ impl Run<'_> {
                 };
                 Ok(CommandResult::done(replies::help(topic.as_deref(), &here)))
             }
+            Command::Status => {
+                let rows = self.store.issue_requests().await?;
+                let repo = self.job.repo.to_string();
+                Ok(CommandResult::done(replies::status_list(
+                    self.web(),
+                    &repo,
+                    self.job.issue,
+                    &rows,
+                )))
+            }
+            Command::Courses { course } => {
+                let course = course.as_ref().map(|c| c.as_str());
+                let runs = self.store.catalog(course).await?;
+                Ok(CommandResult::done(replies::courses_list(
+                    self.web(),
+                    course,
+                    &runs,
+                )))
+            }
             Command::Plan(inner) => {
                 let inner = match inner.as_ref() {
                     Command::Retry => match self.retry_target(index).await? {
@@ -250,9 +269,14 @@ pub(super) async fn resolve(
         }
         Command::AddHook(h) => resolve_hook(gh, s, &h.run.course, &h.run.term, h.target).await,
         Command::Rerun(r) => resolve_rerun(gh, s, &r.course, &r.new_term, r.from.as_ref()).await,
-        Command::Help { .. } | Command::Plan(_) | Command::Retry => Err(ActionError::NotFound(
-            format!("/{} is not a provisioning action", cmd.name()),
-        )),
+        Command::Help { .. }
+        | Command::Plan(_)
+        | Command::Retry
+        | Command::Status
+        | Command::Courses { .. } => Err(ActionError::NotFound(format!(
+            "/{} is not a provisioning action",
+            cmd.name()
+        ))),
     }
 }
 

@@ -62,7 +62,7 @@ pub struct CommentJob {
     /// The command came from the issue's course-request form, not from a
     /// comment: reactions go on the issue (`comment_id` is 0), and the
     /// outcome sets the request's label.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub form: bool,
 }
 

@@ -12,6 +12,9 @@ use crate::config::TeamRef;
 use crate::naming::RepoFullName;
 use crate::text::markdown_code;
 
+mod requests;
+pub use requests::*;
+
 /// The hidden marker that makes a status comment findable again when the
 /// answer to its creation was lost.
 pub fn marker(job_id: i64, index: usize) -> String {
@@ -380,74 +383,6 @@ pub fn retries_exhausted(text: &str, error: &str) -> String {
 
 /// Every reply the bot can post, as a snapshot: these texts are the product's
 /// user interface, so a change to any of them is reviewed as one.
-/// The hidden marker of a request's one validation comment, found again and
-/// edited in place when the issue is edited.
-pub const REQUEST_MARKER: &str = "<!-- orcoursetrion:request -->";
-
-/// What happens to a checked request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestNext<'a> {
-    /// Valid: it runs now as this command.
-    Runs(&'a str),
-    /// Not valid: the form must be fixed.
-    Fix,
-    /// It ran already; an edit does not run it again.
-    AlreadyRan,
-}
-
-/// A request's validation: its fields, its checks, and what comes next.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestCheck<'a> {
-    /// (label, value) in the form's order; absent answers shown as such.
-    pub fields: &'a [(String, Option<String>)],
-    pub checks: &'a [Check],
-    pub next: RequestNext<'a>,
-}
-
-/// A cell of a Markdown table: user input as a code span (it cannot render
-/// as Markdown or ping anyone), on one line, with its pipes escaped.
-fn cell(s: &str) -> String {
-    markdown_code(&s.replace(['\n', '\r'], " ")).replace('|', "\\|")
-}
-
-/// The validation comment of a course-request form.
-pub fn request_check(v: &RequestCheck) -> String {
-    let valid = !v
-        .checks
-        .iter()
-        .any(|c| matches!(c.outcome, CheckOutcome::Failed(_)));
-    let verdict = match v.next {
-        RequestNext::AlreadyRan => "✅ ran",
-        _ if valid => "✓ valid",
-        _ => "✗ not valid",
-    };
-    let rows: Vec<String> = v
-        .fields
-        .iter()
-        .map(|(label, value)| match value {
-            Some(x) => format!("| {} | {} |", label.replace('|', "\\|"), cell(x)),
-            None => format!("| {} | _no answer_ |", label.replace('|', "\\|")),
-        })
-        .collect();
-    let next = match v.next {
-        RequestNext::Runs(cmd) => format!(
-            "**Next:** it runs now, as\n\n```\n{}\n```\n\nThe comment below follows it.",
-            cmd.replace('`', "'")
-        ),
-        RequestNext::Fix => "**Next:** fix what is marked ✗ by editing the issue; the checks then run again. Nothing was changed on GitHub.".to_string(),
-        RequestNext::AlreadyRan => "**Next:** nothing. This request ran already, so editing it does not run it again; open a new issue for another request.".to_string(),
-    };
-    let checked = if v.checks.is_empty() {
-        String::new()
-    } else {
-        format!("**Checks**\n\n{}\n\n", checks(v.checks))
-    };
-    format!(
-        "{REQUEST_MARKER}\n**Course request** {verdict}\n\n| field | answer |\n|---|---|\n{}\n\n{checked}{next}",
-        rows.join("\n")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -20,7 +20,7 @@ use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
 use crate::metrics::Metrics;
-use crate::store::{Job, JobEnd, MadeRepo, RequestRecord, RequestState, Store};
+use crate::store::{Job, JobEnd, MadeRepo, RepoEvent, RequestRecord, RequestState, Store};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -148,6 +148,16 @@ impl JobJournalStore for StoreJournal<'_> {
                 )
                 .await
                 .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn catalog<'s>(&'s self, course: Option<&'s str>) -> ReadFuture<'s, Vec<CatalogRun>> {
+        Box::pin(async move {
+            match course {
+                Some(c) => self.store.catalog_runs(c).await,
+                None => self.store.latest_runs(20).await,
+            }
+            .map_err(|e| JournalError(e.to_string()))
         })
     }
 
@@ -284,6 +294,13 @@ impl Worker {
                     Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
                 }
             }
+            JobKind::Catalog => match serde_json::from_value::<RepoEvent>(job.payload.clone()) {
+                Ok(ev) => match self.store.apply_repo_event(&ev).await {
+                    Ok(n) => JobVerdict::Done(serde_json::json!({ "runs": n })),
+                    Err(e) => JobVerdict::Retry(e.to_string()),
+                },
+                Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
+            },
             JobKind::Request => {
                 let payload: RequestJob = match serde_json::from_value(job.payload.clone()) {
                     Ok(p) => p,

@@ -2,34 +2,126 @@
 
 use super::*;
 
+/// What a repo event changes in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RepoEvent {
+    /// A push to the repo (`at`: epoch milliseconds).
+    Pushed { repo: String, at: i64 },
+    /// The repo was deleted or archived: its run is retired.
+    Retired { repo: String },
+    /// The repo was renamed or transferred.
+    Moved { from: String, to: String },
+}
+
+const RUN_COLUMNS: &str =
+    "c.org, c.course_code, c.title, r.term, r.course_key, r.repo, r.kind, r.state, r.last_push_at";
+
 impl Store {
     /// The catalog runs of a course code (any org), oldest first.
     pub async fn catalog_runs(&self, course: &str) -> Result<Vec<CatalogRun>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.org, c.course_code, c.title, r.term, r.course_key, r.repo, r.kind, r.state
-               FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
-              WHERE c.course_code = ?1 ORDER BY r.id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
+              WHERE c.course_code = ?1 ORDER BY r.id"
+        ))
         .bind(course)
         .fetch_all(&self.inner.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get(6)?;
-                let state: String = r.try_get(7)?;
-                Ok(CatalogRun {
-                    org: r.try_get(0)?,
-                    course: r.try_get(1)?,
-                    title: r.try_get(2)?,
-                    term: r.try_get(3)?,
-                    course_key: r.try_get(4)?,
-                    repo: r.try_get(5)?,
-                    kind: decode(&kind)?,
-                    state: decode(&state)?,
-                })
-            })
-            .collect()
+        runs_of(&rows)
     }
+
+    /// The `limit` runs most recently created or changed, newest first.
+    pub async fn latest_runs(&self, limit: i64) -> Result<Vec<CatalogRun>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
+              ORDER BY r.updated_at DESC, r.id DESC LIMIT ?1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.inner.read)
+        .await?;
+        runs_of(&rows)
+    }
+
+    /// The run whose course key is `key`.
+    pub async fn catalog_run(&self, key: &str) -> Result<Option<CatalogRun>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
+              WHERE r.course_key = ?1"
+        ))
+        .bind(key)
+        .fetch_all(&self.inner.read)
+        .await?;
+        Ok(runs_of(&rows)?.into_iter().next())
+    }
+
+    /// Applies a repo event to the runs of that repo; how many changed.
+    pub async fn apply_repo_event(&self, event: &RepoEvent) -> Result<u64, StoreError> {
+        match self.submit(Op::RepoEvent(event.clone())).await? {
+            Out::Count(n) => Ok(n),
+            _ => Ok(0),
+        }
+    }
+}
+
+pub(super) async fn apply_repo_event(
+    conn: &mut SqliteConnection,
+    event: &RepoEvent,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done =
+        match event {
+            RepoEvent::Pushed { repo, at } => {
+                sqlx::query(
+                    "UPDATE catalog_runs SET last_push_at = MAX(COALESCE(last_push_at, 0), ?2),
+                        updated_at = ?3
+                  WHERE repo = ?1 COLLATE NOCASE",
+                )
+                .bind(repo)
+                .bind(at)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+            }
+            RepoEvent::Retired { repo } => {
+                sqlx::query(
+                    "UPDATE catalog_runs SET state = 'retired', updated_at = ?2
+                  WHERE repo = ?1 COLLATE NOCASE AND state <> 'retired'",
+                )
+                .bind(repo)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+            }
+            RepoEvent::Moved { from, to } => sqlx::query(
+                "UPDATE catalog_runs SET repo = ?2, updated_at = ?3 WHERE repo = ?1 COLLATE NOCASE",
+            )
+            .bind(from)
+            .bind(to)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?,
+        };
+    Ok(done.rows_affected())
+}
+
+fn runs_of(rows: &[SqliteRow]) -> Result<Vec<CatalogRun>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(6)?;
+            let state: String = r.try_get(7)?;
+            Ok(CatalogRun {
+                org: r.try_get(0)?,
+                course: r.try_get(1)?,
+                title: r.try_get(2)?,
+                term: r.try_get(3)?,
+                course_key: r.try_get(4)?,
+                repo: r.try_get(5)?,
+                kind: decode(&kind)?,
+                state: decode(&state)?,
+                last_push_at: r.try_get(8)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn upsert_run(

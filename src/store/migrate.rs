@@ -20,6 +20,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "made_repos",
         include_str!("migrations/0004_made_repos.sql"),
     ),
+    (
+        5,
+        "catalog_events",
+        include_str!("migrations/0005_catalog_events.sql"),
+    ),
 ];
 
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,

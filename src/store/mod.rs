@@ -55,6 +55,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use crate::catalog::{CatalogRun, CourseKind, RunState};
 use crate::clock::{SharedClock, SystemClock};
 use audit::*;
+pub use catalog::RepoEvent;
 use catalog::*;
 use deliveries::*;
 pub use imports::{Enqueued, ImportAction, ImportState, ImportStore, ImportTask, NewImport};

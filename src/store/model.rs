@@ -130,6 +130,9 @@ crate::word_enum::word_enum! {
         /// An issue opened or edited in a requests repo, whose body may be a
         /// course-request form.
         Request => "request",
+        /// A push to a course repo, or the repo deleted, archived, renamed
+        /// or transferred: the catalog follows.
+        Catalog => "catalog",
     }
 }
 

@@ -272,6 +272,7 @@ async fn upsert_run_creates_then_updates() {
         repo: "mitx-xml/content-mit-6004r-2018_Spring".into(),
         kind: CourseKind::Xml,
         state: RunState::Staging,
+        last_push_at: None,
     };
     store.upsert_run(&run).await.expect("insert");
     run.state = RunState::Released;

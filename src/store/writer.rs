@@ -38,6 +38,7 @@ pub(super) enum Op {
     },
     Audit(Vec<AuditEntry>),
     UpsertRun(CatalogRun),
+    RepoEvent(RepoEvent),
     Request(RequestRecord),
     MadeRepo(MadeRepo),
     ExpireLeases,
@@ -268,6 +269,7 @@ pub(super) async fn exec_ops(
                 upsert_run(conn, run, now).await?;
                 Ok(Out::Unit)
             }
+            Op::RepoEvent(e) => Ok(Out::Count(apply_repo_event(conn, e, now).await?)),
             Op::Request(r) => {
                 upsert_request(conn, r, now).await?;
                 Ok(Out::Unit)

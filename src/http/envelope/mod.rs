@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod issues;
+mod repo_events;
 
 use crate::command;
 use crate::jobs::{CommentJob, InstallationJob, JobKind};
@@ -23,6 +24,9 @@ use crate::store::NewJob;
 pub struct EventFilter {
     /// `ORC_REQUESTS_REPOS`: the only repos whose comments are read as commands.
     pub requests_repos: Vec<RepoFullName>,
+    /// `ORC_COURSE_PREFIX`: only repos named `{prefix}-…` are course repos,
+    /// whose pushes and changes the catalog follows (`None`: every repo).
+    pub course_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +63,9 @@ struct IdRef<'a> {
 struct RepoRef<'a> {
     #[serde(default, borrow)]
     full_name: Option<Cow<'a, str>>,
+    /// An epoch in seconds in `push` payloads, a timestamp elsewhere.
+    #[serde(default)]
+    pushed_at: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +118,32 @@ struct UserRef<'a> {
 struct Changes<'a> {
     #[serde(default, borrow)]
     body: Option<ChangedText<'a>>,
+    /// `repository.renamed`: the old name.
+    #[serde(default, borrow)]
+    repository: Option<RepoChange<'a>>,
+    /// `repository.transferred`: the old owner.
+    #[serde(default, borrow)]
+    owner: Option<OwnerChange<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RepoChange<'a> {
+    #[serde(default, borrow)]
+    name: Option<ChangedText<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OwnerChange<'a> {
+    #[serde(default, borrow)]
+    from: Option<OwnerFrom<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OwnerFrom<'a> {
+    #[serde(default, borrow)]
+    organization: Option<AccountRef<'a>>,
+    #[serde(default, borrow)]
+    user: Option<AccountRef<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,6 +287,9 @@ fn envelope_jobs(
     if event == "issues" {
         return issues::request_jobs(filter, env);
     }
+    if event == "push" || event == "repository" {
+        return Ok(repo_events::catalog_jobs(filter, event, env));
+    }
     if event != "issue_comment" {
         return Ok(Vec::new());
     }
@@ -364,6 +400,7 @@ mod tests {
     fn filter() -> EventFilter {
         EventFilter {
             requests_repos: vec![RepoFullName::parse("MITx/course-requests").expect("repo")],
+            ..Default::default()
         }
     }
 

@@ -1,0 +1,153 @@
+//! What the bot says about requests: the validation comment of an issue
+//! form, `/status` and `/courses`.
+
+use super::checks;
+use crate::actions::{Check, CheckOutcome};
+use crate::catalog::CatalogRun;
+use crate::store::{RequestRecord, RequestState};
+use crate::text::markdown_code;
+
+/// The hidden marker of a request's one validation comment, found again and
+/// edited in place when the issue is edited.
+pub const REQUEST_MARKER: &str = "<!-- orcoursetrion:request -->";
+
+/// What happens to a checked request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestNext<'a> {
+    /// Valid: it runs now as this command.
+    Runs(&'a str),
+    /// Not valid: the form must be fixed.
+    Fix,
+    /// It ran already; an edit does not run it again.
+    AlreadyRan,
+}
+
+/// A request's validation: its fields, its checks, and what comes next.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestCheck<'a> {
+    /// (label, value) in the form's order; absent answers shown as such.
+    pub fields: &'a [(String, Option<String>)],
+    pub checks: &'a [Check],
+    pub next: RequestNext<'a>,
+}
+
+/// A cell of a Markdown table: user input as a code span (it cannot render
+/// as Markdown or ping anyone), on one line, with its pipes escaped.
+fn cell(s: &str) -> String {
+    markdown_code(&s.replace(['\n', '\r'], " ")).replace('|', "\\|")
+}
+
+/// The validation comment of a course-request form.
+pub fn request_check(v: &RequestCheck) -> String {
+    let valid = !v
+        .checks
+        .iter()
+        .any(|c| matches!(c.outcome, CheckOutcome::Failed(_)));
+    let verdict = match v.next {
+        RequestNext::AlreadyRan => "✅ ran",
+        _ if valid => "✓ valid",
+        _ => "✗ not valid",
+    };
+    let rows: Vec<String> = v
+        .fields
+        .iter()
+        .map(|(label, value)| match value {
+            Some(x) => format!("| {} | {} |", label.replace('|', "\\|"), cell(x)),
+            None => format!("| {} | _no answer_ |", label.replace('|', "\\|")),
+        })
+        .collect();
+    let next = match v.next {
+        RequestNext::Runs(cmd) => format!(
+            "**Next:** it runs now, as\n\n```\n{}\n```\n\nThe comment below follows it.",
+            cmd.replace('`', "'")
+        ),
+        RequestNext::Fix => "**Next:** fix what is marked ✗ by editing the issue; the checks then run again. Nothing was changed on GitHub.".to_string(),
+        RequestNext::AlreadyRan => "**Next:** nothing. This request ran already, so editing it does not run it again; open a new issue for another request.".to_string(),
+    };
+    let checked = if v.checks.is_empty() {
+        String::new()
+    } else {
+        format!("**Checks**\n\n{}\n\n", checks(v.checks))
+    };
+    format!(
+        "{REQUEST_MARKER}\n**Course request** {verdict}\n\n| field | answer |\n|---|---|\n{}\n\n{checked}{next}",
+        rows.join("\n")
+    )
+}
+
+/// `/status`: every command asked on this issue, with where it is.
+pub fn status_list(web: &str, repo: &str, issue: u64, rows: &[RequestRecord]) -> String {
+    if rows.is_empty() {
+        return "**Requests of this issue**: none yet. Open a course request with the issue form, or write a command (`/help` lists them).".to_string();
+    }
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let from = if r.comment_id == 0 {
+                "the issue form".to_string()
+            } else {
+                format!(
+                    "[a comment]({web}/{repo}/issues/{issue}#issuecomment-{})",
+                    r.comment_id
+                )
+            };
+            let answer = match r.status_comment {
+                Some(id) => format!("[answer]({web}/{repo}/issues/{issue}#issuecomment-{id})"),
+                None => "–".to_string(),
+            };
+            format!(
+                "| {} | {} | {} | {from} | {answer} |",
+                cell(&r.command),
+                cell(&r.author),
+                state_word(r.state)
+            )
+        })
+        .collect();
+    format!(
+        "**Requests of this issue**\n\n| command | asked by | state | from | answer |\n|---|---|---|---|---|\n{}",
+        lines.join("\n")
+    )
+}
+
+fn state_word(s: RequestState) -> &'static str {
+    match s {
+        RequestState::Done => "✅ done",
+        RequestState::Failed => "❌ failed",
+        RequestState::Refused => "⛔ refused",
+        RequestState::Invalid => "⚠️ invalid",
+        RequestState::Throttled => "🔇 not answered",
+    }
+}
+
+/// `/courses [COURSE]`: catalog runs with their repos and states.
+pub fn courses_list(web: &str, course: Option<&str>, runs: &[CatalogRun]) -> String {
+    let title = match course {
+        Some(c) => format!("**Runs of {}**", markdown_code(c)),
+        None => "**Latest course runs**".to_string(),
+    };
+    if runs.is_empty() {
+        return format!("{title}: none in the catalog.");
+    }
+    let lines: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let pushed = r
+                .last_push_at
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "–".to_string());
+            format!(
+                "| {} | [{}]({web}/{}) | {} | {} | {pushed} |",
+                markdown_code(&r.course_key),
+                r.repo,
+                r.repo,
+                r.kind,
+                r.state
+            )
+        })
+        .collect();
+    format!(
+        "{title}\n\n| course key | repo | kind | state | last push |\n|---|---|---|---|---|\n{}",
+        lines.join("\n")
+    )
+}
