@@ -215,6 +215,7 @@ fn ingress(c: &mut Criterion) {
             wake: Arc::new(Notify::new()),
             bodies: orcoursetrion::BodyBudget::default(),
             doctor: orcoursetrion::DoctorReport::default(),
+            api_token: None,
         }));
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {

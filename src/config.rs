@@ -117,6 +117,8 @@ pub struct Config {
     pub auth: Option<GitHubAuth>,
     pub settings: Settings,
     pub webhook_secrets: Vec<Secret>,
+    /// `ORC_API_TOKEN`: the bearer token of `/api/*`; unset, the API is off.
+    pub api_token: Option<Secret>,
     pub database_url: String,
     pub port: u16,
     pub log_format: LogFormat,
@@ -387,6 +389,13 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let api_token = r.opt("ORC_API_TOKEN").map(Secret::new);
+        if api_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            r.problem(
+                "ORC_API_TOKEN",
+                "too short: use at least 16 random characters (e.g. `openssl rand -hex 24`)",
+            );
+        }
         let database_url = r.or("ORC_DATABASE_URL", "sqlite://orcoursetrion.db");
         if !database_url.starts_with("sqlite:") {
             r.problem(
@@ -472,6 +481,7 @@ impl Config {
                 committer,
             },
             webhook_secrets,
+            api_token,
             database_url,
             port,
             log_format,

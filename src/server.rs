@@ -217,6 +217,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         wake: wake.clone(),
         bodies: BodyBudget::new(config.limits.unauth_body_bytes).with_grace(options.body_grace),
         doctor: doctor.clone(),
+        api_token: config.api_token.clone(),
     }));
     let limits = ConnLimits {
         max_connections: config.limits.max_connections,

@@ -43,6 +43,7 @@ fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
         wake,
         bodies: orcoursetrion::BodyBudget::default(),
         doctor: orcoursetrion::DoctorReport::default(),
+        api_token: None,
     }
 }
 

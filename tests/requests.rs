@@ -421,3 +421,117 @@ async fn repo_events_update_the_catalog() {
     .await;
     assert_eq!(run(&t).await.state.as_str(), "retired");
 }
+
+const API_TOKEN: &str = "api-token-0123456789abcdef";
+
+async fn api(t: &Tester, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut req = t.http.get(t.url(path));
+    if let Some(tok) = token {
+        req = req.header("Authorization", format!("Bearer {tok}"));
+    }
+    let resp = req.send().await.expect("api");
+    let status = resp.status().as_u16();
+    let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_api_is_off_without_a_token() {
+    let t = Tester::start().await;
+    for path in ["/api/requests?repo=mitx/course-requests", "/api/courses"] {
+        assert_eq!(api(&t, path, Some(API_TOKEN)).await.0, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
+    let mut t = Tester::builder()
+        .var("ORC_API_TOKEN", API_TOKEN)
+        .start()
+        .await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol, dave",
+    );
+    t.open_request(30, "alice", &body).await;
+    t.wait_label(30, "request: done").await;
+    let bad = form(
+        "Rerun",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "_No response_",
+    );
+    t.open_request(31, "alice", &bad).await;
+    t.wait_label(31, "request: invalid").await;
+
+    let path = "/api/requests?repo=mitx/course-requests";
+    assert_eq!(api(&t, path, None).await.0, 401);
+    assert_eq!(api(&t, path, Some("wrong-token-0123456789")).await.0, 401);
+    assert_eq!(api(&t, "/api/requests", Some(API_TOKEN)).await.0, 400);
+    assert_eq!(
+        api(&t, "/api/requests?repo=../x", Some(API_TOKEN)).await.0,
+        400
+    );
+    let (status, list) = api(&t, path, Some(API_TOKEN)).await;
+    assert_eq!(status, 200);
+    let list = list.as_array().expect("a list").clone();
+    assert_eq!(list.len(), 2, "{list:#?}");
+    let done = &list[0];
+    assert_eq!(done["issue"], 30);
+    assert_eq!(done["author"], "alice");
+    assert_eq!(done["state"], "done");
+    assert_eq!(
+        done["command"],
+        "/create-xml-repo 6.004r 2018_Spring members=carol,dave description=\"Computation Structures\""
+    );
+    assert_eq!(
+        done["fields"],
+        serde_json::json!({
+            "request": "New course", "kind": "xml", "course": "6.004r", "term": "2018_Spring",
+            "title": "Computation Structures", "members": "carol, dave",
+            "confirm": ["The course team has agreed to this request"],
+        })
+    );
+    assert!(done["approved_by"].is_null());
+    assert!(done["created_at"]
+        .as_str()
+        .is_some_and(|s| s.ends_with("+00:00")));
+    assert_eq!(list[1]["state"], "invalid");
+    assert!(list[1]["command"].is_null());
+    let (_, one) = api(&t, &format!("{path}&issue=31"), Some(API_TOKEN)).await;
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+
+    let (status, runs) = api(&t, "/api/courses", Some(API_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        runs,
+        serde_json::json!([{
+            "org": "mitx", "course": "6.004r", "title": null, "term": "2018_Spring",
+            "course_key": "course-v1:MITx+6.004r+2018_Spring",
+            "repo": format!("{XML}/{REPO}"), "kind": "xml", "state": "staging",
+            "last_push_at": null,
+        }])
+    );
+    let (status, run) = api(
+        &t,
+        "/api/courses/course-v1:MITx+6.004r+2018_Spring",
+        Some(API_TOKEN),
+    )
+    .await;
+    assert_eq!(
+        (status, run["repo"].as_str()),
+        (200, Some(format!("{XML}/{REPO}").as_str()))
+    );
+    assert_eq!(
+        api(&t, "/api/courses/course-v1:MITx+nope+x", Some(API_TOKEN))
+            .await
+            .0,
+        404
+    );
+}

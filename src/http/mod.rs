@@ -2,6 +2,7 @@
 //! operations endpoints when the App has credentials, the registration pages
 //! of setup mode when it has none. `/healthz` answers in both.
 
+mod api;
 mod body;
 mod envelope;
 mod listen;
@@ -54,6 +55,9 @@ pub fn router(mode: Mode) -> Router {
                 .route("/healthz", get(ops::healthz))
                 .route("/readyz", get(ops::readyz))
                 .route("/metrics", get(ops::metrics))
+                .route("/api/requests", get(api::requests))
+                .route("/api/courses", get(api::courses))
+                .route("/api/courses/{course_key}", get(api::course))
                 .with_state(Arc::new(state))
         }
         Mode::Setup(state) => setup::routes(state)

@@ -60,6 +60,8 @@ pub struct IngressState {
     pub bodies: BodyBudget,
     /// The start-up doctor's findings, summed up on the status page.
     pub doctor: crate::doctor::Report,
+    /// `ORC_API_TOKEN`: the bearer token of the JSON API; `None` turns it off.
+    pub api_token: Option<Secret>,
 }
 
 /// `X-GitHub-Delivery` is a GUID; accept printable ASCII up to 100 characters

@@ -340,6 +340,7 @@ async fn drive(
             let (owner, repo) = (run.owner().to_string(), run.job.repo.name().to_string());
             let current = [other.as_str().to_string()];
             set_label(run.gh, &owner, &repo, run.job.issue, &current, Some(want)).await?;
+            run.store.record_form_outcome(all_ok).await?;
         }
         run.journal.final_reaction = Some(reaction);
         run.save().await?;

@@ -42,6 +42,8 @@ pub trait JobJournalStore: Send + Sync {
     /// Whether this job's author got an answer on its issue within the last
     /// hour from another job.
     fn answered_within_the_hour(&self) -> ReadFuture<'_, bool>;
+    /// A form request's command ended: the request is done, or failed.
+    fn record_form_outcome(&mut self, ok: bool) -> SaveFuture<'_>;
     /// The catalog's runs of a course code, or the latest runs.
     fn catalog<'a>(&'a self, course: Option<&'a str>) -> ReadFuture<'a, Vec<CatalogRun>>;
 }

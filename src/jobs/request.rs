@@ -17,7 +17,9 @@ use crate::command::{self, Command};
 use crate::forms::{self, CourseRequest, RequestProblem, Template};
 use crate::github::{GitHub, GitHubError};
 use crate::naming::{Course, Login, Term};
-use crate::store::{DeliveryOutcome, NewDelivery, NewJob, RequestState, Store};
+use crate::store::{
+    DeliveryOutcome, FormRequest, FormState, NewDelivery, NewJob, RequestState, Store,
+};
 
 /// Where operators put the form in the requests repo.
 pub const TEMPLATE_PATH: &str = ".github/ISSUE_TEMPLATE/course-request.yml";
@@ -396,6 +398,28 @@ async fn drive(
         next,
     });
     put_comment(gh, job, &text).await?;
+    if !ran {
+        let state = if command.is_some() {
+            FormState::Queued
+        } else {
+            FormState::Invalid
+        };
+        let record = FormRequest {
+            repo: job.repo.to_string(),
+            issue: job.issue as i64,
+            author: job.author.clone(),
+            fields: serde_json::to_value(&answers).unwrap_or_default(),
+            command: command.clone(),
+            state,
+            approved_by: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        store
+            .record_form_request(&record)
+            .await
+            .map_err(|e| JournalError(e.to_string()))?;
+    }
     if !ran {
         let label = command.is_none().then_some(RequestLabel::Invalid);
         set_label(gh, owner, repo, job.issue, &job.labels, label).await?;

@@ -20,7 +20,9 @@ use crate::actions::{JournalError, SaveFuture};
 use crate::catalog::CatalogRun;
 use crate::github::GitHub;
 use crate::metrics::Metrics;
-use crate::store::{Job, JobEnd, MadeRepo, RepoEvent, RequestRecord, RequestState, Store};
+use crate::store::{
+    FormState, Job, JobEnd, MadeRepo, RepoEvent, RequestRecord, RequestState, Store,
+};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -146,6 +148,20 @@ impl JobJournalStore for StoreJournal<'_> {
                     since,
                     self.job_id,
                 )
+                .await
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn record_form_outcome(&mut self, ok: bool) -> SaveFuture<'_> {
+        Box::pin(async move {
+            let state = if ok {
+                FormState::Done
+            } else {
+                FormState::Failed
+            };
+            self.store
+                .set_form_state(&self.job.repo.to_string(), self.job.issue as i64, state)
                 .await
                 .map_err(|e| JournalError(e.to_string()))
         })

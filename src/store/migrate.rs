@@ -25,6 +25,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "catalog_events",
         include_str!("migrations/0005_catalog_events.sql"),
     ),
+    (
+        6,
+        "form_requests",
+        include_str!("migrations/0006_form_requests.sql"),
+    ),
 ];
 
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,

@@ -29,6 +29,7 @@
 mod audit;
 mod catalog;
 mod deliveries;
+mod form_requests;
 mod imports;
 mod jobs;
 mod migrate;
@@ -58,6 +59,8 @@ use audit::*;
 pub use catalog::RepoEvent;
 use catalog::*;
 use deliveries::*;
+use form_requests::*;
+pub use form_requests::{FormRequest, FormState};
 pub use imports::{Enqueued, ImportAction, ImportState, ImportStore, ImportTask, NewImport};
 use jobs::*;
 use migrate::*;

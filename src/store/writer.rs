@@ -39,6 +39,12 @@ pub(super) enum Op {
     Audit(Vec<AuditEntry>),
     UpsertRun(CatalogRun),
     RepoEvent(RepoEvent),
+    FormRequest(FormRequest),
+    FormState {
+        repo: String,
+        issue: i64,
+        state: FormState,
+    },
     Request(RequestRecord),
     MadeRepo(MadeRepo),
     ExpireLeases,
@@ -270,6 +276,13 @@ pub(super) async fn exec_ops(
                 Ok(Out::Unit)
             }
             Op::RepoEvent(e) => Ok(Out::Count(apply_repo_event(conn, e, now).await?)),
+            Op::FormRequest(r) => {
+                upsert_form_request(conn, r, now).await?;
+                Ok(Out::Unit)
+            }
+            Op::FormState { repo, issue, state } => Ok(Out::Count(
+                set_form_state(conn, repo, *issue, *state, now).await?,
+            )),
             Op::Request(r) => {
                 upsert_request(conn, r, now).await?;
                 Ok(Out::Unit)
