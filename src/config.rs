@@ -436,14 +436,14 @@ impl Config {
         }
         let operators_team = r.team_ref("ORC_OPERATORS_TEAM");
         let require_approval = r.bool("ORC_REQUIRE_APPROVAL", false);
-        if require_approval {
-            // Accepting it silently would run commands the operator meant to gate.
+        let approvers_team = r.team_ref("ORC_APPROVERS_TEAM");
+        if require_approval && approvers_team.is_none() {
+            // Nobody could approve: every gated request would wait for ever.
             r.problem(
-                "ORC_REQUIRE_APPROVAL",
-                "the approval workflow (/approve) is not built yet; unset it or set it to false",
+                "ORC_APPROVERS_TEAM",
+                "ORC_REQUIRE_APPROVAL is true, so name the team whose members approve (ORG/TEAM-SLUG)",
             );
         }
-        let approvers_team = r.team_ref("ORC_APPROVERS_TEAM");
         let workers = r.number("ORC_WORKERS", 4, 1..=64) as usize;
         let limits = Limits {
             unauth_body_bytes: r.number(
@@ -543,10 +543,16 @@ mod tests {
     }
 
     #[test]
-    fn approval_is_refused_until_it_exists() {
+    fn approval_needs_an_approvers_team() {
         let err =
             Config::from_vars(&vars(&[("ORC_REQUIRE_APPROVAL", "true")])).expect_err("refused");
-        assert!(err.to_string().contains("ORC_REQUIRE_APPROVAL"));
+        assert!(err.to_string().contains("ORC_APPROVERS_TEAM"));
+        let on = Config::from_vars(&vars(&[
+            ("ORC_REQUIRE_APPROVAL", "true"),
+            ("ORC_APPROVERS_TEAM", "mitx/course-approvers"),
+        ]))
+        .expect("approval on");
+        assert!(on.require_approval);
         assert!(Config::from_vars(&vars(&[("ORC_REQUIRE_APPROVAL", "false")])).is_ok());
     }
 

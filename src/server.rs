@@ -237,6 +237,8 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         operators_team: config.operators_team.clone(),
         progress_interval: options.progress_interval,
         max_commands: config.limits.max_commands,
+        require_approval: config.require_approval,
+        approvers_team: config.approvers_team.clone(),
         metrics: metrics.clone(),
         web_url: http::github_web_url(&config.api_url),
     });

@@ -250,7 +250,7 @@ async fn a_rerun_and_a_release_form_become_their_commands() {
 }
 
 #[tokio::test]
-async fn a_request_from_someone_who_may_not_write_is_refused_in_its_status() {
+async fn without_approval_a_request_its_author_may_not_run_waits_for_an_operator() {
     let mut t = Tester::start().await;
     let body = form(
         "New course",
@@ -260,11 +260,195 @@ async fn a_request_from_someone_who_may_not_write_is_refused_in_its_status() {
         "_No response_",
         "carol",
     );
+    // bob may only read the requests repo.
     t.open_request(19, "bob", &body).await;
-    t.wait_label(19, "request: failed").await;
+    t.wait_label(19, "request: pending approval").await;
+    insta::assert_snapshot!("waits_for_an_operator", t.issue_replies(19)[0]);
     assert_eq!(repo_creates(&t), 0);
+    // bob may not approve his own request; carol is no operator.
+    t.comment_on(19, "bob", "/approve").await;
+    insta::assert_snapshot!("own_approval_refused", t.last_reply_on(19));
+    t.comment_on(19, "carol", "/approve").await;
+    insta::assert_snapshot!("outsider_approval_refused", t.last_reply_on(19));
+    assert_eq!(repo_creates(&t), 0);
+    // olivia is an operator.
+    t.comment_on(19, "olivia", "/approve").await;
+    t.wait_label(19, "request: done").await;
+    assert_eq!(repo_creates(&t), 1);
     let replies = t.issue_replies(19);
-    assert!(replies[1].contains("bob"), "{replies:#?}");
+    let approved = replies
+        .iter()
+        .find(|r| r.starts_with("👍"))
+        .expect("approval reply");
+    insta::assert_snapshot!("approved_reply", approved);
+    let status = replies
+        .iter()
+        .find(|r| r.contains("✅ done"))
+        .expect("status comment");
+    assert!(
+        status.contains("asked by @bob, approved by @olivia"),
+        "{status}"
+    );
+    assert_eq!(
+        t.fake.issue_labels(REQ_OWNER, REQ_REPO, 19),
+        ["request: done"]
+    );
+}
+
+#[tokio::test]
+async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
+    let mut t = Tester::builder()
+        .var("ORC_REQUIRE_APPROVAL", "true")
+        .var("ORC_APPROVERS_TEAM", "mitx/course-approvers")
+        .seed(|f| {
+            let team = f.add_team(XML, "course-approvers", "pull");
+            f.add_team_member(XML, &team, "aaron");
+        })
+        .start()
+        .await;
+    // alice may write, yet her request waits: approval is required.
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(40, "alice", &body).await;
+    t.wait_label(40, "request: pending approval").await;
+    t.comment_on(40, "alice", "/approve").await;
+    assert!(t.last_reply_on(40).contains("someone else must approve"));
+    t.comment_on(40, "olivia", "/approve").await;
+    assert!(t
+        .last_reply_on(40)
+        .contains("only members of @mitx/course-approvers"));
+    assert_eq!(repo_creates(&t), 0);
+    t.comment_on(40, "aaron", "/approve").await;
+    t.wait_label(40, "request: done").await;
+    assert_eq!(repo_creates(&t), 1);
+
+    // A second request, cancelled by its author.
+    let other = form(
+        "New course",
+        "studio",
+        "8.01",
+        "2018_Fall",
+        "_No response_",
+        "_No response_",
+    );
+    t.open_request(41, "alice", &other).await;
+    t.wait_label(41, "request: pending approval").await;
+    t.comment_on(41, "bob", "/cancel").await;
+    assert!(t
+        .last_reply_on(41)
+        .contains("only the request's author or an operator"));
+    t.comment_on(41, "alice", "/cancel").await;
+    insta::assert_snapshot!("cancelled_reply", t.last_reply_on(41));
+    assert!(t.fake.issue_labels(REQ_OWNER, REQ_REPO, 41).is_empty());
+    t.comment_on(41, "aaron", "/approve").await;
+    assert!(t.last_reply_on(41).contains("Nothing on this issue waits"));
+    assert!(t
+        .fake
+        .repo("MITx-Studio2LMS", "content-mit-801-2018_Fall")
+        .is_none());
+
+    // A mutating comment from outside the operators team waits too.
+    let c = t
+        .comment_on(1, "alice", "/create-export-repo 8.02 2018_Fall")
+        .await;
+    insta::assert_snapshot!("command_waits", t.last_reply());
+    assert_eq!(t.fake.comment_reactions(REQ_OWNER, REQ_REPO, c), ["eyes"]);
+    t.comment_on(1, "aaron", "/approve").await;
+    t.fake
+        .wait_until(common::tester::WAIT, |f| {
+            f.repo("MITx-Studio2LMS", "content-mit-802-2018_Fall")
+                .is_some()
+        })
+        .await;
+    t.finished(c).await;
+    assert!(t.replies().iter().any(|r| r.contains("approved by @aaron")));
+}
+
+#[tokio::test]
+async fn an_edit_after_approval_but_before_the_run_drops_the_approval() {
+    let mut t = Tester::builder()
+        .var("ORC_REQUIRE_APPROVAL", "true")
+        .var("ORC_APPROVERS_TEAM", "mitx/course-approvers")
+        .seed(|f| {
+            let team = f.add_team(XML, "course-approvers", "pull");
+            f.add_team_member(XML, &team, "aaron");
+        })
+        .start()
+        .await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(42, "alice", &body).await;
+    t.wait_label(42, "request: pending approval").await;
+    // An operator's long command holds the installation, so the approved
+    // run waits in the queue behind it.
+    t.fake.inject(
+        "POST",
+        "/orgs/mitx/repos",
+        common::fake::Fault::Latency(std::time::Duration::from_millis(1500)),
+        1,
+    );
+    let slow = t.fake.add_comment(
+        REQ_OWNER,
+        REQ_REPO,
+        1,
+        "olivia",
+        "/create-xml-repo 9.01 2018_Fall",
+    );
+    let payload = t.payload(
+        "created",
+        slow,
+        "olivia",
+        "User",
+        "/create-xml-repo 9.01 2018_Fall",
+        None,
+    );
+    assert_eq!(t.deliver("slow", &payload).await, 202);
+    t.fake
+        .wait_until(common::tester::WAIT, |f| {
+            f.calls()
+                .iter()
+                .any(|c| c.starts_with("POST /orgs/mitx/repos"))
+        })
+        .await;
+    t.comment_on(42, "aaron", "/approve").await;
+    let edited = body.replace("carol", "carol\ndave");
+    t.edit_request(42, "alice", &edited).await;
+    t.settled("slow").await;
+    // The approved run found the form changed and did nothing.
+    let settled = t.fake.wait_until(common::tester::WAIT, |f| {
+        f.issue_labels(REQ_OWNER, REQ_REPO, 42) == ["request: pending approval"]
+    });
+    assert!(
+        settled.await,
+        "{:?}",
+        t.fake.issue_labels(REQ_OWNER, REQ_REPO, 42)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(
+        t.fake.repo(XML, REPO).is_none(),
+        "the approved run did not run"
+    );
+    let check = &t.issue_replies(42)[0];
+    assert!(
+        check.contains("The edit dropped the approval by @aaron"),
+        "{check}"
+    );
+    // Approved again, it runs.
+    t.comment_on(42, "aaron", "/approve").await;
+    t.wait_label(42, "request: done").await;
+    assert!(t.fake.repo(XML, REPO).is_some());
 }
 
 #[tokio::test]

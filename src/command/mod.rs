@@ -71,6 +71,10 @@ pub enum Command {
     Status,
     /// `/courses [COURSE]`: the catalog's runs of a course, or the latest runs.
     Courses { course: Option<Course> },
+    /// `/approve`: an approver lets this pending request run.
+    Approve,
+    /// `/cancel`: the author or an operator withdraws the pending request.
+    Cancel,
 }
 
 impl Command {
@@ -86,6 +90,8 @@ impl Command {
             Command::Plan(_) => &table::PLAN,
             Command::Status => &table::STATUS,
             Command::Courses { .. } => &table::COURSES,
+            Command::Approve => &table::APPROVE,
+            Command::Cancel => &table::CANCEL,
         }
     }
 

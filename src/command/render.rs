@@ -55,7 +55,7 @@ impl Command {
                 h.run.term.as_str(),
                 h.target.as_str(),
             ]),
-            Command::Retry | Command::Status => {}
+            Command::Retry | Command::Status | Command::Approve | Command::Cancel => {}
             Command::Courses { course } => {
                 if let Some(c) = course {
                     l.words(&[c.as_str()]);

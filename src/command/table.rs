@@ -303,6 +303,33 @@ pub static COURSES: CommandSpec = CommandSpec {
     )
 };
 
+/// Who may approve is checked when it runs (the approvers team, never the
+/// request's author), so the row is open to anyone: a refusal is a reply.
+pub static APPROVE: CommandSpec = CommandSpec {
+    mutating: false,
+    ..row(
+        "approve",
+        &[],
+        &[],
+        "Approve this issue's pending request, which then runs (approvers \
+            only, and not the request's author).",
+        "/approve",
+        |_| Ok(Command::Approve),
+    )
+};
+
+pub static CANCEL: CommandSpec = CommandSpec {
+    mutating: false,
+    ..row(
+        "cancel",
+        &[],
+        &[],
+        "Cancel this issue's pending request (its author or an operator).",
+        "/cancel",
+        |_| Ok(Command::Cancel),
+    )
+};
+
 pub static PLAN: CommandSpec = CommandSpec {
     name: "plan",
     positional: &["COMMAND", "[ARGS…]"],
@@ -351,6 +378,8 @@ pub static COMMANDS: &[&CommandSpec] = &[
     &RETRY,
     &STATUS,
     &COURSES,
+    &APPROVE,
+    &CANCEL,
     &PLAN,
 ];
 

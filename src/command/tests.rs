@@ -479,8 +479,8 @@ fn unknown_command_suggests() {
     let e = err("/frobnicate-everything");
     assert_eq!(e.suggestion, None);
     assert!(e.to_string().contains("`/help`"));
-    // Commands that come later are unknown for now, not silently ignored.
-    assert!(err("/approve").message.contains("Unknown command"));
+    // An unknown command is answered, never silently ignored.
+    assert!(err("/approve-all").message.contains("Unknown command"));
 }
 
 #[test]

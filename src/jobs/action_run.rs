@@ -79,6 +79,8 @@ impl Run<'_> {
                 };
                 Ok(CommandResult::done(replies::help(topic.as_deref(), &here)))
             }
+            Command::Approve => self.approve().await,
+            Command::Cancel => self.cancel().await,
             Command::Status => {
                 let rows = self.store.issue_requests().await?;
                 let repo = self.job.repo.to_string();
@@ -132,6 +134,28 @@ impl Run<'_> {
             | Command::Release(_)
             | Command::AddHook(_)
             | Command::Retry => {
+                if self.job.approved_by.is_some() {
+                    // An approver let it run: neither asked nor gated again.
+                    return self.run_action(index, cmd).await;
+                }
+                if self.bot.require_approval && !self.job.form {
+                    let operator = super::approval::is_member(
+                        self.gh,
+                        self.bot.operators_team.as_ref(),
+                        &self.job.author,
+                    )
+                    .await?;
+                    if !operator {
+                        let heading = replies::heading(cmd, false);
+                        return Ok(CommandResult::not_run(
+                            RequestState::Pending,
+                            replies::pending_command(
+                                &heading,
+                                super::approval::approvers(self.bot),
+                            ),
+                        ));
+                    }
+                }
                 if !self.authorized().await? {
                     return Ok(CommandResult::not_run(
                         RequestState::Refused,
@@ -273,7 +297,9 @@ pub(super) async fn resolve(
         | Command::Plan(_)
         | Command::Retry
         | Command::Status
-        | Command::Courses { .. } => Err(ActionError::NotFound(format!(
+        | Command::Courses { .. }
+        | Command::Approve
+        | Command::Cancel => Err(ActionError::NotFound(format!(
             "/{} is not a provisioning action",
             cmd.name()
         ))),

@@ -18,7 +18,7 @@ use crate::actions::{JournalError, Outcome, Plan};
 use crate::command;
 use crate::github::types::{Reaction, ReactionItem};
 use crate::github::GitHub;
-use crate::store::RequestState;
+use crate::store::{FormState, RequestState};
 
 pub(super) type Failure = JournalFailure;
 
@@ -124,6 +124,7 @@ impl Run<'_> {
                 author: &self.job.author,
                 at: self.job.asked_at,
                 took,
+                approved_by: self.job.approved_by.as_deref(),
             },
             web: self.web(),
             plan,
@@ -237,6 +238,13 @@ async fn drive(
             .commands
             .resize_with(invocations.len(), CommandJournal::default);
     }
+    if run.job.form && !form_still_stands(run).await? {
+        // The form was edited (or cancelled) after this run was queued: the
+        // validation comment says what happens now.
+        return Ok(JobVerdict::Done(
+            serde_json::json!({ "commands": 0, "stale": true }),
+        ));
+    }
     if !run.journal.eyes {
         run.react(Reaction::Eyes).await?;
         run.journal.eyes = true;
@@ -254,7 +262,8 @@ async fn drive(
         if run.journal.commands[index].result.is_some() {
             continue;
         }
-        if answered && !run.authorized().await? {
+        let vouched = run.job.approved_by.is_some();
+        if answered && !vouched && !run.authorized().await? && !run.approves(inv).await? {
             run.journal.commands[index].result = Some(CommandResult::not_run(
                 RequestState::Throttled,
                 String::new(),
@@ -302,10 +311,11 @@ async fn drive(
         run.journal.commands[index].result = Some(result);
         run.save().await?;
     }
+    // Not answered yet (throttled), or waiting for approval: no outcome to show.
     let quiet = run.journal.commands.iter().all(|c| {
         c.result
             .as_ref()
-            .is_some_and(|r| r.state == RequestState::Throttled)
+            .is_some_and(|r| matches!(r.state, RequestState::Throttled | RequestState::Pending))
     });
     if quiet {
         // Seen (👀), and nothing more.
@@ -338,7 +348,10 @@ async fn drive(
                 (RequestLabel::Failed, RequestLabel::Done)
             };
             let (owner, repo) = (run.owner().to_string(), run.job.repo.name().to_string());
-            let current = [other.as_str().to_string()];
+            let mut current = vec![other.as_str().to_string()];
+            if run.job.approved_by.is_some() {
+                current.push(RequestLabel::Approved.as_str().to_string());
+            }
             set_label(run.gh, &owner, &repo, run.job.issue, &current, Some(want)).await?;
             run.store.record_form_outcome(all_ok).await?;
         }
@@ -365,4 +378,39 @@ async fn drive(
     } else {
         JobVerdict::Failed(format!("{failed} command(s) failed"))
     })
+}
+
+/// Whether a form's queued command is still what the form asks, as queued
+/// (approved, or needing no approval), and not cancelled or re-checked since.
+async fn form_still_stands(run: &Run<'_>) -> Result<bool, Failure> {
+    if run.journal.eyes {
+        return Ok(true); // it started: finish it
+    }
+    let Some(f) = run.store.form_request().await? else {
+        return Ok(true);
+    };
+    let state_ok = match &run.job.approved_by {
+        Some(by) => f.state == FormState::Approved && f.approved_by.as_deref() == Some(by),
+        None => f.state == FormState::Queued,
+    };
+    Ok(state_ok && f.command.as_deref() == Some(run.job.body.as_str()))
+}
+
+impl Run<'_> {
+    /// `/approve` or `/cancel` from a member of the approving or operators
+    /// team: never throttled, whatever their permission on the repo.
+    async fn approves(&self, inv: &command::Invocation) -> Result<bool, Failure> {
+        if !matches!(
+            inv.result,
+            Ok(command::Command::Approve | command::Command::Cancel)
+        ) {
+            return Ok(false);
+        }
+        let me = &self.job.author;
+        Ok(
+            super::approval::is_member(self.gh, super::approval::approvers(self.bot), me).await?
+                || super::approval::is_member(self.gh, self.bot.operators_team.as_ref(), me)
+                    .await?,
+        )
+    }
 }

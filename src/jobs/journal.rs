@@ -44,6 +44,16 @@ pub trait JobJournalStore: Send + Sync {
     fn answered_within_the_hour(&self) -> ReadFuture<'_, bool>;
     /// A form request's command ended: the request is done, or failed.
     fn record_form_outcome(&mut self, ok: bool) -> SaveFuture<'_>;
+    /// This course request made with the form, if any.
+    fn form_request(&self) -> ReadFuture<'_, Option<crate::store::FormRequest>>;
+    /// `/approve`: mark what waits as approved by `approver`, and queue it.
+    fn approve<'a>(
+        &'a mut self,
+        approver: &'a str,
+        waiting: &'a super::approval::Waiting,
+    ) -> SaveFuture<'a>;
+    /// `/cancel`: mark what waits as cancelled.
+    fn cancel<'a>(&'a mut self, waiting: &'a super::approval::Waiting) -> SaveFuture<'a>;
     /// The catalog's runs of a course code, or the latest runs.
     fn catalog<'a>(&'a self, course: Option<&'a str>) -> ReadFuture<'a, Vec<CatalogRun>>;
 }

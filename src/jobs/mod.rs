@@ -5,6 +5,7 @@
 //! says is written in [`replies`] only.
 
 mod action_run;
+mod approval;
 mod comment;
 mod edits;
 mod journal;
@@ -36,6 +37,11 @@ pub struct Bot {
     pub progress_interval: Duration,
     /// `ORC_MAX_COMMANDS`: commands run from one comment; the rest get one reply.
     pub max_commands: usize,
+    /// `ORC_REQUIRE_APPROVAL`: form requests, and mutating commands from
+    /// outside the operators team, wait for an approver's `/approve`.
+    pub require_approval: bool,
+    /// `ORC_APPROVERS_TEAM`: who may approve when approval is required.
+    pub approvers_team: Option<TeamRef>,
     pub metrics: Arc<Metrics>,
     /// GitHub's web address, that the links in replies point at.
     pub web_url: String,
@@ -64,6 +70,10 @@ pub struct CommentJob {
     /// outcome sets the request's label.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub form: bool,
+    /// Who approved it: the command runs without asking for approval again
+    /// (or for the author's permission, which the approver vouched for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 /// The payload of a [`JobKind::Request`] job: an issue opened or edited in a

@@ -187,6 +187,7 @@ pub struct Asked<'a> {
     pub author: &'a str,
     pub at: Option<DateTime<Utc>>,
     pub took: Option<Duration>,
+    pub approved_by: Option<&'a str>,
 }
 
 /// What a status comment shows: the command, who asked, its plan and the
@@ -225,6 +226,9 @@ fn asked_line(a: &Asked) -> String {
     let mut line = format!("asked by @{}", a.author);
     if let Some(at) = a.at {
         line.push_str(&format!(" on {}", at.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if let Some(by) = a.approved_by {
+        line.push_str(&format!(", approved by @{by}"));
     }
     if let Some(took) = a.took {
         line.push_str(&format!(" · took {}", duration(took)));
@@ -460,6 +464,7 @@ mod tests {
             author: "alice",
             at: chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).single(),
             took: took.map(Duration::from_secs),
+            approved_by: None,
         }
     }
 

@@ -10,16 +10,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
+use super::approval;
 use super::replies::{self, RequestCheck, RequestNext, REQUEST_MARKER};
-use super::{Bot, CommentJob, JobKind, JobVerdict, RequestJob};
+use super::{Bot, JobVerdict, RequestJob};
 use crate::actions::{preflight, ActionError, Check, CheckOutcome, JournalError};
 use crate::command::{self, Command};
 use crate::forms::{self, CourseRequest, RequestProblem, Template};
 use crate::github::{GitHub, GitHubError};
 use crate::naming::{Course, Login, Term};
-use crate::store::{
-    DeliveryOutcome, FormRequest, FormState, NewDelivery, NewJob, RequestState, Store,
-};
+use crate::store::{FormRequest, FormState, RequestState, Store};
 
 /// Where operators put the form in the requests repo.
 pub const TEMPLATE_PATH: &str = ".github/ISSUE_TEMPLATE/course-request.yml";
@@ -310,49 +309,6 @@ async fn already_ran(store: &Store, job: &RequestJob) -> bool {
         .unwrap_or(false)
 }
 
-/// Queues the request's command as a comment job; the delivery id is the
-/// issue and the command, so the same command is queued once.
-async fn enqueue(store: &Store, job: &RequestJob, command: &str) -> Result<bool, String> {
-    let digest = ring::digest::digest(&ring::digest::SHA256, command.as_bytes());
-    let id = format!(
-        "request:{}#{}:{}",
-        job.repo,
-        job.issue,
-        &hex::encode(digest.as_ref())[..16]
-    );
-    let run = CommentJob {
-        repo: job.repo.clone(),
-        issue: job.issue,
-        comment_id: 0,
-        comment_url: job.issue_url.clone(),
-        author: job.author.clone(),
-        body: command.to_string(),
-        previous_body: None,
-        installation_id: job.installation_id,
-        asked_at: None,
-        form: true,
-    };
-    let payload = serde_json::to_value(&run).map_err(|e| e.to_string())?;
-    let delivery = NewDelivery {
-        id,
-        event: "request".into(),
-        action: None,
-        installation_id: i64::try_from(job.installation_id).ok(),
-        body: bytes::Bytes::from(payload.to_string()),
-        parse_error: None,
-    };
-    let new = NewJob {
-        kind: JobKind::Comment,
-        installation_id: i64::try_from(job.installation_id).ok(),
-        payload,
-    };
-    match store.record_delivery(delivery, vec![new]).await {
-        Ok(DeliveryOutcome::Stored { .. }) => Ok(true),
-        Ok(_) => Ok(false),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Runs one request job.
 pub async fn run_request_job(
     bot: &Bot,
@@ -380,14 +336,42 @@ async fn drive(
         return Ok(JobVerdict::Done(serde_json::json!({ "form": false })));
     };
     // A request that ran is not checked again: its run now exists.
-    let ran = already_ran(store, job).await;
+    let prior = store
+        .form_requests(&job.repo.to_string(), Some(job.issue as i64))
+        .await
+        .map_err(|e| JournalError(e.to_string()))?
+        .into_iter()
+        .next();
+    let ran =
+        prior.as_ref().is_some_and(|p| p.state == FormState::Done) || already_ran(store, job).await;
     let (checks, command) = if ran {
         (Vec::new(), None)
     } else {
         check(bot, gh, &template, &answers).await?
     };
+    // Who may let it run: with approval required, the approvers, for every
+    // request; without, an operator, for a request its author may not run.
+    let gate = match &command {
+        Some(_) if !ran => {
+            if bot.require_approval {
+                true
+            } else {
+                !approval::may_write(gh, bot, &job.repo, &job.author).await?
+            }
+        }
+        _ => false,
+    };
+    let dropped = prior
+        .as_ref()
+        .filter(|p| p.state == FormState::Approved)
+        .and_then(|p| p.approved_by.clone());
+    let approvers = approval::approvers(bot).map(|t| format!("{}/{}", t.org, t.slug));
     let next = match (&command, ran) {
         (_, true) => RequestNext::AlreadyRan,
+        (Some(_), false) if gate => RequestNext::WaitsForApproval {
+            approvers: approvers.as_deref(),
+            dropped: dropped.as_deref(),
+        },
         (Some(c), false) => RequestNext::Runs(c),
         (None, false) => RequestNext::Fix,
     };
@@ -398,39 +382,48 @@ async fn drive(
         next,
     });
     put_comment(gh, job, &text).await?;
-    if !ran {
-        let state = if command.is_some() {
-            FormState::Queued
-        } else {
-            FormState::Invalid
-        };
-        let record = FormRequest {
-            repo: job.repo.to_string(),
-            issue: job.issue as i64,
-            author: job.author.clone(),
-            fields: serde_json::to_value(&answers).unwrap_or_default(),
-            command: command.clone(),
-            state,
-            approved_by: None,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        };
-        store
-            .record_form_request(&record)
-            .await
-            .map_err(|e| JournalError(e.to_string()))?;
+    if ran {
+        return Ok(JobVerdict::Done(
+            serde_json::json!({ "form": true, "ran": true }),
+        ));
     }
-    if !ran {
-        let label = command.is_none().then_some(RequestLabel::Invalid);
-        set_label(gh, owner, repo, job.issue, &job.labels, label).await?;
-    }
-    let queued = match (&command, ran) {
-        (Some(c), false) => enqueue(store, job, c).await.map_err(JournalError)?,
+    let (state, label) = match (&command, gate) {
+        (None, _) => (FormState::Invalid, Some(RequestLabel::Invalid)),
+        (Some(_), true) => (
+            FormState::PendingApproval,
+            Some(RequestLabel::PendingApproval),
+        ),
+        (Some(_), false) => (FormState::Queued, None),
+    };
+    let record = FormRequest {
+        repo: job.repo.to_string(),
+        issue: job.issue as i64,
+        author: job.author.clone(),
+        fields: serde_json::to_value(&answers).unwrap_or_default(),
+        command: command.clone(),
+        state,
+        approved_by: None,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    store
+        .record_form_request(&record)
+        .await
+        .map_err(|e| JournalError(e.to_string()))?;
+    set_label(gh, owner, repo, job.issue, &job.labels, label).await?;
+    let queued = match (&command, gate) {
+        (Some(c), false) => {
+            let run = approval::form_job(job, c, None);
+            approval::enqueue(store, run, "form")
+                .await
+                .map_err(JournalError)?
+        }
         _ => false,
     };
     Ok(JobVerdict::Done(serde_json::json!({
         "form": true,
         "valid": command.is_some(),
+        "pending": gate,
         "queued": queued,
     })))
 }

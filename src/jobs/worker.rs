@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
+use super::approval::{self, Waiting};
 use super::journal::{JobJournalStore, ReadFuture};
 use super::{comment, request};
 use super::{
@@ -150,6 +151,32 @@ impl JobJournalStore for StoreJournal<'_> {
                 )
                 .await
                 .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn form_request(&self) -> ReadFuture<'_, Option<crate::store::FormRequest>> {
+        Box::pin(async move {
+            self.store
+                .form_requests(&self.job.repo.to_string(), Some(self.job.issue as i64))
+                .await
+                .map(|rows| rows.into_iter().next())
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+
+    fn approve<'s>(&'s mut self, approver: &'s str, waiting: &'s Waiting) -> SaveFuture<'s> {
+        Box::pin(async move {
+            approval::approve_in_store(self.store, self.job, approver, waiting)
+                .await
+                .map_err(JournalError)
+        })
+    }
+
+    fn cancel<'s>(&'s mut self, waiting: &'s Waiting) -> SaveFuture<'s> {
+        Box::pin(async move {
+            approval::cancel_in_store(self.store, waiting)
+                .await
+                .map_err(JournalError)
         })
     }
 

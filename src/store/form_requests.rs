@@ -7,8 +7,14 @@ crate::word_enum::word_enum! {
     FormState {
         /// A check failed; the author is to fix the form.
         Invalid => "invalid",
+        /// Valid, waiting for an approver's `/approve`.
+        PendingApproval => "pending_approval",
+        /// Approved; its command is queued or running.
+        Approved => "approved",
         /// Valid, and its command is queued or running.
         Queued => "queued",
+        /// Cancelled with `/cancel` while it waited.
+        Cancelled => "cancelled",
         Done => "done",
         Failed => "failed",
     }

@@ -150,6 +150,12 @@ crate::word_enum::word_enum! {
         /// Not answered: its author, who may not write to the requests repo,
         /// was answered on this issue within the hour (a 👀 only).
         Throttled => "throttled",
+        /// It waits for an approver's `/approve`.
+        Pending => "pending",
+        /// Approved: it runs as a new job (whose own row says how it ended).
+        Approved => "approved",
+        /// Cancelled with `/cancel` while it waited.
+        Cancelled => "cancelled",
     }
 }
 

@@ -573,4 +573,24 @@ impl Tester {
             })
             .collect()
     }
+
+    /// A user comments on issue `issue`; returns the comment id once the
+    /// comment's job has ended.
+    pub async fn comment_on(&mut self, issue: u64, author: &str, body: &str) -> u64 {
+        let id = self
+            .fake
+            .add_comment(REQ_OWNER, REQ_REPO, issue, author, body);
+        self.deliveries += 1;
+        let delivery = format!("delivery-{}", self.deliveries);
+        let mut payload = self.payload("created", id, author, "User", body, None);
+        payload["issue"]["number"] = json!(issue);
+        assert_eq!(self.deliver(&delivery, &payload).await, 202);
+        self.settled(&delivery).await;
+        id
+    }
+
+    /// The bot's newest reply on issue `issue`.
+    pub fn last_reply_on(&self, issue: u64) -> String {
+        self.issue_replies(issue).pop().unwrap_or_default()
+    }
 }

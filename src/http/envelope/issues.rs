@@ -76,9 +76,10 @@ pub(super) fn request_jobs(
     match serde_json::to_value(&job) {
         Ok(payload) => Ok(vec![NewJob {
             kind: JobKind::Request,
-            // Checks read GitHub, and the request may then be queued: it
-            // waits its turn behind the installation's writes.
-            installation_id: i64::try_from(installation_id).ok(),
+            // Checks only read GitHub, and the bot's talk is no provisioning:
+            // like `/help`, a request is not queued behind the installation's
+            // writes. The command it queues is.
+            installation_id: None,
             payload,
         }]),
         Err(_) => Err(Refusal::BadRepo),

@@ -367,6 +367,7 @@ fn envelope_jobs(
         previous_body: previous.map(str::to_owned),
         installation_id,
         form: false,
+        approved_by: None,
         asked_at: comment
             .updated_at
             .as_deref()

@@ -20,6 +20,12 @@ pub enum RequestNext<'a> {
     Fix,
     /// It ran already; an edit does not run it again.
     AlreadyRan,
+    /// Valid, and waiting for a member of `approvers` to `/approve` it.
+    /// `dropped`: who had approved it before this edit.
+    WaitsForApproval {
+        approvers: Option<&'a str>,
+        dropped: Option<&'a str>,
+    },
 }
 
 /// A request's validation: its fields, its checks, and what comes next.
@@ -45,6 +51,7 @@ pub fn request_check(v: &RequestCheck) -> String {
         .any(|c| matches!(c.outcome, CheckOutcome::Failed(_)));
     let verdict = match v.next {
         RequestNext::AlreadyRan => "✅ ran",
+        RequestNext::WaitsForApproval { .. } => "✓ valid, ⏸️ waits for approval",
         _ if valid => "✓ valid",
         _ => "✗ not valid",
     };
@@ -63,6 +70,17 @@ pub fn request_check(v: &RequestCheck) -> String {
         ),
         RequestNext::Fix => "**Next:** fix what is marked ✗ by editing the issue; the checks then run again. Nothing was changed on GitHub.".to_string(),
         RequestNext::AlreadyRan => "**Next:** nothing. This request ran already, so editing it does not run it again; open a new issue for another request.".to_string(),
+        RequestNext::WaitsForApproval { approvers, dropped } => {
+            let who = match approvers {
+                Some(t) => format!("a member of @{t} other than its author"),
+                None => "an approver (none is configured: set ORC_APPROVERS_TEAM or ORC_OPERATORS_TEAM)".to_string(),
+            };
+            let was = match dropped {
+                Some(a) => format!("The edit dropped the approval by @{a}. "),
+                None => String::new(),
+            };
+            format!("**Next:** {was}It waits for approval: {who} comments `/approve`, and it runs. `/cancel` withdraws it.")
+        }
     };
     let checked = if v.checks.is_empty() {
         String::new()
@@ -116,6 +134,9 @@ fn state_word(s: RequestState) -> &'static str {
         RequestState::Refused => "⛔ refused",
         RequestState::Invalid => "⚠️ invalid",
         RequestState::Throttled => "🔇 not answered",
+        RequestState::Pending => "⏸️ waits for approval",
+        RequestState::Approved => "👍 approved",
+        RequestState::Cancelled => "🚫 cancelled",
     }
 }
 
@@ -149,5 +170,68 @@ pub fn courses_list(web: &str, course: Option<&str>, runs: &[CatalogRun]) -> Str
     format!(
         "{title}\n\n| course key | repo | kind | state | last push |\n|---|---|---|---|---|\n{}",
         lines.join("\n")
+    )
+}
+
+/// `/approve` or `/cancel` on an issue where nothing waits.
+pub fn nothing_waits() -> String {
+    "Nothing on this issue waits for approval (`/status` shows its requests).".to_string()
+}
+
+/// `/approve` by the author of a request.
+pub fn own_approval(login: &str) -> String {
+    format!("⛔ @{login}, you asked for this request, so someone else must approve it.")
+}
+
+/// `/approve` by someone outside the approving team.
+pub fn not_an_approver(login: &str, team: Option<&crate::config::TeamRef>) -> String {
+    match team {
+        Some(t) => format!(
+            "⛔ @{login}, only members of @{}/{} may approve requests here.",
+            t.org, t.slug
+        ),
+        None => format!(
+            "⛔ @{login}, no team may approve requests here: an operator sets ORC_APPROVERS_TEAM (or ORC_OPERATORS_TEAM)."
+        ),
+    }
+}
+
+/// `/cancel` by someone who neither asked nor operates.
+pub fn not_yours_to_cancel(login: &str) -> String {
+    format!("⛔ @{login}, only the request's author or an operator may cancel it.")
+}
+
+fn command_list(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("- {}", markdown_code(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `/approve` done: what now runs.
+pub fn approved(approver: &str, lines: &[String]) -> String {
+    format!(
+        "👍 Approved by @{approver}. This runs now, and its status follows below:\n\n{}",
+        command_list(lines)
+    )
+}
+
+/// `/cancel` done.
+pub fn cancelled(login: &str, lines: &[String]) -> String {
+    format!(
+        "🚫 Cancelled by @{login}. This will not run:\n\n{}",
+        command_list(lines)
+    )
+}
+
+/// A mutating command parked until someone approves it.
+pub fn pending_command(heading: &str, approvers: Option<&crate::config::TeamRef>) -> String {
+    let who = match approvers {
+        Some(t) => format!("a member of @{}/{} other than you", t.org, t.slug),
+        None => "an approver (none is configured)".to_string(),
+    };
+    format!(
+        "{heading} ⏸️ waits for approval: {who} comments `/approve`, and it runs. `/cancel` withdraws it. Nothing was changed."
     )
 }
