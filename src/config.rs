@@ -119,6 +119,8 @@ pub struct Config {
     pub webhook_secrets: Vec<Secret>,
     /// `ORC_API_TOKEN`: the bearer token of `/api/*`; unset, the API is off.
     pub api_token: Option<Secret>,
+    /// `ORC_CHECKLISTS` (a YAML file), else the shipped `docs/checklists.yml`.
+    pub checklists: crate::checklist::Checklists,
     pub database_url: String,
     pub port: u16,
     pub log_format: LogFormat,
@@ -389,6 +391,20 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let checklists = match r.opt("ORC_CHECKLISTS") {
+            None => crate::checklist::Checklists::shipped(),
+            Some(path) => match std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {path}: {e}"))
+                .and_then(|t| {
+                    crate::checklist::Checklists::parse(&t).map_err(|e| format!("{path}: {e}"))
+                }) {
+                Ok(c) => c,
+                Err(e) => {
+                    r.problem("ORC_CHECKLISTS", e);
+                    crate::checklist::Checklists::default()
+                }
+            },
+        };
         let api_token = r.opt("ORC_API_TOKEN").map(Secret::new);
         if api_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             r.problem(
@@ -482,6 +498,7 @@ impl Config {
             },
             webhook_secrets,
             api_token,
+            checklists,
             database_url,
             port,
             log_format,

@@ -10,6 +10,7 @@ mod word_enum;
 
 mod actions;
 mod catalog;
+mod checklist;
 mod clock;
 mod command;
 mod config;

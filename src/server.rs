@@ -239,6 +239,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         max_commands: config.limits.max_commands,
         require_approval: config.require_approval,
         approvers_team: config.approvers_team.clone(),
+        checklists: config.checklists.clone(),
         metrics: metrics.clone(),
         web_url: http::github_web_url(&config.api_url),
     });

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("naming", 1),
     ("catalog", 1),
     ("forms", 1),
+    ("checklist", 2),
     ("github", 2),
     ("store", 2),
     ("config", 3),

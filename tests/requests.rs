@@ -60,7 +60,9 @@ async fn a_valid_new_course_form_is_checked_labelled_and_run() {
     t.open_request(10, "alice", &body).await;
     t.wait_label(10, "request: done").await;
     let replies = t.issue_replies(10);
-    assert_eq!(replies.len(), 2, "{replies:#?}");
+    // The validation, the command's status, and the checklist of what is left.
+    assert_eq!(replies.len(), 3, "{replies:#?}");
+    assert!(replies[2].starts_with("**What is left for a person**"));
     insta::assert_snapshot!("valid_new_course_validation", replies[0]);
     assert!(replies[1].contains("/create-xml-repo"), "{}", replies[1]);
     assert!(t.fake.repo(XML, REPO).is_some(), "the repo was created");
@@ -166,8 +168,8 @@ async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
     let replies = t.issue_replies(14);
     assert_eq!(
         replies.len(),
-        2,
-        "one validation comment, edited; one status: {replies:#?}"
+        3,
+        "one validation comment, edited; one status; one checklist: {replies:#?}"
     );
     assert!(replies[0].contains("✓ valid"), "{}", replies[0]);
     assert_eq!(
@@ -183,7 +185,7 @@ async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
     );
     t.edit_request(14, "alice", &notes).await;
     let replies = t.issue_replies(14);
-    assert_eq!(replies.len(), 2, "{replies:#?}");
+    assert_eq!(replies.len(), 3, "{replies:#?}");
     insta::assert_snapshot!("edited_after_it_ran", replies[0]);
     assert_eq!(repo_creates(&t), 1);
 }
@@ -208,7 +210,7 @@ async fn a_redelivered_issues_delivery_runs_nothing_twice() {
     assert_eq!(t.deliver_event("another-id", "issues", &payload).await, 202);
     t.settled("another-id").await;
     assert_eq!(repo_creates(&t), 1);
-    assert_eq!(t.issue_replies(15).len(), 2);
+    assert_eq!(t.issue_replies(15).len(), 3);
 }
 
 #[tokio::test]
@@ -718,4 +720,94 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
             .0,
         404
     );
+}
+
+/// A person ticks boxes in the bot's checklist comment of issue `issue`;
+/// GitHub sends the edit with the bot as the comment's author and the person
+/// as its sender.
+async fn tick(t: &mut Tester, issue: u64, person: &str, how_many: usize, delivery: &str) {
+    let comment = t
+        .fake
+        .comments(REQ_OWNER, REQ_REPO, issue)
+        .into_iter()
+        .find(|c| c.body.starts_with("<!-- orcoursetrion:checklist key="))
+        .expect("the checklist comment");
+    let mut body = comment.body.clone();
+    for _ in 0..how_many {
+        body = body.replacen("- [ ] ", "- [x] ", 1);
+    }
+    let old = t.fake.edit_comment(comment.id, &body);
+    let mut payload = t.payload(
+        "edited",
+        comment.id,
+        common::fake::BOT_LOGIN,
+        "Bot",
+        &body,
+        Some(&old),
+    );
+    payload["issue"]["number"] = serde_json::json!(issue);
+    payload["sender"] = serde_json::json!({"login": person, "type": "User"});
+    assert_eq!(t.deliver(delivery, &payload).await, 202);
+    t.settled(delivery).await;
+}
+
+#[tokio::test]
+async fn the_lms_checklist_is_posted_and_ticking_it_all_closes_the_issue() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("checklists.yml");
+    std::fs::write(
+        &file,
+        "new_course:\n  steps:\n    - \"Import `{course_key}` into the LMS\"\n    - \"Check {repo} on staging\"\n  when_done: released\n",
+    )
+    .expect("write");
+    let mut t = Tester::builder()
+        .var("ORC_CHECKLISTS", &file.display().to_string())
+        .start()
+        .await;
+    let body = form(
+        "New course",
+        "xml",
+        "6.004r",
+        "2018_Spring",
+        "_No response_",
+        "carol",
+    );
+    t.open_request(50, "alice", &body).await;
+    t.wait_label(50, "request: done").await;
+    let posted = t.fake.wait_until(common::tester::WAIT, |f| {
+        f.comments(REQ_OWNER, REQ_REPO, 50)
+            .iter()
+            .any(|c| c.body.starts_with("<!-- orcoursetrion:checklist key="))
+    });
+    assert!(posted.await, "no checklist: {:#?}", t.issue_replies(50));
+    let replies = t.issue_replies(50);
+    let list = replies
+        .iter()
+        .find(|r| r.starts_with("**What is left"))
+        .expect("a checklist");
+    insta::assert_snapshot!("lms_checklist", list);
+    // One box of two: nothing yet.
+    tick(&mut t, 50, "alice", 1, "tick-1").await;
+    assert_eq!(
+        t.fake.issue_state(REQ_OWNER, REQ_REPO, 50).as_deref(),
+        Some("open")
+    );
+    // The bot's own edits never count: only a person's.
+    tick(&mut t, 50, "alice", 1, "tick-2").await;
+    assert_eq!(
+        t.fake.issue_state(REQ_OWNER, REQ_REPO, 50).as_deref(),
+        Some("closed")
+    );
+    insta::assert_snapshot!("checklist_done", t.last_reply_on(50));
+    let run = t
+        .store()
+        .catalog_runs("6.004r")
+        .await
+        .expect("runs")
+        .remove(0);
+    assert_eq!(run.state.as_str(), "released");
+    // Ticked again (a redelivery under a new id): said once.
+    let before = t.issue_replies(50).len();
+    tick(&mut t, 50, "carol", 0, "tick-3").await;
+    assert_eq!(t.issue_replies(50).len(), before);
 }

@@ -283,4 +283,25 @@ impl GitHub {
             _ => Err(resp.unexpected(&m, &p)),
         }
     }
+
+    /// Closes an issue (`PATCH …/issues/{n}` with `state: closed`).
+    pub async fn close_issue(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+    ) -> Result<(), GitHubError> {
+        let path = format!("/repos/{}/{}/issues/{issue}", seg(owner), seg(repo));
+        let (resp, m, p) = self
+            .call(
+                Request::new(Method::PATCH, path)
+                    .json(json!({ "state": "closed", "state_reason": "completed" }))
+                    .replayable(true),
+            )
+            .await?;
+        match resp.status {
+            200 => Ok(()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
 }

@@ -352,8 +352,12 @@ async fn drive(
             if run.job.approved_by.is_some() {
                 current.push(RequestLabel::Approved.as_str().to_string());
             }
-            set_label(run.gh, &owner, &repo, run.job.issue, &current, Some(want)).await?;
+            // The checklist first: the label says the request is through.
+            if all_ok {
+                run.post_checklist().await?;
+            }
             run.store.record_form_outcome(all_ok).await?;
+            set_label(run.gh, &owner, &repo, run.job.issue, &current, Some(want)).await?;
         }
         run.journal.final_reaction = Some(reaction);
         run.save().await?;

@@ -67,6 +67,9 @@ pub(super) struct JobJournal {
     /// An edit's job has told the replies of the commands it removed.
     #[serde(default)]
     pub superseded_noted: bool,
+    /// The checklist comment posted after a form request's command succeeded.
+    #[serde(default)]
+    pub checklist: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 
 mod action_run;
 mod approval;
+mod checklist;
 mod comment;
 mod edits;
 mod journal;
@@ -24,6 +25,8 @@ use crate::config::TeamRef;
 use crate::metrics::Metrics;
 use crate::naming::RepoFullName;
 pub use crate::store::JobKind;
+pub use checklist::ChecklistJob;
+pub use replies::CHECKLIST_MARKER;
 pub use worker::{Worker, WorkerOptions};
 
 /// What the comment driver needs besides GitHub.
@@ -42,6 +45,8 @@ pub struct Bot {
     pub require_approval: bool,
     /// `ORC_APPROVERS_TEAM`: who may approve when approval is required.
     pub approvers_team: Option<TeamRef>,
+    /// The steps a person does once a request has run.
+    pub checklists: crate::checklist::Checklists,
     pub metrics: Arc<Metrics>,
     /// GitHub's web address, that the links in replies point at.
     pub web_url: String,

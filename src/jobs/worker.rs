@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::approval::{self, Waiting};
 use super::journal::{JobJournalStore, ReadFuture};
-use super::{comment, request};
+use super::{checklist, comment, request, ChecklistJob};
 use super::{
     Bot, CommentJob, InstallationJob, JobContext, JobKind, JobVerdict, RequestJob, JOB_CONTEXT,
 };
@@ -344,6 +344,14 @@ impl Worker {
                 },
                 Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
             },
+            JobKind::Checklist => {
+                let payload: ChecklistJob = match serde_json::from_value(job.payload.clone()) {
+                    Ok(p) => p,
+                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
+                };
+                let gh = self.app.for_accounts(payload.installation_id);
+                checklist::run_checklist_job(&self.bot, &gh, &self.store, &payload).await
+            }
             JobKind::Request => {
                 let payload: RequestJob = match serde_json::from_value(job.payload.clone()) {
                     Ok(p) => p,

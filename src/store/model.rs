@@ -133,6 +133,8 @@ crate::word_enum::word_enum! {
         /// A push to a course repo, or the repo deleted, archived, renamed
         /// or transferred: the catalog follows.
         Catalog => "catalog",
+        /// A person ticked boxes of the bot's checklist comment.
+        Checklist => "checklist",
     }
 }
 

@@ -3,8 +3,8 @@
 //! course-request form is for the worker to say: it reads the repo's form
 //! template, which ingress does not have.
 
-use super::{is_bot, is_requests_repo, Envelope, Refusal};
-use crate::jobs::{JobKind, RequestJob};
+use super::{is_bot, is_requests_repo, CommentRef, Envelope, Refusal};
+use crate::jobs::{ChecklistJob, JobKind, RequestJob, CHECKLIST_MARKER};
 use crate::naming::RepoFullName;
 use crate::store::NewJob;
 
@@ -83,5 +83,57 @@ pub(super) fn request_jobs(
             payload,
         }]),
         Err(_) => Err(Refusal::BadRepo),
+    }
+}
+
+/// A person's edit of the bot's checklist comment (its marker says so): the
+/// boxes may all be ticked now.
+pub(super) fn checklist_jobs(
+    env: &Envelope<'_>,
+    full_name: &str,
+    comment: &CommentRef<'_>,
+) -> Vec<NewJob> {
+    if env.action.as_deref() != Some("edited") {
+        return Vec::new();
+    }
+    let Some(sender) = env.sender.as_ref().filter(|s| !is_bot(s)) else {
+        return Vec::new();
+    };
+    let body = comment.body.as_deref().unwrap_or("");
+    if !body.starts_with(CHECKLIST_MARKER) {
+        return Vec::new();
+    }
+    let (Some(issue), Some(comment_id), Some(login), Ok(repo)) = (
+        env.issue.as_ref().and_then(|i| i.number),
+        comment.id,
+        sender.login.as_deref(),
+        RepoFullName::parse(full_name),
+    ) else {
+        return Vec::new();
+    };
+    let Some(installation_id) = env
+        .installation
+        .as_ref()
+        .and_then(|i| i.id)
+        .and_then(|id| u64::try_from(id).ok())
+        .filter(|id| *id > 0)
+    else {
+        return Vec::new();
+    };
+    let job = ChecklistJob {
+        repo,
+        issue,
+        comment_id,
+        body: body.to_owned(),
+        sender: login.to_owned(),
+        installation_id,
+    };
+    match serde_json::to_value(&job) {
+        Ok(payload) => vec![NewJob {
+            kind: JobKind::Checklist,
+            installation_id: None,
+            payload,
+        }],
+        Err(_) => Vec::new(),
     }
 }

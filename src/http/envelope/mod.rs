@@ -43,6 +43,9 @@ struct Envelope<'a> {
     comment: Option<CommentRef<'a>>,
     #[serde(default, borrow)]
     changes: Option<Changes<'a>>,
+    /// Who did it (for an edit: the editor, not the comment's author).
+    #[serde(default, borrow)]
+    sender: Option<UserRef<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,7 +321,9 @@ fn envelope_jobs(
     };
     let user = comment.user.as_ref();
     if user.is_some_and(is_bot) {
-        return Ok(Vec::new());
+        // The one edit of a bot's comment that counts: a person ticking the
+        // boxes of our checklist.
+        return Ok(issues::checklist_jobs(env, full_name, comment));
     }
     let body = comment.body.as_deref().unwrap_or("");
     let invocations = match previous {

@@ -235,3 +235,38 @@ pub fn pending_command(heading: &str, approvers: Option<&crate::config::TeamRef>
         "{heading} ⏸️ waits for approval: {who} comments `/approve`, and it runs. `/cancel` withdraws it. Nothing was changed."
     )
 }
+
+/// The hidden marker of the bot's checklist comment; `key=` and `workflow=`
+/// follow it on its line.
+pub const CHECKLIST_MARKER: &str = "<!-- orcoursetrion:checklist";
+/// The hidden marker of the note that a checklist is complete.
+pub const CHECKLIST_DONE_MARKER: &str = "<!-- orcoursetrion:checklist-done";
+
+/// The steps that need a person, as a task list to tick.
+pub fn lms_checklist(
+    workflow: crate::checklist::Workflow,
+    s: &crate::checklist::Subject<'_>,
+    steps: &[String],
+) -> String {
+    let boxes: Vec<String> = steps.iter().map(|st| format!("- [ ] {st}")).collect();
+    format!(
+        "{CHECKLIST_MARKER} key={} workflow={workflow} -->\n**What is left for a person** ({})\n\nTick each step when it is done; when every box is ticked, the bot closes this issue.\n\n{}",
+        s.course_key,
+        markdown_code(s.course_key),
+        boxes.join("\n")
+    )
+}
+
+/// Every box of the checklist is ticked.
+pub fn checklist_done(
+    marker: &str,
+    last: &str,
+    key: &str,
+    state: Option<crate::catalog::RunState>,
+) -> String {
+    let catalog = match state {
+        Some(st) => format!(" The catalog now has {} as {st}.", markdown_code(key)),
+        None => String::new(),
+    };
+    format!("{marker} -->\n✅ Every step is done (the last ticked by @{last}).{catalog} Closing this issue.")
+}

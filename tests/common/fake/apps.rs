@@ -91,7 +91,10 @@ pub(crate) fn router(s: S) -> Router {
             axum::routing::delete(remove_issue_label),
         )
         // Issues, comments, reactions.
-        .route("/repos/{owner}/{repo}/issues/{number}", get(get_issue))
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}",
+            get(get_issue).patch(update_issue),
+        )
         .route(
             "/repos/{owner}/{repo}/issues/{number}/comments",
             get(list_comments).post(create_comment),

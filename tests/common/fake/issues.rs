@@ -18,6 +18,41 @@ pub(crate) async fn get_issue(
     })
 }
 
+/// `PATCH /repos/{owner}/{repo}/issues/{n}`: state (open or closed, else
+/// 422), title, body (https://docs.github.com/rest/issues/issues#update-an-issue).
+pub(crate) async fn update_issue(
+    State(s): State<S>,
+    P((owner, repo, number)): P<(String, String, String)>,
+    body: Bytes,
+) -> R {
+    let n = parse_id(&number)?;
+    let b = body_json(&body)?;
+    let state = str_field(&b, "state").map(str::to_string);
+    if state
+        .as_deref()
+        .is_some_and(|st| st != "open" && st != "closed")
+    {
+        return Err(invalid("Issue", "state", "invalid", None));
+    }
+    s.with(|w| {
+        w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
+        let r = w.repo_mut(&owner, &repo).expect("repo");
+        let i = r.issues.get_mut(&n).ok_or_else(not_found)?;
+        if let Some(st) = state {
+            i.state = st;
+        }
+        if let Some(t) = str_field(&b, "title") {
+            i.title = t.to_string();
+        }
+        if let Some(t) = str_field(&b, "body") {
+            i.body = t.to_string();
+        }
+        let r = w.repo_rec(&owner, &repo).expect("repo");
+        let i = r.issues.get(&n).expect("issue");
+        reply(200, issue_json(&s, w, r, i))
+    })
+}
+
 /// The repo id of an existing issue.
 pub(crate) fn issue_of(
     w: &World,
