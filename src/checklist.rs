@@ -57,6 +57,18 @@ impl Checklists {
         Ok(Checklists(out))
     }
 
+    /// `ORC_CHECKLISTS`: the file at `path`, or the shipped checklists.
+    pub fn load(path: Option<&str>) -> Result<Checklists, String> {
+        match path {
+            None => Ok(Checklists::shipped()),
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?;
+                Checklists::parse(&text).map_err(|e| format!("{p}: {e}"))
+            }
+        }
+    }
+
     /// The shipped checklists (a test keeps the file valid).
     pub fn shipped() -> Checklists {
         Checklists::parse(SHIPPED).unwrap_or_default()

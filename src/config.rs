@@ -361,15 +361,10 @@ impl Config {
         let production_gitreload = r.url("ORC_PRODUCTION_GITRELOAD");
         // A comma list on an LMS host (`orcoursetrion gitreload` accepts each,
         // for rotation); the hooks the App adds are signed with the first.
+        // A comma list on an LMS host, for rotation; new hooks get the first.
         let gitreload_secret = r
             .opt("ORC_GITRELOAD_SECRET")
-            .and_then(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .find(|s| !s.is_empty())
-                    .map(str::to_string)
-            })
-            .map(Secret::new);
+            .and_then(|v| Secret::list(&v).into_iter().next());
         let committer = Committer {
             name: r.or("ORC_GH_NAME", "Orcoursetrion"),
             email: r.or("ORC_GH_EMAIL", "orcoursetrion@example.com"),
@@ -381,30 +376,15 @@ impl Config {
             );
         }
 
-        let webhook_secrets: Vec<Secret> = r
+        let webhook_secrets = r
             .opt("ORC_WEBHOOK_SECRET")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Secret::new)
-                    .collect()
-            })
+            .map(|v| Secret::list(&v))
             .unwrap_or_default();
-        let checklists = match r.opt("ORC_CHECKLISTS") {
-            None => crate::checklist::Checklists::shipped(),
-            Some(path) => match std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {path}: {e}"))
-                .and_then(|t| {
-                    crate::checklist::Checklists::parse(&t).map_err(|e| format!("{path}: {e}"))
-                }) {
-                Ok(c) => c,
-                Err(e) => {
-                    r.problem("ORC_CHECKLISTS", e);
-                    crate::checklist::Checklists::default()
-                }
-            },
-        };
+        let checklists = crate::checklist::Checklists::load(r.opt("ORC_CHECKLISTS").as_deref())
+            .unwrap_or_else(|e| {
+                r.problem("ORC_CHECKLISTS", e);
+                Default::default()
+            });
         let api_token = r.opt("ORC_API_TOKEN").map(Secret::new);
         if api_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             r.problem(

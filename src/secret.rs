@@ -96,6 +96,15 @@ impl Secret {
     }
 
     /// The only way to read the value: call sites are easy to audit by name.
+    /// A comma list of secrets (rotation: the new one first, then the old).
+    pub fn list(v: &str) -> Vec<Secret> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .collect()
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

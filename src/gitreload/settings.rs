@@ -279,15 +279,9 @@ impl GitreloadSettings {
                 }),
             },
         };
-        let secrets: Vec<Secret> = r
+        let secrets = r
             .get("ORC_GITRELOAD_SECRET")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Secret::new)
-                    .collect()
-            })
+            .map(|v| Secret::list(&v))
             .unwrap_or_default();
         if secrets.is_empty() && !src.allow_unsigned {
             r.problems.push(
