@@ -47,6 +47,11 @@ pub enum CliCommand {
         #[arg(long = "allow-unsigned")]
         allow_unsigned: bool,
     },
+    /// The course catalog in the database (ORC_DATABASE_URL).
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogCommand,
+    },
     /// Print a shell completion script: `orcoursetrion completions bash > …`.
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -55,6 +60,54 @@ pub enum CliCommand {
     /// orcoursetrion's actions, with their old names and flags.
     #[command(flatten)]
     Action(Action),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Fill the catalog from GitHub: scan both orgs for repos named with
+    /// ORC_COURSE_PREFIX, and say which ones could not be placed. With
+    /// --dry-run, print what it found and store nothing.
+    Import,
+}
+
+/// `orcoursetrion catalog import`: what it found, stored unless `dry_run`.
+pub async fn catalog_import(
+    config: &Config,
+    dry_run: bool,
+    client: ClientConfig,
+) -> Result<String, CliError> {
+    let gh = github_from_config(config, client).await?;
+    let scan = actions::scan_catalog(&gh, &config.settings).await?;
+    if !dry_run {
+        let store = crate::store::Store::open(&config.database_url)
+            .await
+            .map_err(|e| CliError::Config(format!("cannot open the database: {e}")))?;
+        for run in &scan.runs {
+            store
+                .upsert_run(run)
+                .await
+                .map_err(|e| CliError::Config(format!("cannot store {}: {e}", run.course_key)))?;
+        }
+        store.close().await;
+    }
+    let mut out = format!(
+        "{} {} course run(s):",
+        if dry_run { "Found" } else { "Imported" },
+        scan.runs.len()
+    );
+    for r in &scan.runs {
+        out.push_str(&format!(
+            "\n  {} {} ({}, {})",
+            r.course_key, r.repo, r.kind, r.state
+        ));
+    }
+    if !scan.unplaced.is_empty() {
+        out.push_str(&format!("\nCould not place {}:", scan.unplaced.len()));
+        for (repo, why) in &scan.unplaced {
+            out.push_str(&format!("\n  {repo}: {why}"));
+        }
+    }
+    Ok(out)
 }
 
 fn check_line(c: &actions::Check) -> String {

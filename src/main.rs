@@ -90,6 +90,24 @@ async fn run(args: Cli) -> ExitCode {
                 ExitCode::FAILURE
             };
         }
+        CliCommand::Catalog {
+            action: cli::CatalogCommand::Import,
+        } => {
+            let client = ClientConfig {
+                api_url: config.api_url.clone(),
+                ..ClientConfig::default()
+            };
+            return match cli::catalog_import(&config, args.dry_run, client).await {
+                Ok(out) => {
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            };
+        }
         CliCommand::Completions { .. } | CliCommand::Gitreload { .. } => return ExitCode::SUCCESS,
         CliCommand::Sign => {
             let Some(secret) = config.webhook_secrets.first() else {

@@ -811,3 +811,57 @@ async fn the_lms_checklist_is_posted_and_ticking_it_all_closes_the_issue() {
     tick(&mut t, 50, "carol", 0, "tick-3").await;
     assert_eq!(t.issue_replies(50).len(), before);
 }
+
+#[tokio::test]
+async fn catalog_import_places_an_existing_shops_runs_and_says_what_it_could_not() {
+    let t = Tester::builder()
+        .seed(|f| {
+            // A released XML run, with its course.xml (which keeps the dots).
+            f.add_repo(XML, REPO);
+            f.put_file(
+                XML,
+                REPO,
+                "course.xml",
+                "<course url_name=\"2018_Spring\" org=\"MITx\" course=\"6.004r\"/>\n",
+            );
+            f.add_hook(XML, REPO, common::tester::PRODUCTION);
+            // An archived Studio run without course.xml: its name gives the course.
+            f.add_repo("MITx-Studio2LMS", "content-mit-801-2017_Fall");
+            f.set_archived("MITx-Studio2LMS", "content-mit-801-2017_Fall");
+            // A course.xml that contradicts the name: not placed.
+            f.add_repo(XML, "content-mit-6002x-2019_Spring");
+            f.put_file(
+                XML,
+                "content-mit-6002x-2019_Spring",
+                "course.xml",
+                "<course course=\"8.01\"/>",
+            );
+            // Not a course repo at all: ignored.
+            f.add_repo(XML, "website");
+        })
+        .start()
+        .await;
+    let client = || orcoursetrion::ClientConfig {
+        api_url: t.fake.url(),
+        ..orcoursetrion::ClientConfig::default()
+    };
+    let dry = orcoursetrion::cli::catalog_import(&t.config, true, client())
+        .await
+        .expect("dry run");
+    assert!(dry.starts_with("Found 2 course run(s):"), "{dry}");
+    assert!(t
+        .store()
+        .catalog_runs("6.004r")
+        .await
+        .expect("runs")
+        .is_empty());
+    let out = orcoursetrion::cli::catalog_import(&t.config, false, client())
+        .await
+        .expect("import");
+    insta::assert_snapshot!("catalog_import", out);
+    let runs = t.store().catalog_runs("6.004r").await.expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].state.as_str(), "released");
+    let old = t.store().catalog_runs("801").await.expect("runs");
+    assert_eq!(old[0].state.as_str(), "retired");
+}

@@ -9,6 +9,7 @@ mod catalog;
 mod check;
 mod exec;
 mod git;
+mod import;
 mod plan;
 mod resolve;
 
@@ -18,6 +19,7 @@ pub use check::{
 };
 pub use exec::{execute, JournalSink, NoJournal, SaveFuture, StepReport};
 pub use git::GitError;
+pub use import::scan as scan_catalog;
 pub use plan::{plan, HookTarget, Plan, Step};
 pub use resolve::{resolve_hook, resolve_rerun};
 

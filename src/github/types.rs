@@ -29,6 +29,8 @@ pub struct Repo {
     pub default_branch: Option<String>,
     #[serde(default)]
     pub pushed_at: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]

@@ -221,6 +221,16 @@ impl FakeGitHub {
         id
     }
 
+    /// Archives a repo (its owner did, on GitHub).
+    pub fn set_archived(&self, owner: &str, name: &str) {
+        self.s.with(|w| {
+            w.repo_mut(owner, name)
+                .unwrap_or_else(|| panic!("no repo {owner}/{name}"))
+                .repo
+                .archived = true;
+        })
+    }
+
     pub fn repo(&self, owner: &str, name: &str) -> Option<Repo> {
         self.s
             .with(|w| w.repo_rec(owner, name).map(|r| r.repo.clone()))
@@ -814,5 +824,6 @@ pub(crate) fn new_repo(
         clone_url,
         created_at: now,
         pushed_at: now,
+        archived: false,
     }
 }

@@ -125,6 +125,7 @@ pub struct Repo {
     pub html_url: String,
     pub created_at: DateTime<Utc>,
     pub pushed_at: DateTime<Utc>,
+    pub archived: bool,
 }
 
 /// A team as the fake holds it.

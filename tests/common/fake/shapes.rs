@@ -170,7 +170,7 @@ pub(crate) fn repo_json(s: &Shared, w: &World, rec: &RepoRec) -> Value {
         "has_pages": false,
         "has_downloads": true,
         "has_discussions": false,
-        "archived": false,
+        "archived": r.archived,
         "disabled": false,
         "visibility": if r.private { "private" } else { "public" },
         "pushed_at": ts(r.pushed_at),
