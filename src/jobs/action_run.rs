@@ -83,11 +83,13 @@ impl Run<'_> {
             Command::Cancel => self.cancel().await,
             Command::Status => {
                 let rows = self.store.issue_requests().await?;
+                let form = self.store.form_request().await?;
                 let repo = self.job.repo.to_string();
                 Ok(CommandResult::done(replies::status_list(
                     self.web(),
                     &repo,
                     self.job.issue,
+                    form.as_ref(),
                     &rows,
                 )))
             }

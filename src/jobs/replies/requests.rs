@@ -94,9 +94,36 @@ pub fn request_check(v: &RequestCheck) -> String {
 }
 
 /// `/status`: every command asked on this issue, with where it is.
-pub fn status_list(web: &str, repo: &str, issue: u64, rows: &[RequestRecord]) -> String {
-    if rows.is_empty() {
+pub fn status_list(
+    web: &str,
+    repo: &str,
+    issue: u64,
+    form: Option<&crate::store::FormRequest>,
+    rows: &[RequestRecord],
+) -> String {
+    if rows.is_empty() && form.is_none() {
         return "**Requests of this issue**: none yet. Open a course request with the issue form, or write a command (`/help` lists them).".to_string();
+    }
+    let form_line = form
+        .map(|f| {
+            let approved = match &f.approved_by {
+                Some(a) => format!(", approved by @{a}"),
+                None => String::new(),
+            };
+            let cmd = f
+                .command
+                .as_deref()
+                .map(markdown_code)
+                .unwrap_or_else(|| "–".into());
+            format!(
+                "The course request of this issue, by @{}: {}{approved}; its command: {cmd}.\n\n",
+                f.author,
+                form_state_word(f.state)
+            )
+        })
+        .unwrap_or_default();
+    if rows.is_empty() {
+        return format!("**Requests of this issue**\n\n{}", form_line.trim_end());
     }
     let lines: Vec<String> = rows
         .iter()
@@ -122,9 +149,22 @@ pub fn status_list(web: &str, repo: &str, issue: u64, rows: &[RequestRecord]) ->
         })
         .collect();
     format!(
-        "**Requests of this issue**\n\n| command | asked by | state | from | answer |\n|---|---|---|---|---|\n{}",
+        "**Requests of this issue**\n\n{form_line}| command | asked by | state | from | answer |\n|---|---|---|---|---|\n{}",
         lines.join("\n")
     )
+}
+
+fn form_state_word(s: crate::store::FormState) -> &'static str {
+    use crate::store::FormState;
+    match s {
+        FormState::Invalid => "⚠️ invalid (the form needs a fix)",
+        FormState::PendingApproval => "⏸️ waits for approval",
+        FormState::Approved => "👍 approved, queued",
+        FormState::Queued => "⏳ queued",
+        FormState::Done => "✅ done",
+        FormState::Failed => "❌ failed",
+        FormState::Cancelled => "🚫 cancelled",
+    }
 }
 
 fn state_word(s: RequestState) -> &'static str {
