@@ -882,3 +882,22 @@ fn comment_ids_out(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[tokio::test]
+async fn release_finds_a_catalogued_run_without_searching_both_orgs() {
+    let mut t = Tester::start().await;
+    t.comment_ok("alice", "/create-xml-repo 6.004r 2018_Spring members=carol")
+        .await;
+    let before = t.fake.calls().len();
+    t.comment_ok("alice", "/release 6.004r 2018_Spring").await;
+    let calls: Vec<String> = t.fake.calls()[before..].to_vec();
+    // The catalog says where the run is: the Studio org is not asked.
+    assert!(
+        !calls.iter().any(|c| c.contains("/repos/MITx-Studio2LMS/")),
+        "{calls:#?}"
+    );
+    assert!(t
+        .hook_urls(XML, REPO)
+        .iter()
+        .any(|u| u == common::tester::PRODUCTION));
+}

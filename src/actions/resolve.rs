@@ -5,7 +5,7 @@
 use super::{
     Action, ActionError, AddHook, CourseRun, HookTarget, RerunStudio, RerunXmlCourse, Settings,
 };
-use crate::catalog::CourseKind;
+use crate::catalog::{CatalogRun, CourseKind, RunState};
 use crate::github::GitHub;
 use crate::naming::{Course, Term};
 
@@ -26,14 +26,31 @@ fn orgs(s: &Settings) -> [(CourseKind, &str); 2] {
     ]
 }
 
-/// The repo of one run: studio org first, then xml; today's name, then the
-/// legacy double-dash one. At most four GETs, usually one or two.
+/// The repo of one run. The catalog's (`known`) first, confirmed with one
+/// GET; else studio org first, then xml; today's name, then the legacy
+/// double-dash one. At most four GETs, usually one or two.
 pub async fn find_run(
     gh: &GitHub,
     s: &Settings,
     course: &Course,
     term: &Term,
+    known: &[CatalogRun],
 ) -> Result<Option<RunRef>, ActionError> {
+    let listed = known.iter().find(|r| {
+        r.course == course.as_str() && r.term == term.as_str() && r.state != RunState::Retired
+    });
+    if let Some((owner, name)) = listed.and_then(|r| r.repo.split_once('/')) {
+        if let Some(r) = gh.get_repo(owner, name).await? {
+            let kind = listed.map_or(CourseKind::Xml, |l| l.kind);
+            return Ok(Some(RunRef {
+                kind,
+                org: owner.to_string(),
+                repo: r.name,
+                term: term.clone(),
+                description: r.description,
+            }));
+        }
+    }
     for (kind, org) in orgs(s) {
         for name in s.names.candidate_repo_names(course, term) {
             if let Some(r) = gh.get_repo(org, &name).await? {
@@ -144,8 +161,9 @@ pub async fn resolve_hook(
     course: &Course,
     term: &Term,
     target: HookTarget,
+    known: &[CatalogRun],
 ) -> Result<Action, ActionError> {
-    let Some(found) = find_run(gh, s, course, term).await? else {
+    let Some(found) = find_run(gh, s, course, term, known).await? else {
         return Err(run_not_found(gh, s, course, term).await?);
     };
     let run = CourseRun {
@@ -173,9 +191,12 @@ pub async fn resolve_rerun(
     course: &Course,
     new_term: &Term,
     from: Option<&Term>,
+    known: &[CatalogRun],
 ) -> Result<Action, ActionError> {
+    // The latest run is always looked for on GitHub: a run made by hand is
+    // in no catalog, and missing it would copy an older run's content.
     let run = match from {
-        Some(old) => match find_run(gh, s, course, old).await? {
+        Some(old) => match find_run(gh, s, course, old, known).await? {
             Some(run) => run,
             None => return Err(run_not_found(gh, s, course, old).await?),
         },

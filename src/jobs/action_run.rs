@@ -175,7 +175,11 @@ impl Run<'_> {
     }
 
     async fn resolve(&self, cmd: &Command) -> Result<Action, ActionError> {
-        resolve(self.gh, &self.bot.settings, cmd).await
+        let known = match named_course(cmd) {
+            Some(c) => self.store.catalog(Some(c.as_str())).await?,
+            None => Vec::new(),
+        };
+        resolve(self.gh, &self.bot.settings, cmd, &known).await
     }
 
     async fn run_action(
@@ -281,20 +285,35 @@ impl Run<'_> {
     }
 }
 
+/// The course a command names only by code, whose runs must be looked up.
+pub(super) fn named_course(cmd: &Command) -> Option<&crate::naming::Course> {
+    match cmd {
+        Command::Release(r) => Some(&r.course),
+        Command::AddHook(h) => Some(&h.run.course),
+        Command::Rerun(r) => Some(&r.course),
+        _ => None,
+    }
+}
+
 /// A chat command as a provisioning action. `/rerun` and `/release` name
 /// only the course, so they look up its org and runs first (read-only).
 pub(super) async fn resolve(
     gh: &crate::github::GitHub,
     s: &crate::actions::Settings,
     cmd: &Command,
+    known: &[crate::catalog::CatalogRun],
 ) -> Result<Action, ActionError> {
     match cmd {
         Command::Run(action) => Ok(action.clone()),
         Command::Release(r) => {
-            resolve_hook(gh, s, &r.course, &r.term, HookTarget::Production).await
+            resolve_hook(gh, s, &r.course, &r.term, HookTarget::Production, known).await
         }
-        Command::AddHook(h) => resolve_hook(gh, s, &h.run.course, &h.run.term, h.target).await,
-        Command::Rerun(r) => resolve_rerun(gh, s, &r.course, &r.new_term, r.from.as_ref()).await,
+        Command::AddHook(h) => {
+            resolve_hook(gh, s, &h.run.course, &h.run.term, h.target, known).await
+        }
+        Command::Rerun(r) => {
+            resolve_rerun(gh, s, &r.course, &r.new_term, r.from.as_ref(), known).await
+        }
         Command::Help { .. }
         | Command::Plan(_)
         | Command::Retry

@@ -178,6 +178,7 @@ fn name_checks(template: &Template, r: &CourseRequest) -> Vec<Check> {
 async fn check(
     bot: &Bot,
     gh: &GitHub,
+    store: &Store,
     template: &Template,
     answers: &forms::Answers,
 ) -> Result<(Vec<Check>, Option<String>), ActionError> {
@@ -226,7 +227,14 @@ async fn check(
         what: "the names follow the naming rules".into(),
         outcome: CheckOutcome::Passed,
     }];
-    let action = match super::action_run::resolve(gh, s, &cmd).await {
+    let known = match super::action_run::named_course(&cmd) {
+        Some(c) => store
+            .catalog_runs(c.as_str())
+            .await
+            .map_err(|e| JournalError(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let action = match super::action_run::resolve(gh, s, &cmd, &known).await {
         Ok(a) => a,
         Err(e) if e.is_user_error() => {
             checks.push(Check {
@@ -347,7 +355,7 @@ async fn drive(
     let (checks, command) = if ran {
         (Vec::new(), None)
     } else {
-        check(bot, gh, &template, &answers).await?
+        check(bot, gh, store, &template, &answers).await?
     };
     // Who may let it run: with approval required, the approvers, for every
     // request; without, an operator, for a request its author may not run.
