@@ -51,4 +51,10 @@ pub struct CatalogRun {
     /// When the repo was last pushed to (epoch ms), as push events say;
     /// `None` when no push was seen (an upsert leaves the stored one).
     pub last_push_at: Option<i64>,
+    /// The request that made the run (`owner/repo#issue`); `None` keeps the stored one.
+    pub request: Option<String>,
+    /// The course's language; `None` keeps the stored one.
+    pub language: Option<String>,
+    /// When the run entered the catalog (epoch ms; set by the store).
+    pub created_at: Option<i64>,
 }

@@ -597,6 +597,26 @@ async fn repo_events_update_the_catalog() {
     )
     .await;
     assert_eq!(run(&t).await.repo, format!("mitx-archive/{REPO}-old"));
+    // A deleted repo retires its run too (shown on a second run).
+    t.comment_ok("alice", "/create-xml-repo 6.004r 2019_Spring members=carol")
+        .await;
+    deliver_repo_event(
+        &mut t,
+        "repository",
+        serde_json::json!({
+            "action": "deleted",
+            "repository": {"full_name": format!("{XML}/content-mit-6004r-2019_Spring")},
+            "installation": install,
+        }),
+    )
+    .await;
+    let spring19 = t
+        .store()
+        .catalog_run("course-v1:MITx+6.004r+2019_Spring")
+        .await
+        .expect("run")
+        .expect("catalogued");
+    assert_eq!(spring19.state.as_str(), "retired");
     deliver_repo_event(
         &mut t,
         "repository",
@@ -695,15 +715,21 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
     let (_, one) = api(&t, &format!("{path}&issue=31"), Some(API_TOKEN)).await;
     assert_eq!(one.as_array().map(Vec::len), Some(1));
 
-    let (status, runs) = api(&t, "/api/courses", Some(API_TOKEN)).await;
+    let (status, mut runs) = api(&t, "/api/courses", Some(API_TOKEN)).await;
     assert_eq!(status, 200);
+    let created = runs[0]["created_at"].take();
+    assert!(
+        created.as_str().is_some_and(|c| c.ends_with("+00:00")),
+        "{created}"
+    );
     assert_eq!(
         runs,
         serde_json::json!([{
             "org": "mitx", "course": "6.004r", "title": null, "term": "2018_Spring",
             "course_key": "course-v1:MITx+6.004r+2018_Spring",
             "repo": format!("{XML}/{REPO}"), "kind": "xml", "state": "staging",
-            "last_push_at": null,
+            "last_push_at": null, "language": null, "created_at": null,
+            "request": "mitx/course-requests#30",
         }])
     );
     let (status, run) = api(

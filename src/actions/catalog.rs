@@ -36,6 +36,9 @@ pub fn catalog_changes(s: &Settings, action: &Action, outcomes: &[Outcome]) -> V
             kind: effect.kind,
             state,
             last_push_at: None,
+            request: None,
+            language: None,
+            created_at: None,
         })
     };
     let mut rows = Vec::new();

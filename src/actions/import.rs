@@ -118,6 +118,9 @@ fn run(
         kind,
         state,
         last_push_at: None,
+        request: None,
+        language: None,
+        created_at: None,
     }
 }
 

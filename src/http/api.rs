@@ -102,6 +102,10 @@ fn run_json(r: &CatalogRun) -> Value {
         "last_push_at": r.last_push_at
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|t| t.to_rfc3339()),
+        "language": r.language, "request": r.request,
+        "created_at": r.created_at
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339()),
     })
 }
 

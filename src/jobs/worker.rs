@@ -206,9 +206,13 @@ impl JobJournalStore for StoreJournal<'_> {
 
     fn record_runs<'s>(&'s mut self, runs: &'s [CatalogRun]) -> SaveFuture<'s> {
         Box::pin(async move {
+            // A run made for a request remembers it.
+            let request = format!("{}#{}", self.job.repo, self.job.issue);
             for run in runs {
+                let mut run = run.clone();
+                run.request.get_or_insert_with(|| request.clone());
                 self.store
-                    .upsert_run(run)
+                    .upsert_run(&run)
                     .await
                     .map_err(|e| JournalError(e.to_string()))?;
             }

@@ -14,8 +14,8 @@ pub enum RepoEvent {
     Moved { from: String, to: String },
 }
 
-const RUN_COLUMNS: &str =
-    "c.org, c.course_code, c.title, r.term, r.course_key, r.repo, r.kind, r.state, r.last_push_at";
+const RUN_COLUMNS: &str = "c.org, c.course_code, c.title, r.term, r.course_key, r.repo, r.kind, \
+    r.state, r.last_push_at, r.request, c.language, r.created_at";
 
 impl Store {
     /// The catalog runs of a course code (any org), oldest first.
@@ -119,6 +119,9 @@ fn runs_of(rows: &[SqliteRow]) -> Result<Vec<CatalogRun>, StoreError> {
                 kind: decode(&kind)?,
                 state: decode(&state)?,
                 last_push_at: r.try_get(8)?,
+                request: r.try_get(9)?,
+                language: r.try_get(10)?,
+                created_at: r.try_get(11)?,
             })
         })
         .collect()
@@ -130,10 +133,11 @@ pub(super) async fn upsert_run(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let course_id: i64 = sqlx::query(
-        "INSERT INTO catalog_courses (org, course_code, title, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)
+        "INSERT INTO catalog_courses (org, course_code, title, language, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?5, ?4, ?4)
          ON CONFLICT (org, course_code) DO UPDATE
             SET title = COALESCE(excluded.title, catalog_courses.title),
+                language = COALESCE(excluded.language, catalog_courses.language),
                 updated_at = excluded.updated_at
          RETURNING id",
     )
@@ -141,15 +145,19 @@ pub(super) async fn upsert_run(
     .bind(&run.course)
     .bind(run.title.as_deref())
     .bind(now)
+    .bind(run.language.as_deref())
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
     sqlx::query(
-        "INSERT INTO catalog_runs (course_id, term, course_key, repo, kind, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+        "INSERT INTO catalog_runs (course_id, term, course_key, repo, kind, state, request,
+                                   created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)
          ON CONFLICT (course_key) DO UPDATE
             SET course_id = excluded.course_id, term = excluded.term, repo = excluded.repo,
-                kind = excluded.kind, state = excluded.state, updated_at = excluded.updated_at",
+                kind = excluded.kind, state = excluded.state,
+                request = COALESCE(excluded.request, catalog_runs.request),
+                updated_at = excluded.updated_at",
     )
     .bind(course_id)
     .bind(&run.term)
@@ -158,6 +166,7 @@ pub(super) async fn upsert_run(
     .bind(run.kind.as_str())
     .bind(run.state.as_str())
     .bind(now)
+    .bind(run.request.as_deref())
     .execute(&mut *conn)
     .await?;
     Ok(())

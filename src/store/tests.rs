@@ -273,6 +273,9 @@ async fn upsert_run_creates_then_updates() {
         kind: CourseKind::Xml,
         state: RunState::Staging,
         last_push_at: None,
+        request: None,
+        language: None,
+        created_at: None,
     };
     store.upsert_run(&run).await.expect("insert");
     run.state = RunState::Released;
