@@ -38,6 +38,31 @@ fn form(
 
 const REPO: &str = "content-mit-6004r-2018_Spring";
 
+/// A shop where approval is required, and aaron approves.
+async fn with_approval() -> Tester {
+    Tester::builder()
+        .var("ORC_REQUIRE_APPROVAL", "true")
+        .var("ORC_APPROVERS_TEAM", "mitx/course-approvers")
+        .seed(|f| {
+            let team = f.add_team(XML, "course-approvers", "pull");
+            f.add_team_member(XML, &team, "aaron");
+        })
+        .start()
+        .await
+}
+
+/// The form of a new XML run of 6.004r.
+fn new_xml(term: &str, members: &str) -> String {
+    form(
+        "New course",
+        "xml",
+        "6.004r",
+        term,
+        "_No response_",
+        members,
+    )
+}
+
 fn repo_creates(t: &Tester) -> usize {
     t.fake
         .calls()
@@ -49,14 +74,7 @@ fn repo_creates(t: &Tester) -> usize {
 #[tokio::test]
 async fn a_valid_new_course_form_is_checked_labelled_and_run() {
     let mut t = Tester::start().await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "@carol\ndave",
-    );
+    let body = new_xml("2018_Spring", "@carol\ndave");
     t.open_request(10, "alice", &body).await;
     t.wait_label(10, "request: done").await;
     let replies = t.issue_replies(10);
@@ -88,14 +106,7 @@ async fn a_valid_new_course_form_is_checked_labelled_and_run() {
 #[tokio::test]
 async fn an_invalid_form_gets_every_reason_and_writes_nothing() {
     let mut t = Tester::start().await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "Spring 2018",
-        "_No response_",
-        "carol, zed",
-    );
+    let body = new_xml("Spring 2018", "carol, zed");
     t.open_request(11, "alice", &body).await;
     t.wait_label(11, "request: invalid").await;
     let replies = t.issue_replies(11);
@@ -104,14 +115,7 @@ async fn an_invalid_form_gets_every_reason_and_writes_nothing() {
     assert_eq!(repo_creates(&t), 0);
 
     // A good term but an unknown member: the checks on GitHub say which.
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol, zed",
-    );
+    let body = new_xml("2018_Spring", "carol, zed");
     t.open_request(12, "alice", &body).await;
     t.wait_label(12, "request: invalid").await;
     insta::assert_snapshot!("unknown_member_validation", t.issue_replies(12)[0]);
@@ -126,14 +130,7 @@ async fn a_run_that_exists_already_is_refused() {
         })
         .start()
         .await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     t.open_request(13, "alice", &body).await;
     t.wait_label(13, "request: invalid").await;
     let reply = &t.issue_replies(13)[0];
@@ -145,24 +142,10 @@ async fn a_run_that_exists_already_is_refused() {
 #[tokio::test]
 async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
     let mut t = Tester::start().await;
-    let bad = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "Spring 2018",
-        "_No response_",
-        "carol",
-    );
+    let bad = new_xml("Spring 2018", "carol");
     t.open_request(14, "alice", &bad).await;
     t.wait_label(14, "request: invalid").await;
-    let good = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let good = new_xml("2018_Spring", "carol");
     t.edit_request(14, "alice", &good).await;
     t.wait_label(14, "request: done").await;
     let replies = t.issue_replies(14);
@@ -193,14 +176,7 @@ async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
 #[tokio::test]
 async fn a_redelivered_issues_delivery_runs_nothing_twice() {
     let mut t = Tester::start().await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     let delivery = t.open_request(15, "alice", &body).await;
     t.wait_label(15, "request: done").await;
     let payload = t.issue_payload("opened", 15, "alice", None);
@@ -216,14 +192,7 @@ async fn a_redelivered_issues_delivery_runs_nothing_twice() {
 #[tokio::test]
 async fn a_rerun_and_a_release_form_become_their_commands() {
     let mut t = Tester::start().await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     t.open_request(16, "alice", &body).await;
     t.wait_label(16, "request: done").await;
     let rerun = form(
@@ -254,14 +223,7 @@ async fn a_rerun_and_a_release_form_become_their_commands() {
 #[tokio::test]
 async fn without_approval_a_request_its_author_may_not_run_waits_for_an_operator() {
     let mut t = Tester::start().await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     // bob may only read the requests repo.
     t.open_request(19, "bob", &body).await;
     t.wait_label(19, "request: pending approval").await;
@@ -301,24 +263,9 @@ async fn without_approval_a_request_its_author_may_not_run_waits_for_an_operator
 
 #[tokio::test]
 async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
-    let mut t = Tester::builder()
-        .var("ORC_REQUIRE_APPROVAL", "true")
-        .var("ORC_APPROVERS_TEAM", "mitx/course-approvers")
-        .seed(|f| {
-            let team = f.add_team(XML, "course-approvers", "pull");
-            f.add_team_member(XML, &team, "aaron");
-        })
-        .start()
-        .await;
+    let mut t = with_approval().await;
     // alice may write, yet her request waits: approval is required.
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     t.open_request(40, "alice", &body).await;
     t.wait_label(40, "request: pending approval").await;
     t.comment_on(40, "alice", "/approve").await;
@@ -376,23 +323,8 @@ async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
 
 #[tokio::test]
 async fn an_edit_after_approval_but_before_the_run_drops_the_approval() {
-    let mut t = Tester::builder()
-        .var("ORC_REQUIRE_APPROVAL", "true")
-        .var("ORC_APPROVERS_TEAM", "mitx/course-approvers")
-        .seed(|f| {
-            let team = f.add_team(XML, "course-approvers", "pull");
-            f.add_team_member(XML, &team, "aaron");
-        })
-        .start()
-        .await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let mut t = with_approval().await;
+    let body = new_xml("2018_Spring", "carol");
     t.open_request(42, "alice", &body).await;
     t.wait_label(42, "request: pending approval").await;
     // An operator's long command holds the installation, so the approved
@@ -491,15 +423,7 @@ async fn the_repos_own_template_labels_are_read() {
         })
         .start()
         .await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    )
-    .replace("### Course\n", "### Course number\n");
+    let body = new_xml("2018_Spring", "carol").replace("### Course\n", "### Course number\n");
     t.open_request(22, "alice", &body).await;
     t.wait_label(22, "request: done").await;
     assert!(t.issue_replies(22)[0].contains("| Course number | `6.004r` |"));
@@ -657,14 +581,7 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
         .var("ORC_API_TOKEN", API_TOKEN)
         .start()
         .await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol, dave",
-    );
+    let body = new_xml("2018_Spring", "carol, dave");
     t.open_request(30, "alice", &body).await;
     t.wait_label(30, "request: done").await;
     let bad = form(
@@ -792,14 +709,7 @@ async fn the_lms_checklist_is_posted_and_ticking_it_all_closes_the_issue() {
         .var("ORC_CHECKLISTS", &file.display().to_string())
         .start()
         .await;
-    let body = form(
-        "New course",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "carol",
-    );
+    let body = new_xml("2018_Spring", "carol");
     t.open_request(50, "alice", &body).await;
     t.wait_label(50, "request: done").await;
     let posted = t.fake.wait_until(common::tester::WAIT, |f| {

@@ -133,6 +133,15 @@ impl GitHub {
             seg(owner),
             seg(repo)
         );
+        self.post_reaction(path, content).await
+    }
+
+    /// A reaction POST, safe to repeat (GitHub answers 200 for one we left).
+    async fn post_reaction(
+        &self,
+        path: String,
+        content: Reaction,
+    ) -> Result<ReactionItem, GitHubError> {
         let (resp, m, p) = self
             .call(
                 Request::new(Method::POST, path)
@@ -199,17 +208,7 @@ impl GitHub {
             seg(owner),
             seg(repo)
         );
-        let (resp, m, p) = self
-            .call(
-                Request::new(Method::POST, path)
-                    .json(json!({ "content": content.as_str() }))
-                    .replayable(true),
-            )
-            .await?;
-        match resp.status {
-            200 | 201 => resp.json(&m, &p),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.post_reaction(path, content).await
     }
 
     /// `POST /repos/{owner}/{repo}/labels`; a label that exists (422

@@ -3,7 +3,7 @@
 //! course-request form is for the worker to say: it reads the repo's form
 //! template, which ingress does not have.
 
-use super::{is_bot, is_requests_repo, CommentRef, Envelope, Refusal};
+use super::{installation_of, is_bot, is_requests_repo, CommentRef, Envelope, Refusal};
 use crate::jobs::{ChecklistJob, JobKind, RequestJob, CHECKLIST_MARKER};
 use crate::naming::RepoFullName;
 use crate::store::NewJob;
@@ -48,13 +48,7 @@ pub(super) fn request_jobs(
     ) else {
         return Ok(Vec::new());
     };
-    let Some(installation_id) = env
-        .installation
-        .as_ref()
-        .and_then(|i| i.id)
-        .and_then(|id| u64::try_from(id).ok())
-        .filter(|id| *id > 0)
-    else {
+    let Some(installation_id) = installation_of(env) else {
         return Err(Refusal::NoInstallation);
     };
     let Ok(repo) = RepoFullName::parse(full_name) else {
@@ -111,13 +105,7 @@ pub(super) fn checklist_jobs(
     ) else {
         return Vec::new();
     };
-    let Some(installation_id) = env
-        .installation
-        .as_ref()
-        .and_then(|i| i.id)
-        .and_then(|id| u64::try_from(id).ok())
-        .filter(|id| *id > 0)
-    else {
+    let Some(installation_id) = installation_of(env) else {
         return Vec::new();
     };
     let job = ChecklistJob {

@@ -238,6 +238,15 @@ fn is_bot(user: &UserRef<'_>) -> bool {
         })
 }
 
+/// The installation a job acts through: a positive `installation.id`.
+fn installation_of(env: &Envelope<'_>) -> Option<u64> {
+    env.installation
+        .as_ref()
+        .and_then(|i| i.id)
+        .and_then(|id| u64::try_from(id).ok())
+        .filter(|id| *id > 0)
+}
+
 fn is_requests_repo(filter: &EventFilter, full_name: &str) -> bool {
     let Some((owner, name)) = full_name.split_once('/') else {
         return false;
@@ -350,13 +359,7 @@ fn envelope_jobs(
     ) else {
         return Ok(Vec::new());
     };
-    let Some(installation_id) = env
-        .installation
-        .as_ref()
-        .and_then(|i| i.id)
-        .and_then(|id| u64::try_from(id).ok())
-        .filter(|id| *id > 0)
-    else {
+    let Some(installation_id) = installation_of(env) else {
         return Err(Refusal::NoInstallation);
     };
     let Ok(repo) = RepoFullName::parse(full_name) else {
