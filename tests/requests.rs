@@ -837,3 +837,29 @@ async fn release_finds_a_catalogued_run_without_searching_both_orgs() {
         .iter()
         .any(|u| u == common::tester::PRODUCTION));
 }
+
+#[tokio::test]
+async fn a_form_under_another_name_in_the_issue_template_folder_is_found() {
+    let mut t = Tester::builder()
+        .seed(|f| {
+            let yaml = orcoursetrion_template().replace("label: Term\n", "label: Run\n");
+            f.put_file(
+                REQ_OWNER,
+                REQ_REPO,
+                ".github/ISSUE_TEMPLATE/bug.yml",
+                "name: Bug\nbody: []\n",
+            );
+            f.put_file(
+                REQ_OWNER,
+                REQ_REPO,
+                ".github/ISSUE_TEMPLATE/courses.yaml",
+                &yaml,
+            );
+        })
+        .start()
+        .await;
+    let body = new_xml("2018_Spring", "carol").replace("### Term\n", "### Run\n");
+    t.open_request(23, "alice", &body).await;
+    t.wait_label(23, "request: done").await;
+    assert!(t.issue_replies(23)[0].contains("| Run | `2018_Spring` |"));
+}

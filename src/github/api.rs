@@ -455,6 +455,40 @@ impl GitHub {
         }
     }
 
+    /// The entries of a folder of the default branch: (name, blob sha, type);
+    /// empty when the folder is not there.
+    pub async fn list_dir(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+    ) -> Result<Vec<(String, String, String)>, GitHubError> {
+        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
+        let url = format!(
+            "/repos/{}/{}/contents/{}",
+            seg(owner),
+            seg(repo),
+            encoded_path.join("/")
+        );
+        let (resp, m, p) = self.call(Request::get(url)).await?;
+        match resp.status {
+            200 => {
+                let v: Value = resp.json(&m, &p)?;
+                let field = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_string();
+                Ok(v.as_array()
+                    .map(|entries| {
+                        entries
+                            .iter()
+                            .map(|e| (field(e, "name"), field(e, "sha"), field(e, "type")))
+                            .collect()
+                    })
+                    .unwrap_or_default())
+            }
+            404 => Ok(Vec::new()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
     // ---- issues, comments, reactions, permissions (the chat bot) ----
 }
 

@@ -104,28 +104,54 @@ pub(super) async fn set_label(
         .await
 }
 
-/// The repo's course-request template, parsed once per blob sha; the
-/// shipped one when the repo has none (or a broken one).
-async fn template(gh: &GitHub, owner: &str, repo: &str) -> Result<Template, GitHubError> {
-    static PARSED: OnceLock<Mutex<HashMap<String, Template>>> = OnceLock::new();
-    let cache = PARSED.get_or_init(Default::default);
-    let Some((sha, text)) = gh.get_file(owner, repo, TEMPLATE_PATH).await? else {
-        return Ok(Template::shipped());
-    };
-    if let Some(t) = cache.lock().ok().and_then(|m| m.get(&sha).cloned()) {
-        return Ok(t);
+/// The folder of issue forms in the requests repo.
+pub const TEMPLATE_DIR: &str = ".github/ISSUE_TEMPLATE";
+
+/// Parsed templates by blob sha (`None`: that file is no course-request form).
+fn parsed() -> &'static Mutex<HashMap<String, Option<Template>>> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Option<Template>>>> = OnceLock::new();
+    PARSED.get_or_init(Default::default)
+}
+
+/// A template file, parsed once per version.
+async fn form_at(
+    gh: &GitHub,
+    owner: &str,
+    repo: &str,
+    path: &str,
+    sha: Option<&str>,
+) -> Result<Option<Template>, GitHubError> {
+    if let Some(hit) = sha.and_then(|s| parsed().lock().ok()?.get(s).cloned()) {
+        return Ok(hit);
     }
-    let t = match Template::parse(&text) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(owner, repo, error = %e, "the repo's course-request form is unusable; using the shipped one");
-            Template::shipped()
-        }
+    let Some((sha, text)) = gh.get_file(owner, repo, path).await? else {
+        return Ok(None);
     };
-    if let Ok(mut m) = cache.lock() {
+    let t = Template::parse(&text).ok();
+    if let Ok(mut m) = parsed().lock() {
         m.insert(sha, t.clone());
     }
     Ok(t)
+}
+
+/// The repo's course-request form: `course-request.yml` in its issue-form
+/// folder (one call), else the first form there with the request's fields,
+/// else the shipped one.
+async fn template(gh: &GitHub, owner: &str, repo: &str) -> Result<Template, GitHubError> {
+    if let Some(t) = form_at(gh, owner, repo, TEMPLATE_PATH, None).await? {
+        return Ok(t);
+    }
+    for (name, sha, kind) in gh.list_dir(owner, repo, TEMPLATE_DIR).await? {
+        let is_yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+        if kind != "file" || !is_yaml || format!("{TEMPLATE_DIR}/{name}") == TEMPLATE_PATH {
+            continue;
+        }
+        let path = format!("{TEMPLATE_DIR}/{name}");
+        if let Some(t) = form_at(gh, owner, repo, &path, Some(&sha)).await? {
+            return Ok(t);
+        }
+    }
+    Ok(Template::shipped())
 }
 
 fn problem_check(template: &Template, p: &RequestProblem) -> Check {
