@@ -3,6 +3,7 @@
 
 pub mod api;
 mod app_auth;
+mod contents;
 mod conversation;
 pub mod error;
 mod manifest;
