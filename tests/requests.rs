@@ -863,3 +863,25 @@ async fn a_form_under_another_name_in_the_issue_template_folder_is_found() {
     t.wait_label(23, "request: done").await;
     assert!(t.issue_replies(23)[0].contains("| Run | `2018_Spring` |"));
 }
+
+#[tokio::test]
+async fn a_run_the_catalog_holds_is_refused_before_github_is_asked() {
+    let mut t = Tester::start().await;
+    t.comment_ok("alice", "/create-xml-repo 6.004r 2018_Spring members=carol")
+        .await;
+    let before = t.fake.calls().len();
+    t.open_request(24, "alice", &new_xml("2018_Spring", "carol"))
+        .await;
+    t.wait_label(24, "request: invalid").await;
+    let reply = &t.issue_replies(24)[0];
+    assert!(
+        reply.contains("✗ the catalog has no run course-v1:MITx+6.004r+2018_Spring yet"),
+        "{reply}"
+    );
+    let asked: Vec<String> = t.fake.calls()[before..]
+        .iter()
+        .filter(|c| c.starts_with("GET /repos/MITx-Studio2LMS/") || c.starts_with("GET /users/"))
+        .cloned()
+        .collect();
+    assert!(asked.is_empty(), "{asked:?}");
+}

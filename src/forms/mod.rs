@@ -11,7 +11,7 @@
 
 pub mod request;
 
-pub use request::{CourseRequest, RequestProblem};
+pub use request::{CourseRequest, RequestKind, RequestProblem};
 
 use std::collections::BTreeMap;
 

@@ -200,6 +200,19 @@ fn name_checks(template: &Template, r: &CourseRequest) -> Vec<Check> {
     bad
 }
 
+/// The term of the run a request creates (a new course or a rerun).
+fn new_run_term(r: &CourseRequest) -> Option<Term> {
+    match r.kind {
+        forms::RequestKind::NewCourse => Term::parse(&r.term).ok(),
+        forms::RequestKind::Rerun => r.new_term.as_deref().and_then(|t| Term::parse(t).ok()),
+        _ => None,
+    }
+}
+
+fn course_of(r: &CourseRequest) -> Result<Course, ActionError> {
+    Course::parse(&r.course).map_err(ActionError::Name)
+}
+
 /// The checks of a request, and its command when they all pass.
 async fn check(
     bot: &Bot,
@@ -253,6 +266,25 @@ async fn check(
         what: "the names follow the naming rules".into(),
         outcome: CheckOutcome::Passed,
     }];
+    // The catalog first: a run it already holds needs no GitHub call to refuse.
+    if let Some(new_term) = new_run_term(&request) {
+        let key = s.names.course_key(&course_of(&request)?, &new_term);
+        let held = store
+            .catalog_run(&key)
+            .await
+            .map_err(|e| JournalError(e.to_string()))?
+            .filter(|r| r.state != crate::catalog::RunState::Retired);
+        if let Some(run) = held {
+            checks.push(Check {
+                what: format!("the catalog has no run {key} yet"),
+                outcome: CheckOutcome::Failed(format!(
+                    "it has one, in {} ({}); choose another term",
+                    run.repo, run.state
+                )),
+            });
+            return Ok((checks, None));
+        }
+    }
     let known = match super::action_run::named_course(&cmd) {
         Some(c) => store
             .catalog_runs(c.as_str())
