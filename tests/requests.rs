@@ -885,3 +885,33 @@ async fn a_run_the_catalog_holds_is_refused_before_github_is_asked() {
         .collect();
     assert!(asked.is_empty(), "{asked:?}");
 }
+
+#[tokio::test]
+async fn a_pasted_marker_never_makes_the_bot_edit_a_persons_comment() {
+    let t = Tester::start().await;
+    t.fake
+        .add_issue(REQ_OWNER, REQ_REPO, 25, "Course request", "", "alice");
+    let pasted = t.fake.add_comment(
+        REQ_OWNER,
+        REQ_REPO,
+        25,
+        "bob",
+        "<!-- orcoursetrion:request -->\nnot the bot's",
+    );
+    t.fake
+        .edit_issue(REQ_OWNER, REQ_REPO, 25, &new_xml("Spring 2018", "carol"));
+    let payload = t.issue_payload("opened", 25, "alice", None);
+    assert_eq!(t.deliver_event("pasted", "issues", &payload).await, 202);
+    t.settled("pasted").await;
+    let bobs = t
+        .fake
+        .comments(REQ_OWNER, REQ_REPO, 25)
+        .into_iter()
+        .find(|c| c.id == pasted)
+        .expect("bob's comment");
+    assert_eq!(
+        (bobs.edits, bobs.body.as_str()),
+        (0, "<!-- orcoursetrion:request -->\nnot the bot's")
+    );
+    assert!(t.issue_replies(25)[0].contains("✗ not valid"));
+}

@@ -90,9 +90,10 @@ impl Run<'_> {
             .await?
             .into_iter()
             .find(|c| {
-                c.body
-                    .as_deref()
-                    .is_some_and(|b| b.starts_with(CHECKLIST_MARKER))
+                super::by_a_bot(c)
+                    && c.body
+                        .as_deref()
+                        .is_some_and(|b| b.starts_with(CHECKLIST_MARKER))
             });
         let id = match found {
             Some(c) => c.id,
@@ -155,9 +156,10 @@ async fn drive(
         .await?
         .into_iter()
         .any(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| b.starts_with(&done_marker))
+            super::by_a_bot(&c)
+                && c.body
+                    .as_deref()
+                    .is_some_and(|b| b.starts_with(&done_marker))
         });
     if said {
         return Ok(JobVerdict::Done(

@@ -60,7 +60,9 @@ impl Run<'_> {
                 .list_issue_comments(&owner, &name, self.job.issue)
                 .await?
                 .into_iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&marker)));
+                .find(|c| {
+                    super::by_a_bot(c) && c.body.as_deref().is_some_and(|b| b.contains(&marker))
+                });
             if let Some(c) = found {
                 self.journal.commands[index].status_comment = Some(c.id);
             }

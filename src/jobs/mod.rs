@@ -123,6 +123,13 @@ pub fn current_job() -> Option<JobContext> {
     JOB_CONTEXT.try_with(Clone::clone).ok()
 }
 
+/// Whether a comment is a bot's: only a bot's comment with one of our hidden
+/// markers is ours to find again and edit (the App may edit anyone's comment,
+/// and a person can paste a marker).
+pub(crate) fn by_a_bot(c: &crate::github::types::Comment) -> bool {
+    c.user.kind.as_deref() == Some("Bot")
+}
+
 /// How a job ended, for the worker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobVerdict {

@@ -349,7 +349,7 @@ async fn put_comment(gh: &GitHub, job: &RequestJob, text: &str) -> Result<(), Gi
         .await?
         .into_iter()
         .find(|c| {
-            c.user.kind.as_deref() == Some("Bot")
+            super::by_a_bot(c)
                 && c.body
                     .as_deref()
                     .is_some_and(|b| b.starts_with(REQUEST_MARKER))
