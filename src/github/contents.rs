@@ -6,6 +6,17 @@ use serde_json::{json, Value};
 use super::api::Committer;
 use super::{seg, GitHub, GitHubError, Request};
 
+/// `/repos/{owner}/{repo}/contents/{path}`, each segment encoded.
+fn contents_url(owner: &str, repo: &str, path: &str) -> String {
+    let encoded: Vec<String> = path.split('/').map(seg).collect();
+    format!(
+        "/repos/{}/{}/contents/{}",
+        seg(owner),
+        seg(repo),
+        encoded.join("/")
+    )
+}
+
 impl GitHub {
     /// Commit one new file to the default branch (`PUT /repos/…/contents/{path}`).
     pub async fn add_file(
@@ -18,13 +29,7 @@ impl GitHub {
         committer: &Committer,
     ) -> Result<(), GitHubError> {
         use base64::Engine;
-        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
-        let url = format!(
-            "/repos/{}/{}/contents/{}",
-            seg(owner),
-            seg(repo),
-            encoded_path.join("/")
-        );
+        let url = contents_url(owner, repo, path);
         let body = json!({
             "message": message,
             "content": base64::engine::general_purpose::STANDARD.encode(contents),
@@ -53,13 +58,7 @@ impl GitHub {
         repo: &str,
         path: &str,
     ) -> Result<bool, GitHubError> {
-        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
-        let url = format!(
-            "/repos/{}/{}/contents/{}",
-            seg(owner),
-            seg(repo),
-            encoded_path.join("/")
-        );
+        let url = contents_url(owner, repo, path);
         let (resp, m, p) = self.call(Request::get(url)).await?;
         match resp.status {
             200 => Ok(true),
@@ -77,13 +76,7 @@ impl GitHub {
         path: &str,
     ) -> Result<Option<(String, String)>, GitHubError> {
         use base64::Engine as _;
-        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
-        let url = format!(
-            "/repos/{}/{}/contents/{}",
-            seg(owner),
-            seg(repo),
-            encoded_path.join("/")
-        );
+        let url = contents_url(owner, repo, path);
         let (resp, m, p) = self.call(Request::get(url)).await?;
         match resp.status {
             200 => {
@@ -113,13 +106,7 @@ impl GitHub {
         repo: &str,
         path: &str,
     ) -> Result<Vec<(String, String, String)>, GitHubError> {
-        let encoded_path: Vec<String> = path.split('/').map(seg).collect();
-        let url = format!(
-            "/repos/{}/{}/contents/{}",
-            seg(owner),
-            seg(repo),
-            encoded_path.join("/")
-        );
+        let url = contents_url(owner, repo, path);
         let (resp, m, p) = self.call(Request::get(url)).await?;
         match resp.status {
             200 => {

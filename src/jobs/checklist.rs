@@ -84,17 +84,8 @@ impl Run<'_> {
         let text = replies::lms_checklist(workflow, &subject, &steps.filled(&subject));
         let (owner, name) = (self.owner().to_string(), self.job.repo.name().to_string());
         // A post whose answer was lost is found again by its marker.
-        let found = self
-            .gh
-            .list_issue_comments(&owner, &name, self.job.issue)
-            .await?
-            .into_iter()
-            .find(|c| {
-                super::by_a_bot(c)
-                    && c.body
-                        .as_deref()
-                        .is_some_and(|b| b.starts_with(CHECKLIST_MARKER))
-            });
+        let found =
+            super::find_ours(self.gh, &self.job.repo, self.job.issue, CHECKLIST_MARKER).await?;
         let id = match found {
             Some(c) => c.id,
             None => {
@@ -151,16 +142,9 @@ async fn drive(
     let workflow: Option<Workflow> =
         marker_field(&job.body, "workflow").and_then(|w| w.parse().ok());
     let done_marker = format!("{CHECKLIST_DONE_MARKER} comment={}", job.comment_id);
-    let said = gh
-        .list_issue_comments(owner, repo, job.issue)
+    let said = super::find_ours(gh, &job.repo, job.issue, &done_marker)
         .await?
-        .into_iter()
-        .any(|c| {
-            super::by_a_bot(&c)
-                && c.body
-                    .as_deref()
-                    .is_some_and(|b| b.starts_with(&done_marker))
-        });
+        .is_some();
     if said {
         return Ok(JobVerdict::Done(
             serde_json::json!({ "complete": true, "again": true }),

@@ -55,14 +55,7 @@ impl Run<'_> {
         if self.journal.commands[index].status_comment.is_none()
             && self.journal.commands[index].status_pending
         {
-            let found = self
-                .gh
-                .list_issue_comments(&owner, &name, self.job.issue)
-                .await?
-                .into_iter()
-                .find(|c| {
-                    super::by_a_bot(c) && c.body.as_deref().is_some_and(|b| b.contains(&marker))
-                });
+            let found = super::find_ours(self.gh, &self.job.repo, self.job.issue, &marker).await?;
             if let Some(c) = found {
                 self.journal.commands[index].status_comment = Some(c.id);
             }

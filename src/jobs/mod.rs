@@ -123,11 +123,23 @@ pub fn current_job() -> Option<JobContext> {
     JOB_CONTEXT.try_with(Clone::clone).ok()
 }
 
-/// Whether a comment is a bot's: only a bot's comment with one of our hidden
-/// markers is ours to find again and edit (the App may edit anyone's comment,
-/// and a person can paste a marker).
-pub(crate) fn by_a_bot(c: &crate::github::types::Comment) -> bool {
-    c.user.kind.as_deref() == Some("Bot")
+/// The bot's comment on an issue that starts with one of our hidden
+/// markers. Only a bot's counts: the App may edit anyone's comment, and a
+/// person can paste a marker.
+pub(crate) async fn find_ours(
+    gh: &crate::github::GitHub,
+    repo: &RepoFullName,
+    issue: u64,
+    marker: &str,
+) -> Result<Option<crate::github::types::Comment>, crate::github::GitHubError> {
+    Ok(gh
+        .list_issue_comments(repo.owner().as_str(), repo.name(), issue)
+        .await?
+        .into_iter()
+        .find(|c| {
+            c.user.kind.as_deref() == Some("Bot")
+                && c.body.as_deref().is_some_and(|b| b.starts_with(marker))
+        }))
 }
 
 /// How a job ended, for the worker.

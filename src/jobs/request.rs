@@ -344,16 +344,7 @@ fn shown_fields(template: &Template, answers: &forms::Answers) -> Vec<(String, O
 async fn put_comment(gh: &GitHub, job: &RequestJob, text: &str) -> Result<(), GitHubError> {
     let (owner, repo) = (job.repo.owner().as_str(), job.repo.name());
     let body = replies::bounded(&crate::secret::redact(text));
-    let ours = gh
-        .list_issue_comments(owner, repo, job.issue)
-        .await?
-        .into_iter()
-        .find(|c| {
-            super::by_a_bot(c)
-                && c.body
-                    .as_deref()
-                    .is_some_and(|b| b.starts_with(REQUEST_MARKER))
-        });
+    let ours = super::find_ours(gh, &job.repo, job.issue, REQUEST_MARKER).await?;
     match ours {
         Some(c) => gh.update_comment(owner, repo, c.id, &body).await,
         None => gh

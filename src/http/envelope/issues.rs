@@ -3,7 +3,11 @@
 //! course-request form is for the worker to say: it reads the repo's form
 //! template, which ingress does not have.
 
-use super::{installation_of, is_bot, is_requests_repo, CommentRef, Envelope, Refusal};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use super::{installation_of, is_bot, is_requests_repo, CommentRef, Envelope, Refusal, UserRef};
 use crate::jobs::{ChecklistJob, JobKind, RequestJob, CHECKLIST_MARKER};
 use crate::naming::RepoFullName;
 use crate::store::NewJob;
@@ -16,9 +20,40 @@ fn looks_like_form(body: &str) -> bool {
         .is_some_and(|l| l.starts_with("### "))
 }
 
+/// The issue as an `issues` event carries it.
+#[derive(Debug, Default, Deserialize)]
+struct IssuesPayload<'a> {
+    #[serde(default, borrow)]
+    issue: Option<FullIssue<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FullIssue<'a> {
+    #[serde(default)]
+    number: Option<u64>,
+    #[serde(default, borrow)]
+    body: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    html_url: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    user: Option<UserRef<'a>>,
+    #[serde(default, borrow)]
+    labels: Vec<LabelRef<'a>>,
+    /// Set when the issue is a pull request.
+    #[serde(default)]
+    pull_request: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LabelRef<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
 pub(super) fn request_jobs(
     filter: &super::EventFilter,
     env: &Envelope<'_>,
+    raw: &[u8],
 ) -> Result<Vec<NewJob>, Refusal> {
     match env.action.as_deref() {
         Some("opened" | "reopened") => {}
@@ -32,7 +67,11 @@ pub(super) fn request_jobs(
     if !is_requests_repo(filter, full_name) {
         return Ok(Vec::new());
     }
-    let Some(issue) = env.issue.as_ref() else {
+    // The envelope parsed already, so this second read of the body succeeds.
+    let Ok(payload) = serde_json::from_slice::<IssuesPayload<'_>>(raw) else {
+        return Ok(Vec::new());
+    };
+    let Some(issue) = payload.issue.as_ref() else {
         return Ok(Vec::new());
     };
     if issue.pull_request.is_some() || issue.user.as_ref().is_some_and(is_bot) {

@@ -37,8 +37,8 @@ struct Envelope<'a> {
     installation: Option<IdRef<'a>>,
     #[serde(default, borrow)]
     repository: Option<RepoRef<'a>>,
-    #[serde(default, borrow)]
-    issue: Option<IssueRef<'a>>,
+    #[serde(default)]
+    issue: Option<IssueRef>,
     #[serde(default, borrow)]
     comment: Option<CommentRef<'a>>,
     #[serde(default, borrow)]
@@ -71,27 +71,13 @@ struct RepoRef<'a> {
     pushed_at: Option<Value>,
 }
 
+/// Only the number: every `issue_comment` carries the whole issue, and its
+/// body (often escaped, so copied) is read only for `issues` events, by
+/// `issues::request_jobs`.
 #[derive(Debug, Default, Deserialize)]
-struct IssueRef<'a> {
+struct IssueRef {
     #[serde(default)]
     number: Option<u64>,
-    #[serde(default, borrow)]
-    body: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    html_url: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    user: Option<UserRef<'a>>,
-    #[serde(default, borrow)]
-    labels: Vec<LabelRef<'a>>,
-    /// Set when the issue is a pull request.
-    #[serde(default)]
-    pull_request: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LabelRef<'a> {
-    #[serde(default, borrow)]
-    name: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,7 +178,7 @@ impl Refusal {
 pub fn inspect_body(filter: &EventFilter, event: &str, body: &[u8]) -> Inspection {
     match serde_json::from_slice::<Envelope<'_>>(body) {
         Ok(env) => {
-            let (jobs, refused) = match envelope_jobs(filter, event, &env) {
+            let (jobs, refused) = match envelope_jobs(filter, event, &env, body) {
                 Ok(jobs) => (jobs, None),
                 Err(r) => (Vec::new(), Some(r)),
             };
@@ -292,12 +278,13 @@ fn envelope_jobs(
     filter: &EventFilter,
     event: &str,
     env: &Envelope<'_>,
+    raw: &[u8],
 ) -> Result<Vec<NewJob>, Refusal> {
     if event == "installation" {
         return Ok(installation_jobs(env));
     }
     if event == "issues" {
-        return issues::request_jobs(filter, env);
+        return issues::request_jobs(filter, env, raw);
     }
     if event == "push" || event == "repository" {
         return Ok(repo_events::catalog_jobs(filter, event, env));
