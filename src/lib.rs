@@ -19,6 +19,7 @@ mod forms;
 mod github;
 mod gitreload;
 mod http;
+mod instance;
 mod jobs;
 mod logs;
 mod metrics;

@@ -115,6 +115,8 @@ pub struct Metrics {
     github_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
     refused_jobs: Mutex<BTreeMap<&'static str, u64>>,
     commands: Mutex<BTreeMap<&'static str, u64>>,
+    redeliveries: Mutex<BTreeMap<&'static str, u64>>,
+    instance: Mutex<String>,
     ingest_latency: Histogram,
     job_duration: Histogram,
     github_latency: Histogram,
@@ -134,6 +136,8 @@ impl Metrics {
             github_calls: Mutex::default(),
             refused_jobs: Mutex::default(),
             commands: Mutex::default(),
+            redeliveries: Mutex::default(),
+            instance: Mutex::default(),
             ingest_latency: Histogram::new(INGEST_BUCKETS),
             job_duration: Histogram::new(JOB_BUCKETS),
             github_latency: Histogram::new(GITHUB_BUCKETS),
@@ -165,6 +169,30 @@ impl Metrics {
         if let Ok(mut m) = self.commands.lock() {
             *m.entry(state).or_default() += 1;
         }
+    }
+
+    /// The name of this instance, shown as `orcoursetrion_instance_info`.
+    pub fn set_instance(&self, name: &str) {
+        if let Ok(mut m) = self.instance.lock() {
+            *m = name.to_owned();
+        }
+    }
+
+    /// The redelivery sweep: `found_missing` (deliveries GitHub could not
+    /// hand to any instance), `asked` (redeliveries requested), `refused`
+    /// (GitHub's 422 anti-spam answer), `sweeps`, `failed_sweeps`.
+    pub fn observe_redelivery(&self, outcome: &'static str, n: u64) {
+        if let Ok(mut m) = self.redeliveries.lock() {
+            *m.entry(outcome).or_default() += n;
+        }
+    }
+
+    /// The redelivery counter for `outcome`.
+    pub fn redeliveries(&self, outcome: &str) -> u64 {
+        self.redeliveries
+            .lock()
+            .map(|m| m.get(outcome).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// A delivery asked for work that could not run (e.g. no installation).
@@ -282,6 +310,38 @@ impl Metrics {
             );
             for (state, n) in m.iter() {
                 let _ = writeln!(out, "orcoursetrion_commands_total{{state=\"{state}\"}} {n}");
+            }
+        }
+        if let Ok(name) = self.instance.lock() {
+            if !name.is_empty() {
+                out.push_str(
+                    "# HELP orcoursetrion_instance_info The instance serving this endpoint.\n\
+                     # TYPE orcoursetrion_instance_info gauge\n",
+                );
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_instance_info{{instance=\"{}\"}} 1",
+                    escape(&name)
+                );
+            }
+        }
+        if let Ok(m) = self.redeliveries.lock() {
+            out.push_str(
+                "# HELP orcoursetrion_redeliveries_total The redelivery sweep: deliveries found missing, redeliveries asked and refused, sweeps.\n\
+                 # TYPE orcoursetrion_redeliveries_total counter\n",
+            );
+            for outcome in [
+                "found_missing",
+                "asked",
+                "refused",
+                "sweeps",
+                "failed_sweeps",
+            ] {
+                let n = m.get(outcome).copied().unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "orcoursetrion_redeliveries_total{{outcome=\"{outcome}\"}} {n}"
+                );
             }
         }
         if let Ok(m) = self.refused_jobs.lock() {

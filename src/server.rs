@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, GitHubAuth};
 use crate::github::{AppCredentials, CallObserver, CallRecord, ClientConfig, GitHub, GitHubError};
 use crate::http::{self, BodyBudget, ConnLimits, EventFilter, IngressState, Mode, SetupState};
+use crate::instance::{pace_ledger, Instance};
 use crate::jobs::{Bot, Worker, WorkerOptions};
 use crate::metrics::Metrics;
 use crate::store::{AuditEntry, Store, StoreError};
@@ -52,7 +53,10 @@ impl ServerOptions {
                 api_url: config.api_url.clone(),
                 ..ClientConfig::default()
             },
-            worker: WorkerOptions::default(),
+            worker: WorkerOptions {
+                lease: config.instances.lease,
+                ..WorkerOptions::default()
+            },
             progress_interval: Duration::from_secs(2),
             idle_timeout: ConnLimits::default().idle_timeout,
             body_grace: BodyBudget::default().grace,
@@ -137,6 +141,7 @@ fn audit_entry(call: &CallRecord<'_>, at: chrono::DateTime<chrono::Utc>) -> Opti
         method: call.method.to_ascii_uppercase(),
         path: call.path.to_owned(),
         status: call.status,
+        started_at: at - chrono::Duration::from_std(call.elapsed).unwrap_or_default(),
         at,
     })
 }
@@ -181,10 +186,19 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
             tracing::info!(jobs = n, "resuming jobs a stopped process left running");
         }
     }
+    let (instance, taken) = Instance::register(&store, &config.instances).await?;
+    if taken > 0 {
+        tracing::info!(instance = %instance.name, jobs = taken, "resuming the jobs this instance held before its restart");
+    }
     let metrics = Arc::new(Metrics::new());
+    metrics.set_instance(&instance.name);
     let wake = Arc::new(Notify::new());
+    store.watch_jobs(wake.clone());
     let (audit_tx, audit_rx) = mpsc::unbounded_channel();
     let mut client = options.client;
+    if client.pace_ledger.is_none() {
+        client.pace_ledger = Some(pace_ledger(&store));
+    }
     client.observer = Some(Arc::new(Observers {
         metrics: metrics.clone(),
         audit: audit_tx,
@@ -243,7 +257,11 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         metrics: metrics.clone(),
         web_url: http::github_web_url(&config.api_url),
     });
-    let instance = format!("{}-{}", std::process::id(), rand::random::<u32>());
+    tasks.push(instance.spawn_heartbeat(
+        store.clone(),
+        config.instances.lease / 3,
+        shutdown_rx.clone(),
+    ));
     for n in 0..config.workers {
         let worker = Worker {
             store: store.clone(),
@@ -252,14 +270,14 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
             metrics: metrics.clone(),
             wake: wake.clone(),
             options: options.worker.clone(),
-            owner: format!("{instance}-w{n}"),
+            owner: instance.worker_owner(n),
         };
         tasks.push(tokio::spawn(worker.run(shutdown_rx.clone())));
     }
     // Jobs left by an earlier process (or due retries) start without waiting
     // for a new delivery.
     wake.notify_one();
-    tracing::info!(%addr, workers = config.workers, "orcoursetrion is listening");
+    tracing::info!(%addr, workers = config.workers, instance = %instance.name, database = store.backend().as_str(), "orcoursetrion is listening");
     Ok(RunningServer {
         addr,
         store,

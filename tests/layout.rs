@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 3),
     ("actions", 4),
     ("doctor", 4),
+    ("instance", 4),
     ("logs", 4),
     ("command", 5),
     ("jobs", 6),

@@ -30,6 +30,7 @@ pub use app_auth::AppCredentials;
 use app_auth::TokenCache;
 pub use error::GitHubError;
 pub use manifest::{convert_manifest, Conversion};
+pub use pacing::PaceLedger;
 pub use request::{Request, Response};
 pub use retry::RetryPolicy;
 use retry::Verdict;
@@ -64,6 +65,8 @@ pub struct ClientConfig {
     pub clock: SharedClock,
     pub observer: Option<Arc<dyn CallObserver>>,
     pub content_writes_per_minute: usize,
+    /// Where content-creating calls reserve their slots; None: in memory.
+    pub pace_ledger: Option<Arc<dyn PaceLedger>>,
 }
 
 impl Default for ClientConfig {
@@ -75,6 +78,7 @@ impl Default for ClientConfig {
             clock: Arc::new(SystemClock),
             observer: None,
             content_writes_per_minute: CONTENT_WRITES_PER_MINUTE,
+            pace_ledger: None,
         }
     }
 }
@@ -94,6 +98,7 @@ struct Shared {
     app_page: Mutex<Option<String>>,
     pacer: Mutex<HashMap<Option<u64>, VecDeque<DateTime<Utc>>>>,
     content_writes_per_minute: usize,
+    pace_ledger: Option<Arc<dyn PaceLedger>>,
 }
 
 #[derive(Clone)]
@@ -155,6 +160,7 @@ impl GitHub {
                 app_page: Mutex::new(None),
                 pacer: Mutex::new(HashMap::new()),
                 content_writes_per_minute: config.content_writes_per_minute.max(1),
+                pace_ledger: config.pace_ledger,
             }),
             creds,
         })

@@ -1,7 +1,25 @@
 //! Pacing of content-creating calls: GitHub asks integrations to stay under
 //! 80 a minute (per installation), or it answers with secondary rate limits.
+//!
+//! The budget is kept in memory by default. Instances that share a database
+//! share it through a [`PaceLedger`] (the server plugs in the store), so two
+//! instances together stay under it, and a restart does not forget it.
 
 use super::*;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Reserves slots for content-creating calls somewhere several processes see.
+pub trait PaceLedger: Send + Sync {
+    /// One slot for a call of `installation` (None: the App itself), keeping
+    /// every 60 s window at most `limit`; how long to wait for it. `Err`
+    /// (the ledger is unreachable) falls back to this process's own count.
+    fn reserve(
+        &self,
+        installation: Option<u64>,
+        limit: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Duration, String>> + Send + '_>>;
+}
 
 impl GitHub {
     /// Wait so that content-creating calls stay under GitHub's per-minute budget.
@@ -14,6 +32,19 @@ impl GitHub {
         }
         let key = installation;
         let limit = self.shared.content_writes_per_minute;
+        if let Some(ledger) = &self.shared.pace_ledger {
+            match ledger.reserve(installation, limit).await {
+                Ok(wait) => {
+                    if !wait.is_zero() {
+                        self.shared.clock.sleep(wait).await;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared pacing unavailable; pacing in this process only");
+                }
+            }
+        }
         let wait = {
             let now = self.shared.clock.now();
             let Ok(mut all) = self.shared.pacer.lock() else {

@@ -5,9 +5,10 @@ use super::*;
 impl Store {
     /// The audit entries of one job, oldest first.
     pub async fn audit_for_job(&self, job_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT job_id, installation_id, method, path, status, at, delivery_id, actor FROM audit
-             WHERE job_id = ?1 ORDER BY id",
+        let rows = q(
+            "SELECT job_id, installation_id, method, path, status, at, delivery_id, actor,
+                    COALESCE(started_at, at) FROM audit
+             WHERE job_id = $1 ORDER BY id",
         )
         .bind(job_id)
         .fetch_all(&self.inner.read)
@@ -24,6 +25,7 @@ impl Store {
                     at: ms_to_time(r.try_get(5)?),
                     delivery_id: r.try_get(6)?,
                     actor: r.try_get(7)?,
+                    started_at: ms_to_time(r.try_get(8)?),
                 })
             })
             .collect()
@@ -31,13 +33,14 @@ impl Store {
 }
 
 pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     entries: &[AuditEntry],
 ) -> Result<(), sqlx::Error> {
     for e in entries {
-        sqlx::query(
-            "INSERT INTO audit (job_id, installation_id, method, path, status, at, delivery_id, actor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        q(
+            "INSERT INTO audit (job_id, installation_id, method, path, status, at, delivery_id, actor,
+                                started_at, ended_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6)",
         )
         .bind(e.job_id)
         .bind(e.installation_id)
@@ -47,6 +50,7 @@ pub(super) async fn insert_audit(
         .bind(e.at.timestamp_millis())
         .bind(&e.delivery_id)
         .bind(&e.actor)
+        .bind(e.started_at.timestamp_millis())
         .execute(&mut *conn)
         .await?;
     }

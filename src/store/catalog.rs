@@ -20,9 +20,9 @@ const RUN_COLUMNS: &str = "c.org, c.course_code, c.title, r.term, r.course_key, 
 impl Store {
     /// The catalog runs of a course code (any org), oldest first.
     pub async fn catalog_runs(&self, course: &str) -> Result<Vec<CatalogRun>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = q(format!(
             "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
-              WHERE c.course_code = ?1 ORDER BY r.id"
+              WHERE c.course_code = $1 ORDER BY r.id"
         ))
         .bind(course)
         .fetch_all(&self.inner.read)
@@ -32,9 +32,9 @@ impl Store {
 
     /// The `limit` runs most recently created or changed, newest first.
     pub async fn latest_runs(&self, limit: i64) -> Result<Vec<CatalogRun>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = q(format!(
             "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
-              ORDER BY r.updated_at DESC, r.id DESC LIMIT ?1"
+              ORDER BY r.updated_at DESC, r.id DESC LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.inner.read)
@@ -44,9 +44,9 @@ impl Store {
 
     /// The run whose course key is `key`.
     pub async fn catalog_run(&self, key: &str) -> Result<Option<CatalogRun>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = q(format!(
             "SELECT {RUN_COLUMNS} FROM catalog_runs r JOIN catalog_courses c ON c.id = r.course_id
-              WHERE r.course_key = ?1"
+              WHERE r.course_key = $1"
         ))
         .bind(key)
         .fetch_all(&self.inner.read)
@@ -64,17 +64,17 @@ impl Store {
 }
 
 pub(super) async fn apply_repo_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: &RepoEvent,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     let done =
         match event {
             RepoEvent::Pushed { repo, at } => {
-                sqlx::query(
-                    "UPDATE catalog_runs SET last_push_at = MAX(COALESCE(last_push_at, 0), ?2),
-                        updated_at = ?3
-                  WHERE repo = ?1 COLLATE NOCASE",
+                q(
+                    "UPDATE catalog_runs SET last_push_at = CASE WHEN COALESCE(last_push_at, 0) > $2 THEN last_push_at ELSE $2 END,
+                        updated_at = $3
+                  WHERE repo = $1 COLLATE NOCASE",
                 )
                 .bind(repo)
                 .bind(at)
@@ -83,17 +83,17 @@ pub(super) async fn apply_repo_event(
                 .await?
             }
             RepoEvent::Retired { repo } => {
-                sqlx::query(
-                    "UPDATE catalog_runs SET state = 'retired', updated_at = ?2
-                  WHERE repo = ?1 COLLATE NOCASE AND state <> 'retired'",
+                q(
+                    "UPDATE catalog_runs SET state = 'retired', updated_at = $2
+                  WHERE repo = $1 COLLATE NOCASE AND state <> 'retired'",
                 )
                 .bind(repo)
                 .bind(now)
                 .execute(&mut *conn)
                 .await?
             }
-            RepoEvent::Moved { from, to } => sqlx::query(
-                "UPDATE catalog_runs SET repo = ?2, updated_at = ?3 WHERE repo = ?1 COLLATE NOCASE",
+            RepoEvent::Moved { from, to } => q(
+                "UPDATE catalog_runs SET repo = $2, updated_at = $3 WHERE repo = $1 COLLATE NOCASE",
             )
             .bind(from)
             .bind(to)
@@ -104,7 +104,7 @@ pub(super) async fn apply_repo_event(
     Ok(done.rows_affected())
 }
 
-fn runs_of(rows: &[SqliteRow]) -> Result<Vec<CatalogRun>, StoreError> {
+fn runs_of(rows: &[Row]) -> Result<Vec<CatalogRun>, StoreError> {
     rows.iter()
         .map(|r| {
             let kind: String = r.try_get(6)?;
@@ -128,13 +128,13 @@ fn runs_of(rows: &[SqliteRow]) -> Result<Vec<CatalogRun>, StoreError> {
 }
 
 pub(super) async fn upsert_run(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: &CatalogRun,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let course_id: i64 = sqlx::query(
+    let course_id: i64 = q(
         "INSERT INTO catalog_courses (org, course_code, title, language, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?5, ?4, ?4)
+         VALUES ($1, $2, $3, $5, $4, $4)
          ON CONFLICT (org, course_code) DO UPDATE
             SET title = COALESCE(excluded.title, catalog_courses.title),
                 language = COALESCE(excluded.language, catalog_courses.language),
@@ -149,10 +149,10 @@ pub(super) async fn upsert_run(
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-    sqlx::query(
+    q(
         "INSERT INTO catalog_runs (course_id, term, course_key, repo, kind, state, request,
                                    created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)
          ON CONFLICT (course_key) DO UPDATE
             SET course_id = excluded.course_id, term = excluded.term, repo = excluded.repo,
                 kind = excluded.kind, state = excluded.state,

@@ -5,16 +5,16 @@ use super::*;
 
 impl Store {
     pub async fn delivery_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM deliveries")
+        Ok(q("SELECT COUNT(*) FROM deliveries")
             .fetch_one(&self.inner.read)
             .await?
             .try_get(0)?)
     }
     /// One delivery, without its body.
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, event, action, installation_id, received_at, parse_error, length(body)
-             FROM deliveries WHERE id = ?1",
+        let row = q(
+            "SELECT id, event, action, installation_id, received_at, parse_error, CAST(length(body) AS BIGINT)
+             FROM deliveries WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.inner.read)
@@ -34,7 +34,7 @@ impl Store {
     }
     /// The body of a delivery exactly as received.
     pub async fn delivery_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT body FROM deliveries WHERE id = ?1")
+        let row = q("SELECT body FROM deliveries WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.inner.read)
             .await?;
@@ -45,7 +45,7 @@ impl Store {
 
 /// Inserts new deliveries; returns the ids that were not already stored.
 pub(super) async fn insert_deliveries(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     deliveries: &[&NewDelivery],
     now: i64,
 ) -> Result<HashSet<String>, sqlx::Error> {
@@ -57,7 +57,7 @@ pub(super) async fn insert_deliveries(
             chunk.len(),
             " ON CONFLICT (id) DO NOTHING RETURNING id",
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = q(sql);
         for d in chunk {
             q = q
                 .bind(d.id.as_str())
@@ -78,14 +78,14 @@ pub(super) async fn insert_deliveries(
 /// A redelivery of a delivery whose jobs failed: queue them again with fresh
 /// attempts, keeping the journal so finished steps are skipped.
 pub(super) async fn requeue_failed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     delivery_id: &str,
     now: i64,
 ) -> Result<usize, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = ?2,
-                lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = ?2
-          WHERE delivery_id = ?1 AND state = 'failed'",
+    let done = q(
+        "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = $2,
+                lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = $2
+          WHERE delivery_id = $1 AND state = 'failed'",
     )
     .bind(delivery_id)
     .bind(now)

@@ -36,14 +36,14 @@ pub struct FormRequest {
 }
 
 pub(super) async fn upsert_form_request(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     r: &FormRequest,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    q(
         "INSERT INTO form_requests (repo, issue, author, fields, command, state, approved_by,
                                     created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          ON CONFLICT (repo, issue) DO UPDATE
             SET author = excluded.author, fields = excluded.fields, command = excluded.command,
                 state = excluded.state, approved_by = excluded.approved_by,
@@ -63,25 +63,25 @@ pub(super) async fn upsert_form_request(
 }
 
 pub(super) async fn set_form_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     issue: i64,
     state: FormState,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE form_requests SET state = ?3, updated_at = ?4 WHERE repo = ?1 AND issue = ?2",
+    Ok(
+        q("UPDATE form_requests SET state = $3, updated_at = $4 WHERE repo = $1 AND issue = $2")
+            .bind(repo)
+            .bind(issue)
+            .bind(state.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
     )
-    .bind(repo)
-    .bind(issue)
-    .bind(state.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
 }
 
-fn form_request(row: &SqliteRow) -> Result<FormRequest, StoreError> {
+fn form_request(row: &Row) -> Result<FormRequest, StoreError> {
     let fields: String = row.try_get("fields")?;
     let at = |col: &str| -> Result<DateTime<Utc>, StoreError> {
         let ms: i64 = row.try_get(col)?;
@@ -127,8 +127,8 @@ impl Store {
         repo: &str,
         issue: Option<i64>,
     ) -> Result<Vec<FormRequest>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM form_requests WHERE repo = ?1 AND (?2 IS NULL OR issue = ?2)
+        let rows = q(
+            "SELECT * FROM form_requests WHERE repo = $1 AND ($2 IS NULL OR issue = $2)
               ORDER BY created_at, issue",
         )
         .bind(repo)

@@ -16,8 +16,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
+use super::db::Conn;
 use super::migrate::migrate;
 use super::{now_ms, StoreError};
 use crate::clock::{SharedClock, SystemClock};
@@ -182,12 +183,14 @@ impl ImportStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await?;
         let clock: SharedClock = std::sync::Arc::new(SystemClock);
-        let mut conn = pool.acquire().await?;
+        // Its own connection: the pool's one stays open, which keeps an
+        // in-memory database alive meanwhile.
+        let mut conn = Conn::Lite(connect.connect().await?);
         migrate(&mut conn, IMPORT_MIGRATIONS, now_ms(&clock)).await?;
-        drop(conn);
+        conn.close().await?;
         Ok(ImportStore { pool, clock })
     }
 

@@ -15,7 +15,7 @@ impl Store {
 
     /// One job, whatever its state.
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))
+        let row = q(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.inner.read)
             .await?;
@@ -23,8 +23,8 @@ impl Store {
     }
     /// The jobs a delivery implied, oldest first.
     pub async fn jobs_of_delivery(&self, delivery_id: &str) -> Result<Vec<JobRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE delivery_id = ?1 ORDER BY id"
+        let rows = q(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE delivery_id = $1 ORDER BY id"
         ))
         .bind(delivery_id)
         .fetch_all(&self.inner.read)
@@ -37,7 +37,7 @@ impl Store {
             .iter()
             .map(|s| (s.as_str().to_owned(), 0))
             .collect();
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        let rows = q("SELECT state, COUNT(*) FROM jobs GROUP BY state")
             .fetch_all(&self.inner.read)
             .await?;
         for r in rows {
@@ -52,16 +52,17 @@ impl Store {
     /// `Some(ZERO)`: something is due now.
     pub async fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
         let now = self.now();
-        let due: Option<i64> = sqlx::query(
-            "SELECT MIN(due) FROM (
-                 SELECT MAX(j.next_run_at, COALESCE(
-                     (SELECT MAX(r.lease_until) FROM jobs r
-                       WHERE r.state = 'running' AND r.lease_until > ?1
-                         AND r.installation_id IS j.installation_id), 0)) AS due
-                   FROM jobs j WHERE j.state = 'queued'
+        let due: Option<i64> = q("SELECT MIN(due) FROM (
+                 SELECT CASE WHEN w.next_run_at > w.blocked THEN w.next_run_at
+                             ELSE w.blocked END AS due
+                   FROM (SELECT j.next_run_at, COALESCE(
+                           (SELECT MAX(r.lease_until) FROM jobs r
+                             WHERE r.state = 'running' AND r.lease_until > $1
+                               AND r.installation_id IS NOT DISTINCT FROM j.installation_id),
+                           0) AS blocked
+                           FROM jobs j WHERE j.state = 'queued') w
                  UNION ALL
-                 SELECT lease_until AS due FROM jobs WHERE state = 'running')",
-        )
+                 SELECT lease_until AS due FROM jobs WHERE state = 'running') d")
         .bind(now)
         .fetch_one(&self.inner.read)
         .await?
@@ -75,7 +76,7 @@ pub(super) const JOB_COLUMNS: &str =
      max_attempts, next_run_at, lease_owner, lease_until, journal, last_error, result, \
      created_at, updated_at";
 
-pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, StoreError> {
+pub(super) fn job_row(r: &Row) -> Result<JobRow, StoreError> {
     let payload: String = r.try_get("payload")?;
     let journal: Option<String> = r.try_get("journal")?;
     let result: Option<String> = r.try_get("result")?;
@@ -102,7 +103,7 @@ pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, StoreError> {
 }
 
 pub(super) async fn insert_jobs(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     jobs: &[(&str, &PreparedJob)],
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -114,7 +115,7 @@ pub(super) async fn insert_jobs(
             chunk.len(),
             "",
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = q(sql);
         for (delivery_id, j) in chunk {
             q = q
                 .bind(*delivery_id)
@@ -131,36 +132,51 @@ pub(super) async fn insert_jobs(
     Ok(())
 }
 
-/// Expired leases first (resume crashed work), then due queued jobs.
-pub(super) const CLAIM_SQL: [&str; 2] = [
-    "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2 + ?3, lease_ms = ?3,
-            attempts = attempts + 1, updated_at = ?2
+/// Expired leases first (resume crashed work), then due queued jobs. `{skip}`
+/// is the backend's row-skipping clause.
+const CLAIM_SQL: [&str; 2] = [
+    "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2 + $3, lease_ms = $3,
+            attempts = attempts + 1, updated_at = $2
       WHERE id = (SELECT j.id FROM jobs j
-                   WHERE j.state = 'running' AND j.lease_until <= ?2
+                   WHERE j.state = 'running' AND j.lease_until <= $2
                      AND NOT EXISTS (SELECT 1 FROM jobs r
-                                      WHERE r.state = 'running' AND r.lease_until > ?2
-                                        AND r.installation_id IS j.installation_id)
-                   ORDER BY j.lease_until, j.id LIMIT 1)
+                                      WHERE r.state = 'running' AND r.lease_until > $2
+                                        AND r.installation_id IS NOT DISTINCT FROM j.installation_id)
+                   ORDER BY j.lease_until, j.id LIMIT 1{skip})
       RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
-    "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2 + ?3, lease_ms = ?3,
-            attempts = attempts + 1, updated_at = ?2
+    "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2 + $3, lease_ms = $3,
+            attempts = attempts + 1, updated_at = $2
       WHERE id = (SELECT j.id FROM jobs j
-                   WHERE j.state = 'queued' AND j.next_run_at <= ?2
+                   WHERE j.state = 'queued' AND j.next_run_at <= $2
                      AND NOT EXISTS (SELECT 1 FROM jobs r
-                                      WHERE r.state = 'running' AND r.lease_until > ?2
-                                        AND r.installation_id IS j.installation_id)
-                   ORDER BY j.next_run_at, j.id LIMIT 1)
+                                      WHERE r.state = 'running' AND r.lease_until > $2
+                                        AND r.installation_id IS NOT DISTINCT FROM j.installation_id)
+                   ORDER BY j.next_run_at, j.id LIMIT 1{skip})
       RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
 ];
 
+/// The key of the transaction-level advisory lock a PostgreSQL claim takes:
+/// "one job per installation" reads other instances' claims, so claims take
+/// turns (each is one short statement); the rows themselves are taken with
+/// `SKIP LOCKED`.
+const CLAIM_LOCK: i64 = 0x006f_7263_5f63_6c6d; // "orc_clm"
+
 pub(super) async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     owner: &str,
     lease_ms: i64,
     now: i64,
 ) -> Result<Option<RawJob>, sqlx::Error> {
+    let backend = conn.backend();
+    if backend == Backend::Postgres {
+        q("SELECT pg_advisory_xact_lock($1)")
+            .bind(CLAIM_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
     for sql in CLAIM_SQL {
-        let row = sqlx::query(sql)
+        let sql = sql.replace("{skip}", backend.skip_locked());
+        let row = q(sql)
             .bind(owner)
             .bind(now)
             .bind(lease_ms)
@@ -183,17 +199,15 @@ pub(super) async fn claim(
 }
 
 pub(super) async fn touch(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     job_id: i64,
     owner: &str,
     journal: Option<&str>,
     now: i64,
 ) -> Result<Result<Out, StoreError>, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE jobs SET journal = COALESCE(?4, journal),
-                lease_until = ?3 + COALESCE(lease_ms, 0), updated_at = ?3
-          WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
-    )
+    let done = q("UPDATE jobs SET journal = COALESCE($4, journal),
+                lease_until = $3 + COALESCE(lease_ms, 0), updated_at = $3
+          WHERE id = $1 AND state = 'running' AND lease_owner = $2")
     .bind(job_id)
     .bind(owner)
     .bind(now)
@@ -204,7 +218,7 @@ pub(super) async fn touch(
 }
 
 pub(super) async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     job_id: i64,
     owner: &str,
     end: &PreparedEnd,
@@ -221,11 +235,11 @@ pub(super) async fn finish(
             Some(error.as_str()),
         ),
     };
-    let done = sqlx::query(
-        "UPDATE jobs SET state = ?3, next_run_at = COALESCE(?4, next_run_at),
-                result = COALESCE(?5, result), last_error = COALESCE(?6, last_error),
-                lease_until = NULL, updated_at = ?7
-          WHERE id = ?1 AND state = 'running' AND lease_owner = ?2",
+    let done = q(
+        "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at),
+                result = COALESCE($5, result), last_error = COALESCE($6, last_error),
+                lease_until = NULL, updated_at = $7
+          WHERE id = $1 AND state = 'running' AND lease_owner = $2",
     )
     .bind(job_id)
     .bind(owner)

@@ -2,54 +2,127 @@
 
 use super::*;
 
-/// The schema, in order. Append only: a shipped migration is never edited.
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("migrations/0001_init.sql")),
+/// The schema of each backend, in order. Append only: a shipped migration is
+/// never edited. Both lists have the same versions, so `schema_version`
+/// means the same on either; only the SQL of types and keys differs.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (
         2,
         "request_index",
-        include_str!("migrations/0002_request_index.sql"),
+        include_str!("migrations/sqlite/0002_request_index.sql"),
     ),
     (
         3,
         "audit_actor",
-        include_str!("migrations/0003_audit_actor.sql"),
+        include_str!("migrations/sqlite/0003_audit_actor.sql"),
     ),
     (
         4,
         "made_repos",
-        include_str!("migrations/0004_made_repos.sql"),
+        include_str!("migrations/sqlite/0004_made_repos.sql"),
     ),
     (
         5,
         "catalog_events",
-        include_str!("migrations/0005_catalog_events.sql"),
+        include_str!("migrations/sqlite/0005_catalog_events.sql"),
     ),
     (
         6,
         "form_requests",
-        include_str!("migrations/0006_form_requests.sql"),
+        include_str!("migrations/sqlite/0006_form_requests.sql"),
+    ),
+    (
+        7,
+        "instances",
+        include_str!("migrations/sqlite/0007_instances.sql"),
     ),
 ];
+
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "request_index",
+        include_str!("migrations/postgres/0002_request_index.sql"),
+    ),
+    (
+        3,
+        "audit_actor",
+        include_str!("migrations/postgres/0003_audit_actor.sql"),
+    ),
+    (
+        4,
+        "made_repos",
+        include_str!("migrations/postgres/0004_made_repos.sql"),
+    ),
+    (
+        5,
+        "catalog_events",
+        include_str!("migrations/postgres/0005_catalog_events.sql"),
+    ),
+    (
+        6,
+        "form_requests",
+        include_str!("migrations/postgres/0006_form_requests.sql"),
+    ),
+    (
+        7,
+        "instances",
+        include_str!("migrations/postgres/0007_instances.sql"),
+    ),
+];
+
+pub(super) fn migrations(backend: Backend) -> &'static [(i64, &'static str, &'static str)] {
+    match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    }
+}
+
+/// The key of the PostgreSQL advisory lock held while migrating, so that
+/// instances starting together apply each migration once.
+const MIGRATION_LOCK: i64 = 0x006f_7263_5f6d_6967; // "orc_mig"
 
 /// Applies the embedded migrations not yet recorded in `schema_migrations`,
 /// each in its own immediate transaction (so two processes starting at once
 /// cannot both apply one).
 pub(super) async fn migrate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     migrations: &[(i64, &str, &str)],
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::raw_sql(
+    if conn.backend() == Backend::Postgres {
+        q("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let done = apply(conn, migrations, now).await;
+        let unlocked = q("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await;
+        done?;
+        unlocked?;
+        return Ok(());
+    }
+    apply(conn, migrations, now).await
+}
+
+async fn apply(
+    conn: &mut Conn,
+    migrations: &[(i64, &str, &str)],
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.raw(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY NOT NULL,
              name       TEXT    NOT NULL,
-             applied_at INTEGER NOT NULL)",
+             applied_at BIGINT  NOT NULL)",
     )
-    .execute(&mut *conn)
     .await?;
     let known = migrations.last().map(|m| m.0).unwrap_or(0);
-    let found: Option<i64> = sqlx::query("SELECT MAX(version) FROM schema_migrations")
+    let found: Option<i64> = q("SELECT MAX(version) FROM schema_migrations")
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
@@ -57,25 +130,23 @@ pub(super) async fn migrate(
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (version, name, sql) in migrations {
-        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let begin = conn.backend().begin();
+        conn.raw(begin).await?;
         let applied = async {
-            let done: Option<i64> =
-                sqlx::query("SELECT version FROM schema_migrations WHERE version = ?1")
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .map(|r| r.try_get(0))
-                    .transpose()?;
-            if done.is_none() {
-                sqlx::raw_sql(sql).execute(&mut *conn).await?;
-                sqlx::query(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                )
+            let done: Option<i64> = q("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(version)
-                .bind(name)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            if done.is_none() {
+                conn.raw(sql).await?;
+                q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(version)
+                    .bind(*name)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
                 tracing::info!(version, name, "applied database migration");
             }
             Ok::<(), sqlx::Error>(())
@@ -83,10 +154,10 @@ pub(super) async fn migrate(
         .await;
         match applied {
             Ok(()) => {
-                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                conn.raw("COMMIT").await?;
             }
             Err(e) => {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                let _ = conn.raw("ROLLBACK").await;
                 return Err(e.into());
             }
         }
@@ -97,11 +168,14 @@ pub(super) async fn migrate(
 impl Store {
     /// The schema version the database is at, and the newest this build knows.
     pub async fn schema_version(&self) -> Result<(i64, i64), StoreError> {
-        let at: Option<i64> = sqlx::query("SELECT MAX(version) FROM schema_migrations")
+        let at: Option<i64> = q("SELECT MAX(version) FROM schema_migrations")
             .fetch_one(&self.inner.read)
             .await?
             .try_get(0)?;
-        let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        let newest = migrations(self.inner.backend)
+            .last()
+            .map(|m| m.0)
+            .unwrap_or(0);
         Ok((at.unwrap_or(0), newest))
     }
 }

@@ -28,13 +28,17 @@
 
 mod audit;
 mod catalog;
+mod connect;
+mod db;
 mod deliveries;
 mod form_requests;
 mod imports;
+mod instances;
 mod jobs;
 mod migrate;
 mod model;
 mod requests;
+mod wake;
 mod writer;
 
 use std::collections::{BTreeMap, HashSet};
@@ -47,10 +51,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot};
 
 pub use crate::catalog::{CatalogRun, CourseKind, RunState};
@@ -58,14 +61,20 @@ use crate::clock::{SharedClock, SystemClock};
 use audit::*;
 pub use catalog::RepoEvent;
 use catalog::*;
+use connect::*;
+pub use db::Backend;
+use db::{q, Conn, Pool, Row};
 use deliveries::*;
 use form_requests::*;
 pub use form_requests::{FormRequest, FormState};
 pub use imports::{Enqueued, ImportAction, ImportState, ImportStore, ImportTask, NewImport};
+pub use instances::LiveInstance;
+use instances::*;
 use jobs::*;
 use migrate::*;
 pub use model::*;
 use requests::*;
+use wake::*;
 use writer::*;
 
 /// Longest `last_error` kept: a GitHub error body must not bloat the queue table.
@@ -140,11 +149,14 @@ pub struct Store {
 }
 
 struct Inner {
-    read: SqlitePool,
+    backend: Backend,
+    read: Pool,
     writer: mpsc::Sender<Pending>,
     clock: SharedClock,
     default_max_attempts: i64,
     stats: Arc<StatsCell>,
+    /// Set when the store closes, to stop its background listener.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl fmt::Debug for Store {
@@ -154,50 +166,20 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if missing) `sqlite://PATH` or `sqlite::memory:`, runs the
-    /// migrations, and starts the writer. Must be called inside a tokio runtime.
+    /// Opens (creating if missing) `sqlite://PATH` or `sqlite::memory:`, or
+    /// connects to `postgres://…`; runs the migrations, and starts the writer. Must be called inside a tokio runtime.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         Store::open_with(url, StoreOptions::default()).await
     }
 
     /// [`Store::open`] with explicit options.
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        if !url.starts_with("sqlite:") {
-            // Only the scheme: a postgres:// URL may carry a password.
-            let scheme = url.split(':').next().unwrap_or_default().to_owned();
-            return Err(StoreError::UnsupportedUrl(scheme));
-        }
-        // For `sqlite::memory:` sqlx names a fresh shared-cache database on each
-        // parse, so the writer and the pool must share this one parsed value.
-        let connect = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: the WAL is fsynced at every commit, so an acknowledged
-            // delivery survives power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(true)
-            // Checkpoints run in the background (see checkpoint_task); the
-            // writer only checkpoints itself if that falls far behind.
-            .pragma(
-                "wal_autocheckpoint",
-                WRITER_AUTOCHECKPOINT_PAGES.to_string(),
-            )
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string());
-        let mut conn = connect.connect().await?;
-        migrate(&mut conn, MIGRATIONS, now_ms(&options.clock)).await?;
-        let journal_mode: String = sqlx::query("PRAGMA journal_mode")
-            .fetch_one(&mut conn)
-            .await?
-            .try_get(0)?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .connect_with(connect)
-            .await?;
+        let Opened { conn, read, wal } = open_backend(url, &options).await?;
+        let backend = conn.backend();
         let stats = Arc::new(StatsCell::default());
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
-        if journal_mode.eq_ignore_ascii_case("wal") {
-            tokio::spawn(checkpoint_task(read.clone(), tx.downgrade(), stats.clone()));
+        if let (true, Pool::Lite(pool)) = (wal, &read) {
+            tokio::spawn(checkpoint_task(pool.clone(), tx.downgrade(), stats.clone()));
         }
         tokio::spawn(writer_task(
             conn,
@@ -208,11 +190,13 @@ impl Store {
         ));
         Ok(Store {
             inner: Arc::new(Inner {
+                backend,
                 read,
                 writer: tx,
                 clock: options.clock,
                 default_max_attempts: options.default_max_attempts.max(1),
                 stats,
+                closing: tokio::sync::watch::channel(false).0,
             }),
         })
     }
@@ -221,12 +205,18 @@ impl Store {
     /// committed, later ones fail with [`StoreError::Closed`]. Returns once the
     /// database file is closed.
     pub async fn close(&self) {
+        self.inner.closing.send_replace(true);
         self.inner.read.close().await;
         let _ = self.submit(Op::Shutdown).await;
     }
 
     fn now(&self) -> i64 {
         now_ms(&self.inner.clock)
+    }
+
+    /// The engine this store runs on (for logs, metrics and `doctor`).
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
     }
 
     async fn submit(&self, op: Op) -> Result<Out, StoreError> {
@@ -393,7 +383,7 @@ impl Store {
         if self.inner.writer.is_closed() {
             return Err(StoreError::Closed);
         }
-        sqlx::query("SELECT 1").execute(&self.inner.read).await?;
+        q("SELECT 1").execute(&self.inner.read).await?;
         Ok(())
     }
 

@@ -7,8 +7,11 @@ use super::*;
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("unsupported database URL scheme {0:?}: expected sqlite://PATH or sqlite::memory:")]
+    #[error("unsupported database URL scheme {0:?}: expected sqlite://PATH, sqlite::memory: or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
+    /// The URL is not one the backend can read (its text is not repeated: it may hold a password).
+    #[error("the {0}:// database URL cannot be read; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB")]
+    BadUrl(String),
     #[error("the database schema is at version {found}, newer than this build knows ({known}); refusing to run an older binary on it")]
     SchemaTooNew { found: i64, known: i64 },
     /// The job is no longer running under this owner: its lease expired and
@@ -16,6 +19,9 @@ pub enum StoreError {
     /// stop working on it without further side effects.
     #[error("job {0}: lease lost to another worker")]
     LeaseLost(i64),
+    /// Another live process runs under this instance name.
+    #[error("another instance named {:?} is running (on {}, pid {}, heartbeat {} ms ago); give this one its own ORC_INSTANCE, or stop that one", .0.name, .0.host, .0.pid, .0.heartbeat_age_ms)]
+    InstanceLive(super::LiveInstance),
     #[error("the store is closed")]
     Closed,
     #[error("the store's writer stopped before answering")]
@@ -222,6 +228,9 @@ pub struct AuditEntry {
     /// None when no answer came (timeout, dropped connection): the write may or
     /// may not have happened, which is exactly what an auditor needs to know.
     pub status: Option<u16>,
+    /// When the call was sent.
+    pub started_at: DateTime<Utc>,
+    /// When its answer came (or it failed): the call's end.
     pub at: DateTime<Utc>,
 }
 

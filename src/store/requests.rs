@@ -9,10 +9,10 @@ impl Store {
         repo: &str,
         issue: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT repo, issue, comment_id, author, command, command_index, state, job_id,
                     status_comment
-             FROM requests WHERE repo = ?1 AND issue = ?2 ORDER BY id",
+             FROM requests WHERE repo = $1 AND issue = $2 ORDER BY id",
         )
         .bind(repo)
         .bind(issue)
@@ -47,9 +47,9 @@ impl Store {
         since: chrono::DateTime<Utc>,
         job_id: i64,
     ) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query(
-            "SELECT 1 FROM requests WHERE repo = ?1 AND issue = ?2 AND author = ?3
-                AND job_id != ?4 AND state != 'throttled' AND updated_at >= ?5 LIMIT 1",
+        let found: Option<i64> = q(
+            "SELECT id FROM requests WHERE repo = $1 AND issue = $2 AND author = $3
+                AND job_id != $4 AND state != 'throttled' AND updated_at >= $5 LIMIT 1",
         )
         .bind(repo)
         .bind(issue)
@@ -65,14 +65,14 @@ impl Store {
 }
 
 pub(super) async fn upsert_request(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     r: &RequestRecord,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    q(
         "INSERT INTO requests (repo, issue, comment_id, author, command, command_index, state, job_id,
                                status_comment, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
          ON CONFLICT (job_id, command_index) DO UPDATE
             SET command = excluded.command, state = excluded.state,
                 status_comment = COALESCE(excluded.status_comment, requests.status_comment),
@@ -96,12 +96,10 @@ pub(super) async fn upsert_request(
 impl Store {
     /// The repo this App created under that name, if it did (any case).
     pub async fn made_repo(&self, full_name: &str) -> Result<Option<MadeRepo>, StoreError> {
-        let row = sqlx::query(
-            "SELECT full_name, course_key, job_id FROM made_repos WHERE full_name = ?1",
-        )
-        .bind(full_name)
-        .fetch_optional(&self.inner.read)
-        .await?;
+        let row = q("SELECT full_name, course_key, job_id FROM made_repos WHERE full_name = $1")
+            .bind(full_name)
+            .fetch_optional(&self.inner.read)
+            .await?;
         row.map(|r| {
             Ok(MadeRepo {
                 full_name: r.try_get(0)?,
@@ -115,13 +113,13 @@ impl Store {
 
 /// The first job to create a repo names it; a later adoption keeps that.
 pub(super) async fn insert_made_repo(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     m: &MadeRepo,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    q(
         "INSERT INTO made_repos (full_name, course_key, job_id, created_at)
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (full_name) DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (full_name) DO NOTHING",
     )
     .bind(&m.full_name)
     .bind(&m.course_key)

@@ -1,6 +1,7 @@
 use super::*;
 use crate::clock::ManualClock;
 use serde_json::json;
+use sqlx::Connection;
 
 fn delivery(id: &str) -> NewDelivery {
     NewDelivery {
@@ -21,10 +22,30 @@ fn job(installation: i64) -> NewJob {
     }
 }
 
-async fn manual_store() -> (Store, ManualClock) {
+#[path = "../../tests/common/db.rs"]
+pub(crate) mod db_for_tests;
+mod common {
+    pub(crate) use super::db_for_tests as db;
+}
+use db_for_tests::TestDb;
+
+crate::on_both_backends!(
+    duplicate_inside_one_batch_is_stored_once,
+    a_failing_write_does_not_fail_its_batch_neighbours,
+    job_lifecycle_with_journal_retry_and_audit,
+    upsert_run_creates_then_updates,
+    closed_store_refuses_writes_and_pings,
+);
+
+/// A store on `db` with a manual clock (SQLite: in memory).
+async fn manual_store(db: TestDb) -> (Store, ManualClock) {
     let clock = ManualClock::new();
+    let url = match db {
+        TestDb::Sqlite => "sqlite::memory:".to_string(),
+        TestDb::Postgres => db_for_tests::fresh_postgres_url().await,
+    };
     let store = Store::open_with(
-        "sqlite::memory:",
+        &url,
         StoreOptions {
             clock: Arc::new(clock.clone()),
             ..StoreOptions::default()
@@ -56,13 +77,19 @@ fn long_errors_are_truncated_on_a_char_boundary() {
 }
 
 #[tokio::test]
-async fn rejects_non_sqlite_urls_without_echoing_them() {
-    let err = Store::open("postgres://user:pw@db/x")
+async fn rejects_unknown_urls_without_echoing_them() {
+    let err = Store::open("mysql://user:sekrit@db/x")
         .await
         .expect_err("must fail");
     let msg = err.to_string();
-    assert!(msg.contains("postgres"), "{msg}");
-    assert!(!msg.contains("pw"), "{msg}");
+    assert!(msg.contains("mysql"), "{msg}");
+    assert!(!msg.contains("sekrit"), "{msg}");
+    // An unreachable PostgreSQL server: the error names no password either.
+    let err = Store::open("postgres://user:sekrit@127.0.0.1:1/x")
+        .await
+        .expect_err("must fail");
+    let msg = err.to_string();
+    assert!(!msg.contains("sekrit"), "{msg}");
 }
 
 #[tokio::test]
@@ -71,17 +98,19 @@ async fn migrations_are_idempotent_and_recorded() {
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     for _ in 0..2 {
         let store = Store::open(&url).await.expect("open");
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM schema_migrations")
+        let n: i64 = q("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(&store.inner.read)
             .await
             .expect("count")
-            .get(0);
-        assert_eq!(n, MIGRATIONS.len() as i64);
-        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .try_get(0)
+            .expect("n");
+        assert_eq!(n, migrations(Backend::Sqlite).len() as i64);
+        let mode: String = q("PRAGMA journal_mode")
             .fetch_one(&store.inner.read)
             .await
             .expect("pragma")
-            .get(0);
+            .try_get(0)
+            .expect("mode");
         assert_eq!(mode, "wal");
         store.close().await;
     }
@@ -109,9 +138,8 @@ async fn refuses_a_schema_newer_than_the_build() {
     }
 }
 
-#[tokio::test]
-async fn duplicate_inside_one_batch_is_stored_once() {
-    let (store, _) = manual_store().await;
+async fn duplicate_inside_one_batch_is_stored_once(db: TestDb) {
+    let (store, _) = manual_store(db).await;
     // On the current-thread runtime both requests are queued before the writer
     // runs, so they land in the same batch.
     let (a, b) = tokio::join!(
@@ -132,9 +160,8 @@ async fn duplicate_inside_one_batch_is_stored_once() {
     assert_eq!(store.delivery_count().await.expect("count"), 1);
 }
 
-#[tokio::test]
-async fn a_failing_write_does_not_fail_its_batch_neighbours() {
-    let (store, _) = manual_store().await;
+async fn a_failing_write_does_not_fail_its_batch_neighbours(db: TestDb) {
+    let (store, _) = manual_store(db).await;
     let bad = AuditEntry {
         delivery_id: None,
         actor: None,
@@ -143,6 +170,7 @@ async fn a_failing_write_does_not_fail_its_batch_neighbours() {
         method: "POST".into(),
         path: "/orgs/x/repos".into(),
         status: Some(201),
+        started_at: Utc::now(),
         at: Utc::now(),
     };
     let (a, b, c) = tokio::join!(
@@ -158,9 +186,8 @@ async fn a_failing_write_does_not_fail_its_batch_neighbours() {
     assert_eq!(store.delivery_count().await.expect("count"), 2);
 }
 
-#[tokio::test]
-async fn job_lifecycle_with_journal_retry_and_audit() {
-    let (store, clock) = manual_store().await;
+async fn job_lifecycle_with_journal_retry_and_audit(db: TestDb) {
+    let (store, clock) = manual_store(db).await;
     store
         .record_delivery(delivery("d"), vec![job(1)])
         .await
@@ -187,6 +214,7 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
         method: "POST".into(),
         path: "/orgs/x/repos".into(),
         status: None,
+        started_at: ms_to_time(1_699_999_999_900),
         at: ms_to_time(1_700_000_000_000),
     };
     store
@@ -260,9 +288,8 @@ async fn job_lifecycle_with_journal_retry_and_audit() {
     assert_eq!(counts.get("queued"), Some(&0));
 }
 
-#[tokio::test]
-async fn upsert_run_creates_then_updates() {
-    let (store, _) = manual_store().await;
+async fn upsert_run_creates_then_updates(db: TestDb) {
+    let (store, _) = manual_store(db).await;
     let mut run = CatalogRun {
         org: "MITx".into(),
         course: "6.004r".into(),
@@ -287,9 +314,8 @@ async fn upsert_run_creates_then_updates() {
     assert_eq!(runs[0].title.as_deref(), Some("Computation Structures"));
 }
 
-#[tokio::test]
-async fn closed_store_refuses_writes_and_pings() {
-    let (store, _) = manual_store().await;
+async fn closed_store_refuses_writes_and_pings(db: TestDb) {
+    let (store, _) = manual_store(db).await;
     store.ping().await.expect("ping");
     store.close().await;
     assert!(store.ping().await.is_err());

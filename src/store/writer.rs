@@ -48,6 +48,7 @@ pub(super) enum Op {
     Request(RequestRecord),
     MadeRepo(MadeRepo),
     ExpireLeases,
+    Shared(SharedOp),
     Shutdown,
 }
 
@@ -77,7 +78,7 @@ pub(super) struct Pending {
 }
 
 pub(super) async fn writer_task(
-    mut conn: SqliteConnection,
+    mut conn: Conn,
     mut rx: mpsc::Receiver<Pending>,
     clock: SharedClock,
     max_batch: usize,
@@ -156,7 +157,7 @@ pub(super) async fn checkpoint_task(
 /// each write is retried alone, so one bad write cannot fail its neighbours and
 /// every waiter gets its own answer (never a silent drop).
 pub(super) async fn run_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ops: Vec<Op>,
     replies: Vec<Reply>,
     now: i64,
@@ -194,15 +195,14 @@ pub(super) async fn run_batch(
 
 /// One transaction: `Err` means it was rolled back and nothing of it stays.
 pub(super) async fn exec_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ops: &[Op],
     now: i64,
 ) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
-    // IMMEDIATE takes the write lock up front, so the transaction cannot fail
-    // half-way with SQLITE_BUSY on a lock upgrade.
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let begin = conn.backend().begin();
+    q(begin).execute(&mut *conn).await?;
     let result = match exec_ops(conn, ops, now).await {
-        Ok(outs) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+        Ok(outs) => match q("COMMIT").execute(&mut *conn).await {
             Ok(_) => return Ok(outs),
             Err(e) => e,
         },
@@ -210,18 +210,22 @@ pub(super) async fn exec_batch(
     };
     // Some errors (I/O, full disk) roll back by themselves; then this fails
     // with "no transaction is active", which is fine.
-    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+    if let Err(e) = q("ROLLBACK").execute(&mut *conn).await {
         tracing::debug!(error = %e, "rollback after a failed batch");
     }
     Err(result)
 }
 
 pub(super) async fn exec_ops(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ops: &[Op],
     now: i64,
 ) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
     let mut outs: Vec<Option<Result<Out, StoreError>>> = ops.iter().map(|_| None).collect();
+    // Whether idle workers of other instances should look at the queue.
+    let mut wake = ops
+        .iter()
+        .any(|op| matches!(op, Op::Finish { .. } | Op::ExpireLeases));
 
     // Deliveries first, in bulk. The first occurrence of an id in the batch is
     // the one that counts; a repeat inside the same batch is a duplicate of it.
@@ -253,6 +257,7 @@ pub(super) async fn exec_ops(
             outs[i] = Some(Ok(Out::Delivery(outcome)));
         }
         insert_jobs(conn, &new_jobs, now).await?;
+        wake |= !new_jobs.is_empty();
     }
 
     for (i, op) in ops.iter().enumerate() {
@@ -291,9 +296,10 @@ pub(super) async fn exec_ops(
                 insert_made_repo(conn, m, now).await?;
                 Ok(Out::Unit)
             }
+            Op::Shared(op) => exec_shared(conn, op, now).await?,
             Op::ExpireLeases => {
-                let done = sqlx::query(
-                    "UPDATE jobs SET lease_until = ?1 WHERE state = 'running' AND lease_until > ?1",
+                let done = q(
+                    "UPDATE jobs SET lease_until = $1 WHERE state = 'running' AND lease_until > $1",
                 )
                 .bind(now)
                 .execute(&mut *conn)
@@ -302,6 +308,9 @@ pub(super) async fn exec_ops(
             }
         };
         outs[i] = Some(out);
+    }
+    if wake {
+        notify_workers(conn).await?;
     }
     Ok(outs
         .into_iter()
@@ -325,14 +334,26 @@ pub(super) fn chunked<T>(mut items: &[T]) -> Vec<&[T]> {
     out
 }
 
+/// `head`, then `rows` copies of `row` separated by commas, then `tail`. Each
+/// `?` of `row` becomes the next numbered placeholder (`$1`, `$2`, …), which
+/// both backends read.
 pub(super) fn values_sql(head: &str, row: &str, rows: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 1) + tail.len());
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() * 2 + 1) + tail.len());
     sql.push_str(head);
+    let mut n = 0usize;
     for r in 0..rows {
         if r > 0 {
             sql.push(',');
         }
-        sql.push_str(row);
+        for c in row.chars() {
+            if c == '?' {
+                n += 1;
+                let _ = write!(sql, "${n}");
+            } else {
+                sql.push(c);
+            }
+        }
     }
     sql.push_str(tail);
     sql

@@ -5,6 +5,7 @@
 //! the test harness.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod fake;
 pub mod tester;
 

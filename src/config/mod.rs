@@ -3,6 +3,9 @@
 //! variable name and with what was expected, so one start-up shows them all.
 //! Secrets are read into [`Secret`] and never printed.
 
+mod instances;
+pub use instances::InstanceSettings;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -130,6 +133,7 @@ pub struct Config {
     pub approvers_team: Option<TeamRef>,
     pub workers: usize,
     pub limits: Limits,
+    pub instances: InstanceSettings,
 }
 
 /// Bounds on what strangers and careless users can make the server do.
@@ -441,6 +445,7 @@ impl Config {
             );
         }
         let workers = r.number("ORC_WORKERS", 4, 1..=64) as usize;
+        let instances = instances::read(&mut r);
         let limits = Limits {
             unauth_body_bytes: r.number(
                 "ORC_UNAUTH_BODY_BYTES",
@@ -488,6 +493,7 @@ impl Config {
             approvers_team,
             workers,
             limits,
+            instances,
         })
     }
 }

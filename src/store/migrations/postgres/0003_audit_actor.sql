@@ -1,0 +1,2 @@
+ALTER TABLE audit ADD COLUMN delivery_id TEXT;
+ALTER TABLE audit ADD COLUMN actor TEXT;
