@@ -79,7 +79,7 @@ pub async fn catalog_import(
     let gh = github_from_config(config, client).await?;
     let scan = actions::scan_catalog(&gh, &config.settings).await?;
     if !dry_run {
-        let store = crate::store::Store::open(&config.database_url)
+        let store = crate::store::Store::open(config.database_url.expose())
             .await
             .map_err(|e| CliError::Config(format!("cannot open the database: {e}")))?;
         for run in &scan.runs {

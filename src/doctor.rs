@@ -289,13 +289,13 @@ fn unreachable(e: &GitHubError) -> String {
 
 async fn database(config: &Config, out: &mut Vec<Finding>) {
     // A SQLite URL is a path; any other may hold a password.
-    let shown = if config.database_url.starts_with("sqlite:") {
-        config.database_url.clone()
+    let shown = if config.database_url.expose().starts_with("sqlite:") {
+        config.database_url.expose().to_string()
     } else {
-        redact_url(&config.database_url)
+        redact_url(config.database_url.expose())
     };
     let what = format!("the database {shown} opens");
-    match Store::open(&config.database_url).await {
+    match Store::open(config.database_url.expose()).await {
         Ok(store) => {
             match store.schema_version().await {
                 Ok((at, newest)) if at == newest => {

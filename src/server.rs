@@ -176,8 +176,8 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
     if config.requests_repos.is_empty() {
         tracing::warn!("ORC_REQUESTS_REPOS is empty: no comment will be treated as a command");
     }
-    let owner = own_database(&config.database_url)?;
-    let store = Store::open(&config.database_url).await?;
+    let owner = own_database(config.database_url.expose())?;
+    let store = Store::open(config.database_url.expose()).await?;
     if owner.is_some() {
         // This process owns the file, so jobs marked running belong to a
         // process that is gone: resume them now, not when their lease ends.

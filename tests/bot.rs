@@ -7,9 +7,34 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::db::TestDb;
 use common::fake::{FakeGitHub, Fault, BOT_LOGIN};
 use common::tester::*;
 use orcoursetrion::{sign, JobState};
+
+// Every scenario runs on SQLite and on PostgreSQL.
+crate::on_both_backends!(
+    multi_thread: [
+        help_lists_every_command,
+        create_export_repo_from_a_comment,
+        create_xml_repo_and_put_team_from_comments,
+        rerun_a_studio_course,
+        rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook,
+        release_finds_the_org_and_plan_changes_nothing,
+        unauthorised_user_is_refused_with_a_reply_and_no_write,
+        unknown_command_gets_did_you_mean_and_help,
+        bot_comments_code_blocks_and_quotes_are_ignored,
+        edited_comment_runs_only_the_new_command,
+        forged_or_missing_signature_is_401_and_nothing_is_stored,
+        the_same_delivery_twice_runs_once_and_a_failed_one_runs_again,
+        github_5xx_and_secondary_limit_then_success,
+        a_permanent_422_ends_confused_with_githubs_message,
+        an_existing_repo_is_found_by_the_checks_before_any_write,
+        worker_killed_mid_job_resumes_after_restart_without_repeating_a_step,
+    ];
+    current_thread: [
+    ];
+);
 
 /// POST /webhook over a raw connection: the head (announcing `length`), as
 /// much of `body` as the server takes, then the status line it answered.
@@ -41,9 +66,8 @@ async fn raw_post(
 
 // ---------------------------------------------------------------- happy paths
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn help_lists_every_command() {
-    let mut h = Tester::start().await;
+async fn help_lists_every_command(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let c = h.comment("bob", "/help").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let comments = h.bot_comments();
@@ -60,9 +84,8 @@ async fn help_lists_every_command() {
     assert!(comments[0].contains("membership of the team `mitx/course-operators`"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_export_repo_from_a_comment() {
-    let mut h = Tester::start().await;
+async fn create_export_repo_from_a_comment(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let c = h.comment("alice", "Please:\r\n/create-export-repo 6.004r 2018_Spring description=\"Computation Structures\"  \r\n").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let repo = "content-mit-6004r-2018_Spring";
@@ -80,9 +103,8 @@ async fn create_export_repo_from_a_comment() {
     assert!(!comments[0].contains("stagingpw") && !comments[0].contains("prodpw"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_xml_repo_and_put_team_from_comments() {
-    let mut h = Tester::start().await;
+async fn create_xml_repo_and_put_team_from_comments(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let c = h
         .comment("alice", "/create-xml-repo 6.004r 2018_Spring members=carol,dave\n/put-team mitx \"TA Team\" read_only=true members=carol")
         .await;
@@ -104,9 +126,8 @@ async fn create_xml_repo_and_put_team_from_comments() {
     assert_eq!(h.bot_comments().len(), 2, "one status comment per command");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rerun_a_studio_course() {
-    let mut h = Tester::start().await;
+async fn rerun_a_studio_course(db: TestDb) {
+    let mut h = Tester::on(db).await;
     h.fake.add_repo(STUDIO, "content-mit-6004r-2017_Fall");
     h.fake.add_repo(STUDIO, "content-mit-6004r-2016_Fall");
     h.fake
@@ -156,9 +177,8 @@ async fn rerun_a_studio_course() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook() {
-    let mut h = Tester::start().await;
+async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let old = "content-mit-6004r-2017_Fall";
     h.fake.add_repo(XML, old);
     h.fake.seed_git(
@@ -201,9 +221,8 @@ async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook
     assert_eq!(hooks[0].url, STAGING);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn release_finds_the_org_and_plan_changes_nothing() {
-    let mut h = Tester::start().await;
+async fn release_finds_the_org_and_plan_changes_nothing(db: TestDb) {
+    let mut h = Tester::on(db).await;
     h.fake.add_repo(XML, "content-mit-801-2018_Spring");
     let c = h.comment("bob", "/plan /release 8.01 2018_Spring").await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
@@ -226,9 +245,8 @@ async fn release_finds_the_org_and_plan_changes_nothing() {
 
 // ---------------------------------------------------------------- who may do what
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
-    let mut h = Tester::start().await;
+async fn unauthorised_user_is_refused_with_a_reply_and_no_write(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let c = h
         .comment("bob", "/create-export-repo 6.004r 2018_Spring")
         .await;
@@ -250,9 +268,8 @@ async fn unauthorised_user_is_refused_with_a_reply_and_no_write() {
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_command_gets_did_you_mean_and_help() {
-    let mut h = Tester::start().await;
+async fn unknown_command_gets_did_you_mean_and_help(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let c = h
         .comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring")
         .await;
@@ -264,9 +281,8 @@ async fn unknown_command_gets_did_you_mean_and_help() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_comments_code_blocks_and_quotes_are_ignored() {
-    let mut h = Tester::start().await;
+async fn bot_comments_code_blocks_and_quotes_are_ignored(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let id = h
         .fake
         .add_comment(REQ_OWNER, REQ_REPO, 1, BOT_LOGIN, "/help");
@@ -290,9 +306,8 @@ async fn bot_comments_code_blocks_and_quotes_are_ignored() {
     assert_eq!(jobs.values().sum::<i64>(), 0, "{jobs:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edited_comment_runs_only_the_new_command() {
-    let mut h = Tester::start().await;
+async fn edited_comment_runs_only_the_new_command(db: TestDb) {
+    let mut h = Tester::on(db).await;
     let first = "/create-export-repo 6.004r 2018_Spring";
     let c = h.comment("alice", first).await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
@@ -325,9 +340,8 @@ async fn edited_comment_runs_only_the_new_command() {
 
 // ---------------------------------------------------------------- ingress
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
-    let h = Tester::start().await;
+async fn forged_or_missing_signature_is_401_and_nothing_is_stored(db: TestDb) {
+    let h = Tester::on(db).await;
     let body =
         serde_json::to_vec(&h.payload("created", 5, "alice", "User", "/help", None)).expect("json");
     let forged = sign(b"wrong secret", &body);
@@ -390,9 +404,8 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored() {
     assert!(metrics.contains("orcoursetrion_"), "{metrics}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
-    let h = Tester::start().await;
+async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again(db: TestDb) {
+    let h = Tester::on(db).await;
     let body = "/create-export-repo 6.004r 2018_Spring";
     let c = h.fake.add_comment(REQ_OWNER, REQ_REPO, 1, "alice", body);
     let p = h.payload("created", c, "alice", "User", body, None);
@@ -456,9 +469,8 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again() {
 
 // ---------------------------------------------------------------- GitHub trouble
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn github_5xx_and_secondary_limit_then_success() {
-    let mut h = Tester::start().await;
+async fn github_5xx_and_secondary_limit_then_success(db: TestDb) {
+    let mut h = Tester::on(db).await;
     h.fake
         .inject("PUT", "/orgs/*/teams/*/repos/**", Fault::Status(502), 1);
     h.fake.inject(
@@ -484,9 +496,8 @@ async fn github_5xx_and_secondary_limit_then_success() {
         .is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_permanent_422_ends_confused_with_githubs_message() {
-    let mut h = Tester::start().await;
+async fn a_permanent_422_ends_confused_with_githubs_message(db: TestDb) {
+    let mut h = Tester::on(db).await;
     // A refusal the checks cannot foresee.
     h.fake.inject(
         "POST",
@@ -510,9 +521,8 @@ async fn a_permanent_422_ends_confused_with_githubs_message() {
     assert_eq!(posts, 1, "a 422 is not retried");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_existing_repo_is_found_by_the_checks_before_any_write() {
-    let mut h = Tester::start().await;
+async fn an_existing_repo_is_found_by_the_checks_before_any_write(db: TestDb) {
+    let mut h = Tester::on(db).await;
     // In the other org: a run exists there under the same name.
     h.fake.add_repo(XML, "content-mit-6004r-2018_Spring");
     let c = h
@@ -524,12 +534,11 @@ async fn an_existing_repo_is_found_by_the_checks_before_any_write() {
         "{:?}",
         h.provisioning_writes()
     );
-    insta::assert_snapshot!(h.replies()[0]);
+    insta::assert_snapshot!("existing_repo_checks_reply", h.replies()[0]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step() {
-    let mut h = Tester::start().await;
+async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step(db: TestDb) {
+    let mut h = Tester::on(db).await;
     // Step 4 (course.xml) is slow enough to kill the process while it is in flight.
     h.fake.inject(
         "PUT",

@@ -19,6 +19,37 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
+mod common;
+use common::db::TestDb;
+
+// Every scenario runs on SQLite and on PostgreSQL.
+crate::on_both_backends!(
+    multi_thread: [
+        large_bodies_are_verified_and_parsed_off_the_runtime_threads,
+        concurrent_ingest_stores_every_delivery_exactly_once,
+    ];
+    current_thread: [
+        signed_comment_is_stored_with_one_job_and_wakes_a_worker,
+        forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stored,
+        a_rotated_out_secret_still_verifies,
+        without_a_configured_secret_everything_is_refused,
+        malformed_json_with_a_good_signature_is_stored_with_its_parse_error,
+        bodies_over_25_mib_are_refused_with_413,
+        missing_delivery_or_event_header_is_a_400_after_verification,
+        the_same_delivery_twice_makes_one_job,
+        a_redelivered_failed_delivery_is_requeued_with_its_journal,
+        deliveries_that_are_not_commands_are_stored_without_a_job,
+        edited_comments_run_only_commands_they_did_not_hold_before,
+        claims_serialise_one_installation_and_parallelise_others,
+        an_expired_lease_is_reclaimed_by_another_owner_with_the_journal,
+        save_journal_renews_the_lease,
+        a_retry_is_not_claimable_before_it_is_due,
+        a_reopened_store_still_holds_everything,
+        direct_record_delivery_reports_outcomes,
+        health_readiness_and_metrics,
+    ];
+);
+
 const SECRET: &str = "current-webhook-secret";
 const OLD_SECRET: &str = "previous-webhook-secret";
 const REQUESTS_REPO: &str = "mitx-staff/course-requests";
@@ -58,14 +89,20 @@ fn harness_for(store: Store, secrets: &[&str], dir: Option<tempfile::TempDir>) -
     }
 }
 
-async fn harness() -> Harness {
-    let store = Store::open("sqlite::memory:").await.expect("open store");
-    harness_for(store, &[SECRET, OLD_SECRET], None)
+/// A fresh database on `db`: its URL, and the directory that holds it.
+async fn fresh(db: TestDb) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    (db.url(dir.path()).await, dir)
 }
 
-async fn file_harness() -> (Harness, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("orc.db").display());
+async fn harness(db: TestDb) -> Harness {
+    let (url, dir) = fresh(db).await;
+    let store = Store::open(&url).await.expect("open store");
+    harness_for(store, &[SECRET, OLD_SECRET], Some(dir))
+}
+
+async fn file_harness(db: TestDb) -> (Harness, String) {
+    let (url, dir) = fresh(db).await;
     let store = Store::open(&url).await.expect("open store");
     (harness_for(store, &[SECRET], Some(dir)), url)
 }
@@ -150,9 +187,8 @@ async fn total_jobs(store: &Store) -> i64 {
 // ---------------------------------------------------------------------------
 // Signature, headers, limits.
 
-#[tokio::test]
-async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
-    let h = harness().await;
+async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker(db: TestDb) {
+    let h = harness(db).await;
     let (status, body) = send(
         &h.router,
         signed(
@@ -204,9 +240,8 @@ async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker() {
         .is_some_and(|b| b.contains("/create-xml-repo 6.004r 2018_Spring")));
 }
 
-#[tokio::test]
-async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stored() {
-    let h = harness().await;
+async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stored(db: TestDb) {
+    let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     let forged = orcoursetrion::sign(b"not-the-secret", &body);
     let mut tampered = body.clone();
@@ -228,9 +263,8 @@ async fn forged_missing_and_malformed_signatures_are_refused_and_nothing_is_stor
     assert_eq!(total_jobs(&h.store).await, 0);
 }
 
-#[tokio::test]
-async fn a_rotated_out_secret_still_verifies() {
-    let h = harness().await;
+async fn a_rotated_out_secret_still_verifies(db: TestDb) {
+    let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     let sig = orcoursetrion::sign(OLD_SECRET.as_bytes(), &body);
     let req = webhook_request(Some("old-secret"), Some("issue_comment"), body, Some(sig));
@@ -239,9 +273,9 @@ async fn a_rotated_out_secret_still_verifies() {
     assert_eq!(body["outcome"], json!("stored"));
 }
 
-#[tokio::test]
-async fn without_a_configured_secret_everything_is_refused() {
-    let store = Store::open("sqlite::memory:").await.expect("open");
+async fn without_a_configured_secret_everything_is_refused(db: TestDb) {
+    let (url, _dir) = fresh(db).await;
+    let store = Store::open(&url).await.expect("open");
     let h = harness_for(store, &[""], None);
     let body = fixture("issue_comment_created.json");
     let sig = orcoursetrion::sign(b"", &body);
@@ -254,9 +288,8 @@ async fn without_a_configured_secret_everything_is_refused() {
     assert_eq!(h.store.delivery_count().await.expect("count"), 0);
 }
 
-#[tokio::test]
-async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error() {
-    let h = harness().await;
+async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error(db: TestDb) {
+    let h = harness(db).await;
     let (status, body) = send(
         &h.router,
         signed(
@@ -282,9 +315,8 @@ async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error() {
     assert_eq!(get(&h.router, "/healthz").await.0, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn bodies_over_25_mib_are_refused_with_413() {
-    let h = harness().await;
+async fn bodies_over_25_mib_are_refused_with_413(db: TestDb) {
+    let h = harness(db).await;
     let mut big = vec![b' '; MAX_BODY_BYTES + 1];
     big[0] = b'{';
     big[MAX_BODY_BYTES] = b'}';
@@ -310,9 +342,8 @@ async fn bodies_over_25_mib_are_refused_with_413() {
     assert_eq!(h.store.delivery_count().await.expect("count"), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
-    let h = harness().await;
+async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads(db: TestDb) {
+    let h = harness(db).await;
     // A push of many commits: well over the inline threshold, under the limit.
     let commits: Vec<Value> = (0..5000)
         .map(|i| json!({"id": format!("{i:040x}"), "message": "Update course.xml"}))
@@ -344,9 +375,8 @@ async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads() {
     assert_eq!(send(&h.router, req).await.0, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn missing_delivery_or_event_header_is_a_400_after_verification() {
-    let h = harness().await;
+async fn missing_delivery_or_event_header_is_a_400_after_verification(db: TestDb) {
+    let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     let sig = orcoursetrion::sign(SECRET.as_bytes(), &body);
     let cases = [
@@ -368,9 +398,8 @@ async fn missing_delivery_or_event_header_is_a_400_after_verification() {
 // ---------------------------------------------------------------------------
 // Exactly once.
 
-#[tokio::test]
-async fn the_same_delivery_twice_makes_one_job() {
-    let h = harness().await;
+async fn the_same_delivery_twice_makes_one_job(db: TestDb) {
+    let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     let (_, first) = send(&h.router, signed("dup", "issue_comment", body.clone())).await;
     let (status, second) = send(&h.router, signed("dup", "issue_comment", body)).await;
@@ -384,9 +413,8 @@ async fn the_same_delivery_twice_makes_one_job() {
     assert_eq!(total_jobs(&h.store).await, 1);
 }
 
-#[tokio::test]
-async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
-    let h = harness().await;
+async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) {
+    let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     send(&h.router, signed("fails", "issue_comment", body.clone())).await;
     let job = h
@@ -454,9 +482,8 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal() {
 // ---------------------------------------------------------------------------
 // Which deliveries make jobs.
 
-#[tokio::test]
-async fn deliveries_that_are_not_commands_are_stored_without_a_job() {
-    let h = harness().await;
+async fn deliveries_that_are_not_commands_are_stored_without_a_job(db: TestDb) {
+    let h = harness(db).await;
     let mut other_repo = fixture_json("issue_comment_created.json");
     other_repo["repository"]["full_name"] = json!("mitx-staff/unrelated");
     let cases: Vec<(&str, &str, Vec<u8>)> = vec![
@@ -510,9 +537,8 @@ async fn deliveries_that_are_not_commands_are_stored_without_a_job() {
     assert_eq!(total_jobs(&h.store).await, 0);
 }
 
-#[tokio::test]
-async fn edited_comments_run_only_commands_they_did_not_hold_before() {
-    let h = harness().await;
+async fn edited_comments_run_only_commands_they_did_not_hold_before(db: TestDb) {
+    let h = harness(db).await;
     // Only an old command (and some text) in the edited body: nothing new.
     let mut old_only = fixture_json("issue_comment_edited.json");
     let previous = old_only["changes"]["body"]["from"].clone();
@@ -568,10 +594,11 @@ fn job_for(installation: i64) -> NewJob {
     }
 }
 
-async fn manual_store() -> (Store, ManualClock) {
+async fn manual_store(db: TestDb) -> (Store, ManualClock, tempfile::TempDir) {
     let clock = ManualClock::new();
+    let (url, dir) = fresh(db).await;
     let store = Store::open_with(
-        "sqlite::memory:",
+        &url,
         StoreOptions {
             clock: Arc::new(clock.clone()),
             ..StoreOptions::default()
@@ -579,12 +606,11 @@ async fn manual_store() -> (Store, ManualClock) {
     )
     .await
     .expect("open");
-    (store, clock)
+    (store, clock, dir)
 }
 
-#[tokio::test]
-async fn claims_serialise_one_installation_and_parallelise_others() {
-    let (store, _) = manual_store().await;
+async fn claims_serialise_one_installation_and_parallelise_others(db: TestDb) {
+    let (store, _, _dir) = manual_store(db).await;
     for (id, inst) in [("a1", 1), ("a2", 1), ("b1", 2)] {
         store
             .record_delivery(delivery(id), vec![job_for(inst)])
@@ -620,9 +646,8 @@ async fn claims_serialise_one_installation_and_parallelise_others() {
     assert_eq!(third.delivery_id, "a2");
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
-    let (store, clock) = manual_store().await;
+async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal(db: TestDb) {
+    let (store, clock, _dir) = manual_store(db).await;
     store
         .record_delivery(delivery("crash"), vec![job_for(1)])
         .await
@@ -672,9 +697,8 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal() {
     assert_eq!(row.journal, resumed.journal);
 }
 
-#[tokio::test]
-async fn save_journal_renews_the_lease() {
-    let (store, clock) = manual_store().await;
+async fn save_journal_renews_the_lease(db: TestDb) {
+    let (store, clock, _dir) = manual_store(db).await;
     store
         .record_delivery(delivery("long"), vec![job_for(1)])
         .await
@@ -697,9 +721,8 @@ async fn save_journal_renews_the_lease() {
     assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
 }
 
-#[tokio::test]
-async fn a_retry_is_not_claimable_before_it_is_due() {
-    let (store, clock) = manual_store().await;
+async fn a_retry_is_not_claimable_before_it_is_due(db: TestDb) {
+    let (store, clock, _dir) = manual_store(db).await;
     store
         .record_delivery(delivery("retry"), vec![job_for(1)])
         .await
@@ -743,11 +766,10 @@ async fn a_retry_is_not_claimable_before_it_is_due() {
 // ---------------------------------------------------------------------------
 // Load and durability.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_ingest_stores_every_delivery_exactly_once() {
+async fn concurrent_ingest_stores_every_delivery_exactly_once(db: TestDb) {
     const DELIVERIES: usize = 500;
     const TASKS: usize = 16;
-    let (h, _url) = file_harness().await;
+    let (h, _url) = file_harness(db).await;
     let template = fixture("issue_comment_created.json");
     let mut tasks = Vec::new();
     for t in 0..TASKS {
@@ -799,9 +821,8 @@ async fn concurrent_ingest_stores_every_delivery_exactly_once() {
     assert_eq!(stats.failed_batches, 0);
 }
 
-#[tokio::test]
-async fn a_reopened_store_still_holds_everything() {
-    let (h, url) = file_harness().await;
+async fn a_reopened_store_still_holds_everything(db: TestDb) {
+    let (h, url) = file_harness(db).await;
     let (_, answer) = send(
         &h.router,
         signed(
@@ -849,9 +870,8 @@ async fn a_reopened_store_still_holds_everything() {
     drop(h);
 }
 
-#[tokio::test]
-async fn direct_record_delivery_reports_outcomes() {
-    let (store, _) = manual_store().await;
+async fn direct_record_delivery_reports_outcomes(db: TestDb) {
+    let (store, _, _dir) = manual_store(db).await;
     let out = store
         .record_delivery(delivery("x"), vec![job_for(1), job_for(1)])
         .await
@@ -867,9 +887,8 @@ async fn direct_record_delivery_reports_outcomes() {
 // ---------------------------------------------------------------------------
 // Health and metrics.
 
-#[tokio::test]
-async fn health_readiness_and_metrics() {
-    let h = harness().await;
+async fn health_readiness_and_metrics(db: TestDb) {
+    let h = harness(db).await;
     assert_eq!(
         get(&h.router, "/healthz").await,
         (StatusCode::OK, "ok\n".to_owned())

@@ -124,7 +124,8 @@ pub struct Config {
     pub api_token: Option<Secret>,
     /// `ORC_CHECKLISTS` (a YAML file), else the shipped `docs/checklists.yml`.
     pub checklists: crate::checklist::Checklists,
-    pub database_url: String,
+    /// `ORC_DATABASE_URL`: a secret, since a postgres:// URL may hold a password.
+    pub database_url: Secret,
     pub port: u16,
     pub log_format: LogFormat,
     pub requests_repos: Vec<RepoFullName>,
@@ -397,12 +398,15 @@ impl Config {
             );
         }
         let database_url = r.or("ORC_DATABASE_URL", "sqlite://orcoursetrion.db");
-        if !database_url.starts_with("sqlite:") {
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if !known.iter().any(|k| database_url.starts_with(k)) {
+            // The value is not shown: it may hold a password.
             r.problem(
                 "ORC_DATABASE_URL",
-                "expected sqlite://PATH (PostgreSQL support is planned, not built yet)",
+                "expected sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB",
             );
         }
+        let database_url = Secret::new(database_url);
         let port = match r.opt("PORT") {
             None => 8080,
             Some(v) => v.parse::<u16>().unwrap_or_else(|_| {

@@ -116,7 +116,7 @@ async fn apply(
 ) -> Result<(), StoreError> {
     conn.raw(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version    INTEGER PRIMARY KEY NOT NULL,
+             version    BIGINT  PRIMARY KEY NOT NULL,
              name       TEXT    NOT NULL,
              applied_at BIGINT  NOT NULL)",
     )

@@ -30,11 +30,15 @@ mod common {
 use db_for_tests::TestDb;
 
 crate::on_both_backends!(
-    duplicate_inside_one_batch_is_stored_once,
-    a_failing_write_does_not_fail_its_batch_neighbours,
-    job_lifecycle_with_journal_retry_and_audit,
-    upsert_run_creates_then_updates,
-    closed_store_refuses_writes_and_pings,
+    multi_thread: [
+    ];
+    current_thread: [
+        duplicate_inside_one_batch_is_stored_once,
+        a_failing_write_does_not_fail_its_batch_neighbours,
+        job_lifecycle_with_journal_retry_and_audit,
+        upsert_run_creates_then_updates,
+        closed_store_refuses_writes_and_pings,
+    ];
 );
 
 /// A store on `db` with a manual clock (SQLite: in memory).

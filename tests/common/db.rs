@@ -76,12 +76,12 @@ impl TestDb {
     }
 }
 
-/// `on_both_backends!(a, b)`: the tests `a::sqlite`, `a::postgres`, … each
-/// calling `async fn a(db: TestDb)`. `multi_thread: a` runs on a
-/// multi-threaded runtime.
+/// `on_both_backends!(multi_thread: [a]; current_thread: [b, c]);`: the
+/// tests `a::sqlite`, `a::postgres`, `b::sqlite`, … each calling
+/// `async fn a(db: TestDb)`, on a multi- or a current-thread runtime.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(multi_thread: $m:ident,)* $($name:ident),* $(,)?) => {
+    (multi_thread: [$($m:ident),* $(,)?]; current_thread: [$($name:ident),* $(,)?] $(;)?) => {
         $(
             mod $m {
                 use super::common::db::TestDb;

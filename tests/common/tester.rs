@@ -21,6 +21,7 @@ use orcoursetrion::{
 };
 use serde_json::{json, Value};
 
+use super::db::TestDb;
 use super::fake::{FakeGitHub, BOT_LOGIN};
 
 pub const SECRET: &str = "webhook-s3cret";
@@ -45,9 +46,16 @@ pub struct TesterBuilder {
     lease: Duration,
     progress_interval: Duration,
     body_grace: Duration,
+    db: TestDb,
 }
 
 impl TesterBuilder {
+    /// The database the server runs on (default: a SQLite file).
+    pub fn database(mut self, db: TestDb) -> Self {
+        self.db = db;
+        self
+    }
+
     /// How long a webhook body may take before its rate is checked.
     pub fn body_grace(mut self, d: Duration) -> Self {
         self.body_grace = d;
@@ -96,7 +104,7 @@ impl TesterBuilder {
             fake.set_latency(d);
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("orc.db");
+        let database_url = self.db.url(dir.path()).await;
         let mut vars: HashMap<String, String> = [
             ("ORC_GH_API_URL", fake.url()),
             ("ORC_APP_ID", super::TEST_APP_ID.to_string()),
@@ -105,7 +113,7 @@ impl TesterBuilder {
                 super::test_app_private_key_pem().to_string(),
             ),
             ("ORC_WEBHOOK_SECRET", format!("old-secret,{SECRET}")),
-            ("ORC_DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("ORC_DATABASE_URL", database_url),
             ("ORC_REQUESTS_REPOS", format!("{REQ_OWNER}/{REQ_REPO}")),
             ("ORC_STAGING_GITRELOAD", STAGING.to_string()),
             ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
@@ -184,7 +192,13 @@ impl Tester {
             lease: Duration::from_secs(2),
             progress_interval: Duration::ZERO,
             body_grace: Duration::from_secs(10),
+            db: TestDb::Sqlite,
         }
+    }
+
+    /// The standard shop on `db`, nothing added.
+    pub async fn on(db: TestDb) -> Tester {
+        Tester::builder().database(db).start().await
     }
 
     /// The standard shop, nothing added.
