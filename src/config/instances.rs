@@ -1,10 +1,25 @@
-//! The settings of this process as one instance among several on a
-//! database (`ORC_INSTANCE`, `ORC_LEASE_SECS`), and of what it keeps and
+//! The database (`ORC_DATABASE_URL`), this process as one instance among
+//! several on it (`ORC_INSTANCE`, `ORC_LEASE_SECS`), and what it keeps and
 //! recovers (`ORC_REDELIVER_EVERY`, `ORC_RETENTION_DAYS`).
 
 use std::time::Duration;
 
 use super::Reader;
+use crate::secret::Secret;
+
+/// `ORC_DATABASE_URL`, kept as a secret: a postgres:// URL may hold a password.
+pub(super) fn database_url(r: &mut Reader<'_>) -> Secret {
+    let url = r.or("ORC_DATABASE_URL", "sqlite://orcoursetrion.db");
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if !known.iter().any(|k| url.starts_with(k)) {
+        // The value is not shown: it may hold a password.
+        r.problem(
+            "ORC_DATABASE_URL",
+            "expected sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB",
+        );
+    }
+    Secret::new(url)
+}
 
 /// How this process shares its database with other instances, and how long
 /// it keeps what it stored.

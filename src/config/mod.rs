@@ -397,16 +397,7 @@ impl Config {
                 "too short: use at least 16 random characters (e.g. `openssl rand -hex 24`)",
             );
         }
-        let database_url = r.or("ORC_DATABASE_URL", "sqlite://orcoursetrion.db");
-        let known = ["sqlite:", "postgres://", "postgresql://"];
-        if !known.iter().any(|k| database_url.starts_with(k)) {
-            // The value is not shown: it may hold a password.
-            r.problem(
-                "ORC_DATABASE_URL",
-                "expected sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB",
-            );
-        }
-        let database_url = Secret::new(database_url);
+        let database_url = instances::database_url(&mut r);
         let port = match r.opt("PORT") {
             None => 8080,
             Some(v) => v.parse::<u16>().unwrap_or_else(|_| {

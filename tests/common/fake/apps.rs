@@ -19,6 +19,8 @@ pub(crate) fn router(s: S) -> Router {
             "/app/installations/{id}/access_tokens",
             post(create_access_token),
         )
+        .route("/app/hook/deliveries", get(list_deliveries))
+        .route("/app/hook/deliveries/{id}/attempts", post(redeliver))
         .route("/orgs/{org}/installation", get(get_org_installation))
         .route(
             "/repos/{owner}/{repo}/installation",

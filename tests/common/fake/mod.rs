@@ -69,6 +69,7 @@ const REACTIONS: [&str; 8] = [
 mod apps;
 mod conn;
 mod contents;
+mod deliveries;
 mod gate;
 mod git;
 mod handle;
@@ -85,6 +86,7 @@ mod world;
 pub(crate) use apps::*;
 pub(crate) use conn::*;
 pub(crate) use contents::*;
+pub use deliveries::*;
 pub(crate) use gate::*;
 pub(crate) use git::*;
 pub use handle::*;

@@ -124,6 +124,11 @@ pub(crate) struct World {
     pub(crate) request_seq: u64,
     /// Installation id → permissions that differ from the App's defaults.
     pub(crate) installation_permissions: HashMap<u64, Value>,
+    /// The App's webhook delivery log (deliveries.rs).
+    pub(crate) hook_deliveries: Vec<HookDeliveryRec>,
+    pub(crate) app_webhook: Option<AppWebhook>,
+    pub(crate) refuse_redeliveries: usize,
+    pub(crate) redelivery_requests: Vec<u64>,
 }
 
 impl World {
@@ -150,6 +155,10 @@ impl World {
             installation_scope: true,
             request_seq: 0,
             installation_permissions: HashMap::new(),
+            hook_deliveries: Vec::new(),
+            app_webhook: None,
+            refuse_redeliveries: 0,
+            redelivery_requests: Vec::new(),
         };
         let id = w.id();
         w.users.insert(
