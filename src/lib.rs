@@ -24,6 +24,7 @@ mod jobs;
 mod logs;
 mod metrics;
 mod naming;
+mod redeliver;
 mod secret;
 mod server;
 mod store;

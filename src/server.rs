@@ -262,6 +262,16 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         config.instances.lease / 3,
         shutdown_rx.clone(),
     ));
+    if let Some(every) = config.instances.redeliver_every {
+        tasks.push(crate::redeliver::spawn(
+            app.clone(),
+            store.clone(),
+            metrics.clone(),
+            instance.name.clone(),
+            every,
+            shutdown_rx.clone(),
+        ));
+    }
     for n in 0..config.workers {
         let worker = Worker {
             store: store.clone(),

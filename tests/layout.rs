@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("actions", 4),
     ("doctor", 4),
     ("instance", 4),
+    ("redeliver", 4),
     ("logs", 4),
     ("command", 5),
     ("jobs", 6),

@@ -119,6 +119,8 @@ impl TesterBuilder {
             ("ORC_PRODUCTION_GITRELOAD", PRODUCTION.to_string()),
             ("ORC_OPERATORS_TEAM", "mitx/course-operators".to_string()),
             ("ORC_WORKERS", "2".to_string()),
+            // Scenarios that sweep turn it on (tests/redeliver.rs).
+            ("ORC_REDELIVER_EVERY", "off".to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -135,6 +137,7 @@ impl TesterBuilder {
             _dir: dir,
             http: reqwest::Client::new(),
             deliveries: 0,
+            port: None,
         };
         t.restart().await;
         t
@@ -181,6 +184,7 @@ pub struct Tester {
     _dir: tempfile::TempDir,
     pub http: reqwest::Client,
     deliveries: u32,
+    port: Option<u16>,
 }
 
 impl Tester {
@@ -243,10 +247,26 @@ impl Tester {
     }
 
     /// Starts the server (again) on the same database.
+    /// The server keeps its first port, so that what GitHub was told (the
+    /// App's webhook URL) stays right; a crashed server's socket may take a
+    /// moment to close.
     pub async fn restart(&mut self) {
-        let server = orcoursetrion::start(&self.config, self.options())
-            .await
-            .expect("server starts");
+        let mut tries = 0;
+        let server = loop {
+            let mut options = self.options();
+            if let Some(port) = self.port {
+                options.bind.set_port(port);
+            }
+            match orcoursetrion::start(&self.config, options).await {
+                Ok(s) => break s,
+                Err(e) if tries < 100 && e.to_string().contains("cannot listen") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("server starts: {e}"),
+            }
+        };
+        self.port = Some(server.addr.port());
         self.server = Some(server);
     }
 
