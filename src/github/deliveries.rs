@@ -65,7 +65,7 @@ impl GitHub {
         let req = Request::new(Method::POST, path).replayable(true);
         let (resp, m, p) = self.as_app().call(req).await?;
         match resp.status {
-            202 | 200 | 201 => Ok(Redelivery::Asked),
+            200..=202 => Ok(Redelivery::Asked),
             422 => Ok(Redelivery::Refused),
             _ => Err(resp.unexpected(&m, &p)),
         }
