@@ -89,7 +89,7 @@ pub(crate) async fn list_deliveries(State(s): State<S>, uri: Uri) -> R {
             .filter(|d| now - d.delivered_at <= KEPT_FOR)
             .filter(|d| start.is_none_or(|c| d.id <= c))
             .collect();
-        newest_first.sort_by(|a, b| b.id.cmp(&a.id));
+        newest_first.sort_by_key(|d| std::cmp::Reverse(d.id));
         let page: Vec<Value> = newest_first
             .iter()
             .take(per_page)
