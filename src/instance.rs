@@ -153,3 +153,55 @@ impl PaceLedger for StorePacer {
 pub fn pace_ledger(store: &Store) -> Arc<dyn PaceLedger> {
     Arc::new(StorePacer(store.clone()))
 }
+
+/// How often old rows are pruned, and how many of each kind per batch.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const PRUNE_BATCH: usize = 500;
+
+/// Prunes what `ORC_RETENTION_DAYS` no longer keeps: at start-up, then every
+/// ten minutes, in small batches until nothing is left to prune.
+pub fn spawn_pruner(
+    store: Store,
+    retention_days: u64,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let retention = Duration::from_secs(retention_days.saturating_mul(86_400));
+    tokio::spawn(async move {
+        loop {
+            let mut total = crate::store::Pruned::default();
+            loop {
+                match store.prune(retention, PRUNE_BATCH).await {
+                    Ok(p) if p.total() > 0 => {
+                        total.bodies += p.bodies;
+                        total.emptied_jobs += p.emptied_jobs;
+                        total.jobs += p.jobs;
+                        total.deliveries += p.deliveries;
+                        // Let ingest's writes through between batches.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pruning failed; trying again later");
+                        break;
+                    }
+                }
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+            if total.total() > 0 {
+                tracing::info!(
+                    bodies = total.bodies,
+                    emptied_jobs = total.emptied_jobs,
+                    jobs = total.jobs,
+                    deliveries = total.deliveries,
+                    "pruned what the retention period no longer keeps"
+                );
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}

@@ -262,6 +262,11 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         config.instances.lease / 3,
         shutdown_rx.clone(),
     ));
+    tasks.push(crate::instance::spawn_pruner(
+        store.clone(),
+        config.instances.retention_days,
+        shutdown_rx.clone(),
+    ));
     if let Some(every) = config.instances.redeliver_every {
         tasks.push(crate::redeliver::spawn(
             app.clone(),

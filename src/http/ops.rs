@@ -98,6 +98,13 @@ pub(super) async fn metrics(State(st): State<Arc<IngressState>>) -> Response {
         kind: SeriesKind::Counter,
         value,
     };
+    let disk = st
+        .store
+        .disk_bytes()
+        .await
+        .ok()
+        .and_then(|b| u64::try_from(b).ok())
+        .unwrap_or(0);
     let store_series = [
         counter(
             "orcoursetrion_store_batches_total",
@@ -114,6 +121,12 @@ pub(super) async fn metrics(State(st): State<Arc<IngressState>>) -> Response {
             "Group-commit transactions that failed.",
             stats.failed_batches,
         ),
+        Series {
+            name: "orcoursetrion_store_disk_bytes",
+            help: "Bytes the database takes on disk.",
+            kind: SeriesKind::Gauge,
+            value: disk,
+        },
         Series {
             name: "orcoursetrion_store_max_batch",
             help: "Largest group-commit transaction so far.",

@@ -38,6 +38,7 @@ mod jobs;
 mod migrate;
 mod model;
 mod requests;
+mod retention;
 mod wake;
 mod writer;
 
@@ -74,6 +75,8 @@ use jobs::*;
 use migrate::*;
 pub use model::*;
 use requests::*;
+pub use retention::Pruned;
+use retention::*;
 use wake::*;
 use writer::*;
 

@@ -38,6 +38,8 @@ crate::on_both_backends!(
         job_lifecycle_with_journal_retry_and_audit,
         upsert_run_creates_then_updates,
         closed_store_refuses_writes_and_pings,
+        retention_drops_bodies_then_rows_and_dedupe_outlives_the_body,
+        instance_names_leases_and_pacing_are_shared_rules,
     ];
 );
 
@@ -351,4 +353,168 @@ async fn the_background_checkpointer_moves_commits_into_the_main_file() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     store.close().await;
+}
+
+async fn retention_drops_bodies_then_rows_and_dedupe_outlives_the_body(db: TestDb) {
+    let (store, clock) = manual_store(db).await;
+    let day = Duration::from_secs(86_400);
+    store
+        .record_delivery(delivery("old"), vec![job(1)])
+        .await
+        .expect("record");
+    let j = store
+        .claim_job("w", Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("job");
+    store
+        .finish_job(j.id, "w", JobEnd::Done { result: json!({}) })
+        .await
+        .expect("finish");
+    // A job still queued keeps its delivery's body whatever its age.
+    store
+        .record_delivery(delivery("waiting"), vec![job(2)])
+        .await
+        .expect("record");
+    assert!(store.disk_bytes().await.expect("disk") > 0);
+
+    clock.advance(2 * day);
+    let p = store.prune(day, 100).await.expect("prune");
+    assert_eq!(
+        (p.bodies, p.emptied_jobs, p.jobs, p.deliveries),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(
+        store.delivery_body("old").await.expect("body"),
+        Some(vec![])
+    );
+    assert_eq!(
+        store
+            .delivery("old")
+            .await
+            .expect("row")
+            .map(|d| d.body_len),
+        Some(0)
+    );
+    assert!(!store
+        .delivery_body("waiting")
+        .await
+        .expect("body")
+        .unwrap_or_default()
+        .is_empty());
+    // Its body is gone, its id is not: GitHub may still redeliver it.
+    assert_eq!(
+        store
+            .record_delivery(delivery("old"), vec![job(1)])
+            .await
+            .expect("again"),
+        DeliveryOutcome::Duplicate
+    );
+    assert_eq!(store.prune(day, 100).await.expect("prune").total(), 0);
+
+    // Past the redelivery window the finished job and then the id go.
+    clock.advance(3 * day);
+    let p = store.prune(day, 100).await.expect("prune");
+    assert_eq!((p.emptied_jobs, p.jobs, p.deliveries), (1, 1, 1));
+    assert_eq!(store.delivery("old").await.expect("row"), None);
+    assert!(store.delivery("waiting").await.expect("row").is_some());
+    assert_eq!(
+        store.jobs_of_delivery("waiting").await.expect("jobs").len(),
+        1
+    );
+}
+
+async fn instance_names_leases_and_pacing_are_shared_rules(db: TestDb) {
+    let (store, clock) = manual_store(db).await;
+    let fresh = Duration::from_secs(60);
+    assert_eq!(
+        store
+            .register_instance("a", "h1", 10, fresh, false)
+            .await
+            .expect("a"),
+        0
+    );
+    // A job held by worker w0 of instance "a".
+    store
+        .record_delivery(delivery("d"), vec![job(1)])
+        .await
+        .expect("record");
+    let held = store
+        .claim_job("a/w0", Duration::from_secs(600))
+        .await
+        .expect("claim")
+        .expect("job");
+    // A second live process under the same name is refused.
+    match store.register_instance("a", "h2", 11, fresh, false).await {
+        Err(StoreError::InstanceLive(l)) => assert_eq!((l.host.as_str(), l.pid), ("h1", 10)),
+        other => panic!("expected InstanceLive, got {other:?}"),
+    }
+    assert!(store.heartbeat("a", 10).await.expect("beat"));
+    // Taken over (the caller knows pid 10 is gone): a's job is claimable at once.
+    assert_eq!(
+        store
+            .register_instance("a", "h1", 12, fresh, true)
+            .await
+            .expect("take"),
+        1
+    );
+    assert!(!store.heartbeat("a", 10).await.expect("old beat"));
+    let again = store
+        .claim_job("a/w1", Duration::from_secs(600))
+        .await
+        .expect("claim")
+        .expect("resumed");
+    assert_eq!(again.id, held.id);
+    // A stale name is free for anyone, with the jobs it still held.
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        store
+            .register_instance("a", "h3", 13, fresh, false)
+            .await
+            .expect("stale"),
+        1
+    );
+    assert_eq!(
+        store.live_instances(fresh).await.expect("live"),
+        vec!["a".to_string()]
+    );
+    store.unregister_instance("a", 13).await.expect("bye");
+    assert!(store.live_instances(fresh).await.expect("live").is_empty());
+
+    // One holder of a named lease at a time; it lapses.
+    assert!(store.try_lease("sweep", "a", fresh).await.expect("a"));
+    assert!(!store.try_lease("sweep", "b", fresh).await.expect("b"));
+    assert!(store.try_lease("sweep", "a", fresh).await.expect("renew"));
+    clock.advance(Duration::from_secs(61));
+    assert!(store.try_lease("sweep", "b", fresh).await.expect("lapsed"));
+    store.release_lease("sweep", "b").await.expect("release");
+    assert!(store.try_lease("sweep", "c", fresh).await.expect("free"));
+
+    // Pacing: 3 a minute, shared: the 4th waits for the 1st to leave the window.
+    for _ in 0..3 {
+        assert_eq!(
+            store.reserve_content_write(Some(1), 3).await.expect("slot"),
+            Duration::ZERO
+        );
+    }
+    // (The manual clock is real time plus an offset: a few ms pass.)
+    let near = |wait: Duration, secs: u64| {
+        wait <= Duration::from_secs(secs) && wait > Duration::from_secs(secs - 1)
+    };
+    let wait = store.reserve_content_write(Some(1), 3).await.expect("slot");
+    assert!(near(wait, 60), "{wait:?}");
+    // Other installations have their own budget.
+    assert_eq!(
+        store.reserve_content_write(Some(2), 3).await.expect("slot"),
+        Duration::ZERO
+    );
+    clock.advance(Duration::from_secs(30));
+    let wait = store.reserve_content_write(Some(1), 3).await.expect("slot");
+    assert!(near(wait, 30), "{wait:?}");
+
+    // Marks outlive everything.
+    assert_eq!(store.mark("m").await.expect("mark"), None);
+    let at = ms_to_time(1_800_000_000_000);
+    store.set_mark("m", at).await.expect("set");
+    assert_eq!(store.mark("m").await.expect("mark"), Some(at));
 }

@@ -49,6 +49,7 @@ pub(super) enum Op {
     MadeRepo(MadeRepo),
     ExpireLeases,
     Shared(SharedOp),
+    Prune(PruneOp),
     Shutdown,
 }
 
@@ -67,6 +68,7 @@ pub(super) enum Out {
     Delivery(DeliveryOutcome),
     Claim(Option<RawJob>),
     Count(u64),
+    Pruned(Pruned),
     Unit,
 }
 
@@ -297,6 +299,7 @@ pub(super) async fn exec_ops(
                 Ok(Out::Unit)
             }
             Op::Shared(op) => exec_shared(conn, op, now).await?,
+            Op::Prune(op) => Ok(Out::Pruned(prune(conn, op, now).await?)),
             Op::ExpireLeases => {
                 let done = q(
                     "UPDATE jobs SET lease_until = $1 WHERE state = 'running' AND lease_until > $1",
