@@ -51,6 +51,7 @@ impl ServerOptions {
             bind: SocketAddr::from(([0, 0, 0, 0], config.port)),
             client: ClientConfig {
                 api_url: config.api_url.clone(),
+                content_writes_per_minute: config.instances.writes_per_minute,
                 ..ClientConfig::default()
             },
             worker: WorkerOptions {

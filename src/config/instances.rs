@@ -37,6 +37,9 @@ pub struct InstanceSettings {
     pub redeliver_every: Option<Duration>,
     /// `ORC_RETENTION_DAYS`: how long delivery bodies and finished jobs are kept.
     pub retention_days: u64,
+    /// `ORC_WRITES_PER_MINUTE`: content-creating GitHub calls per installation
+    /// and minute, shared by every instance (GitHub asks for at most 80).
+    pub writes_per_minute: usize,
 }
 
 /// A duration such as `90s`, `15m`, `1h` or `2d`; a bare number is seconds.
@@ -88,6 +91,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> InstanceSettings {
         lease: Duration::from_secs(r.number("ORC_LEASE_SECS", 60, 3..=3600)),
         redeliver_every,
         retention_days: r.number("ORC_RETENTION_DAYS", 14, 1..=3650),
+        writes_per_minute: r.number("ORC_WRITES_PER_MINUTE", 80, 1..=100_000) as usize,
     }
 }
 

@@ -127,6 +127,7 @@ impl TesterBuilder {
         .collect();
         vars.extend(self.vars);
         let config = Config::from_vars(&vars).expect("config");
+        let env = vars.clone();
         let mut t = Tester {
             fake,
             server: None,
@@ -138,6 +139,7 @@ impl TesterBuilder {
             http: reqwest::Client::new(),
             deliveries: 0,
             port: None,
+            env,
         };
         t.restart().await;
         t
@@ -185,6 +187,7 @@ pub struct Tester {
     pub http: reqwest::Client,
     deliveries: u32,
     port: Option<u16>,
+    env: HashMap<String, String>,
 }
 
 impl Tester {
@@ -208,6 +211,12 @@ impl Tester {
     /// The standard shop, nothing added.
     pub async fn start() -> Tester {
         Tester::builder().start().await
+    }
+
+    /// The configuration as environment variables, for a `serve` process
+    /// started beside the in-process server (same fake, same database).
+    pub fn env(&self) -> HashMap<String, String> {
+        self.env.clone()
     }
 
     pub fn server(&self) -> &RunningServer {
