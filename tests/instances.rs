@@ -326,5 +326,27 @@ async fn two_instances_one_database_fifty_commands_three_kills_each_answered_onc
         last_end = *end;
         last_job = *job;
     }
+
+    // A second process under a live name does not start, and says why.
+    let mut twin = Instance::new("b", &env, dir.path());
+    twin.log = dir.path().join("twin.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", twin.port.to_string())
+        .env("ORC_INSTANCE", "b")
+        .env("ORC_LEASE_SECS", "3")
+        .envs(&env)
+        .output()
+        .expect("run twin");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("another instance named \"b\" is running"),
+        "{text}"
+    );
     store.close().await;
 }

@@ -229,8 +229,7 @@ impl Worker {
             }
             match self.store.claim_job(&self.owner, self.options.lease).await {
                 Ok(Some(job)) => {
-                    let span =
-                        tracing::info_span!("job", job = job.id, delivery = %job.delivery_id);
+                    let span = tracing::info_span!("job", job = job.id, delivery = %job.delivery_id, worker = %self.owner);
                     self.process(job).instrument(span).await;
                 }
                 Ok(None) => {

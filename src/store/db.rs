@@ -165,9 +165,10 @@ impl Conn {
 
     /// Runs several statements in one go (a migration file).
     pub(super) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Executor as _;
         match self {
-            Conn::Lite(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
-            Conn::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
+            Conn::Lite(c) => c.execute(sql).await.map(|_| ()),
+            Conn::Pg(c) => c.execute(sql).await.map(|_| ()),
         }
     }
 

@@ -40,6 +40,7 @@ crate::on_both_backends!(
         closed_store_refuses_writes_and_pings,
         retention_drops_bodies_then_rows_and_dedupe_outlives_the_body,
         instance_names_leases_and_pacing_are_shared_rules,
+        migrations_run_once_when_instances_start_together,
     ];
 );
 
@@ -517,4 +518,34 @@ async fn instance_names_leases_and_pacing_are_shared_rules(db: TestDb) {
     let at = ms_to_time(1_800_000_000_000);
     store.set_mark("m", at).await.expect("set");
     assert_eq!(store.mark("m").await.expect("mark"), Some(at));
+}
+
+async fn migrations_run_once_when_instances_start_together(db: TestDb) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db.url(dir.path()).await;
+    // Four instances starting together (one task, four connections).
+    let (a, b, c, d) = tokio::join!(
+        Store::open(&url),
+        Store::open(&url),
+        Store::open(&url),
+        Store::open(&url)
+    );
+    let stores: Vec<Store> = [a, b, c, d].into_iter().map(|s| s.expect("open")).collect();
+    let counts =
+        q("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version ORDER BY version")
+            .fetch_all(&stores[0].inner.read)
+            .await
+            .expect("versions");
+    let versions: Vec<(i64, i64)> = counts
+        .iter()
+        .map(|r| (r.try_get(0).expect("v"), r.try_get(1).expect("n")))
+        .collect();
+    let expected: Vec<(i64, i64)> = migrations(stores[0].backend())
+        .iter()
+        .map(|m| (m.0, 1))
+        .collect();
+    assert_eq!(versions, expected);
+    for s in stores {
+        s.close().await;
+    }
 }
