@@ -930,9 +930,17 @@ async fn health_readiness_and_metrics(db: TestDb) {
         "orcoursetrion_webhook_duration_seconds_count 3",
         "# TYPE orcoursetrion_github_calls_total counter",
         "orcoursetrion_store_writes_total 2",
+        "# TYPE orcoursetrion_store_disk_bytes gauge",
+        "orcoursetrion_redeliveries_total{outcome=\"found_missing\"} 0",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    let disk: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("orcoursetrion_store_disk_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("disk bytes");
+    assert!(disk > 0, "{text}");
 
     h.store.close().await;
     assert_eq!(

@@ -549,3 +549,28 @@ async fn migrations_run_once_when_instances_start_together(db: TestDb) {
         s.close().await;
     }
 }
+
+/// On PostgreSQL an idle worker of another instance is woken by NOTIFY when
+/// a job is queued or finished, with no poll.
+#[tokio::test]
+async fn a_queued_job_wakes_the_workers_of_another_instance() {
+    if !TestDb::Postgres.available() {
+        return;
+    }
+    let url = db_for_tests::fresh_postgres_url().await;
+    let here = Store::open(&url).await.expect("open");
+    let there = Store::open(&url).await.expect("open");
+    let wake = Arc::new(tokio::sync::Notify::new());
+    there.watch_jobs(wake.clone());
+    // Let the LISTEN start before the job is queued.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let woken = wake.notified();
+    here.record_delivery(delivery("n1"), vec![job(1)])
+        .await
+        .expect("record");
+    tokio::time::timeout(Duration::from_secs(10), woken)
+        .await
+        .expect("NOTIFY woke the other instance");
+    here.close().await;
+    there.close().await;
+}
