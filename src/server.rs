@@ -16,7 +16,7 @@ use crate::http::{self, BodyBudget, ConnLimits, EventFilter, IngressState, Mode,
 use crate::instance::{pace_ledger, Instance};
 use crate::jobs::{Bot, Worker, WorkerOptions};
 use crate::metrics::Metrics;
-use crate::store::{AuditEntry, Store, StoreError};
+use crate::store::{AuditEntry, Store, StoreError, StoreOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -178,7 +178,14 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         tracing::warn!("ORC_REQUESTS_REPOS is empty: no comment will be treated as a command");
     }
     let owner = own_database(config.database_url.expose())?;
-    let store = Store::open(config.database_url.expose()).await?;
+    let store = Store::open_with(
+        config.database_url.expose(),
+        StoreOptions {
+            keep_bodies: config.instances.keep_bodies,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
     if owner.is_some() {
         // This process owns the file, so jobs marked running belong to a
         // process that is gone: resume them now, not when their lease ends.

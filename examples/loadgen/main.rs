@@ -38,6 +38,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Webhook ingress load generator against the release server binary")]
 struct Args {
     /// Signed deliveries to send.
+    /// Keep every delivery's body in the database (`ORC_KEEP_BODIES=true`),
+    /// as every build before bodies left the commit path did.
+    #[arg(long)]
+    keep_bodies: bool,
     #[arg(long, default_value_t = 20_000)]
     deliveries: usize,
     /// Keep-alive connections sending in parallel (one request in flight each).
@@ -294,7 +298,11 @@ async fn main() {
         ready.as_secs_f64() * 1e3
     );
     let client_cpu_before = proc_cpu(std::process::id());
+    let written_before = proc_write_bytes(pid);
     let (mut out, wall) = load(&server, body, &args).await;
+    // Group commit fsyncs before each 202; checkpoints trail a little.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let written = proc_write_bytes(pid).saturating_sub(written_before);
     let client_cpu = proc_cpu(std::process::id()).saturating_sub(client_cpu_before);
 
     let hwm = proc_status_kib(pid, "VmHWM");
@@ -325,6 +333,11 @@ async fn main() {
         "throughput                   {:>9.0} deliveries/s  ({:.2} s wall)",
         out.accepted as f64 / wall.as_secs_f64(),
         wall.as_secs_f64()
+    );
+    println!(
+        "written to disk              {:>9.0} bytes/delivery  ({:.1} MB in all, /proc/PID/io write_bytes)",
+        written as f64 / out.accepted.max(1) as f64,
+        written as f64 / 1e6
     );
     if done > 0 {
         println!(

@@ -104,6 +104,11 @@ pub(crate) fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
         .env("ORC_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("ORC_LOG_FORMAT", "json")
         .env("RUST_LOG", &args.rust_log)
+        .env("ORC_REDELIVER_EVERY", "off")
+        .env(
+            "ORC_KEEP_BODIES",
+            if args.keep_bodies { "true" } else { "false" },
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("dup log fd"))
         .stderr(log)
@@ -172,4 +177,17 @@ pub(crate) fn proc_cpu(pid: u32) -> Duration {
         .map(|x| x.parse().unwrap_or(0))
         .collect();
     Duration::from_millis((f[11] + f[12]) * 10)
+}
+
+/// Bytes a process made the storage layer write (`write_bytes` of
+/// `/proc/PID/io`: what reaches the disk, WAL and checkpoints included).
+pub(crate) fn proc_write_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("write_bytes:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

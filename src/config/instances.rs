@@ -40,6 +40,9 @@ pub struct InstanceSettings {
     /// `ORC_WRITES_PER_MINUTE`: content-creating GitHub calls per installation
     /// and minute, shared by every instance (GitHub asks for at most 80).
     pub writes_per_minute: usize,
+    /// `ORC_KEEP_BODIES`: keep every delivery's body for debugging (bodies
+    /// that did not parse are always kept).
+    pub keep_bodies: bool,
 }
 
 /// A duration such as `90s`, `15m`, `1h` or `2d`; a bare number is seconds.
@@ -92,6 +95,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> InstanceSettings {
         redeliver_every,
         retention_days: r.number("ORC_RETENTION_DAYS", 14, 1..=3650),
         writes_per_minute: r.number("ORC_WRITES_PER_MINUTE", 80, 1..=100_000) as usize,
+        keep_bodies: r.bool("ORC_KEEP_BODIES", false),
     }
 }
 

@@ -13,7 +13,8 @@ impl Store {
     /// One delivery, without its body.
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         let row = q(
-            "SELECT id, event, action, installation_id, received_at, parse_error, CAST(length(body) AS BIGINT)
+            "SELECT id, event, action, installation_id, received_at, parse_error, CAST(length(body) AS BIGINT),
+                    size
              FROM deliveries WHERE id = $1",
         )
         .bind(id)
@@ -28,6 +29,7 @@ impl Store {
                 received_at: ms_to_time(r.try_get(4)?),
                 parse_error: r.try_get(5)?,
                 body_len: r.try_get(6)?,
+                size: r.try_get::<Option<i64>, _>(7)?.unwrap_or_default(),
             })
         })
         .transpose()
@@ -46,27 +48,28 @@ impl Store {
 /// Inserts new deliveries; returns the ids that were not already stored.
 pub(super) async fn insert_deliveries(
     conn: &mut Conn,
-    deliveries: &[&NewDelivery],
+    deliveries: &[(&NewDelivery, bool)],
     now: i64,
 ) -> Result<HashSet<String>, sqlx::Error> {
     let mut inserted = HashSet::with_capacity(deliveries.len());
     for chunk in chunked(deliveries) {
         let sql = values_sql(
-            "INSERT INTO deliveries (id, event, action, installation_id, received_at, body, parse_error) VALUES ",
-            "(?,?,?,?,?,?,?)",
+            "INSERT INTO deliveries (id, event, action, installation_id, received_at, body, parse_error, size) VALUES ",
+            "(?,?,?,?,?,?,?,?)",
             chunk.len(),
             " ON CONFLICT (id) DO NOTHING RETURNING id",
         );
         let mut q = q(sql);
-        for d in chunk {
+        for (d, keep) in chunk {
             q = q
                 .bind(d.id.as_str())
                 .bind(d.event.as_str())
                 .bind(d.action.as_deref())
                 .bind(d.installation_id)
                 .bind(now)
-                .bind(d.body.as_ref())
-                .bind(d.parse_error.as_deref());
+                .bind(if *keep { d.body.as_ref() } else { &[][..] })
+                .bind(d.parse_error.as_deref())
+                .bind(i64::try_from(d.body.len()).unwrap_or(i64::MAX));
         }
         for row in q.fetch_all(&mut *conn).await? {
             inserted.insert(row.try_get::<String, _>(0)?);

@@ -37,6 +37,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "instances",
         include_str!("migrations/sqlite/0007_instances.sql"),
     ),
+    (
+        8,
+        "delivery_size",
+        include_str!("migrations/sqlite/0008_delivery_size.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -70,6 +75,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "instances",
         include_str!("migrations/postgres/0007_instances.sql"),
+    ),
+    (
+        8,
+        "delivery_size",
+        include_str!("migrations/postgres/0008_delivery_size.sql"),
     ),
 ];
 

@@ -130,6 +130,10 @@ pub struct StoreOptions {
     pub read_connections: u32,
     /// How long SQLite waits for a lock held by another process.
     pub busy_timeout: Duration,
+    /// Keep every delivery's body (`ORC_KEEP_BODIES`), not only the ones
+    /// that did not parse. Off by default: the jobs hold what they need, and
+    /// a 13 KB body is most of what a delivery writes.
+    pub keep_bodies: bool,
 }
 
 impl Default for StoreOptions {
@@ -141,6 +145,7 @@ impl Default for StoreOptions {
             default_max_attempts: 5,
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            keep_bodies: false,
         }
     }
 }
@@ -157,6 +162,7 @@ struct Inner {
     writer: mpsc::Sender<Pending>,
     clock: SharedClock,
     default_max_attempts: i64,
+    keep_bodies: bool,
     stats: Arc<StatsCell>,
     /// Set when the store closes, to stop its background listener.
     closing: tokio::sync::watch::Sender<bool>,
@@ -198,6 +204,7 @@ impl Store {
                 writer: tx,
                 clock: options.clock,
                 default_max_attempts: options.default_max_attempts.max(1),
+                keep_bodies: options.keep_bodies,
                 stats,
                 closing: tokio::sync::watch::channel(false).0,
             }),
@@ -253,7 +260,15 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
-        match self.submit(Op::Delivery { delivery, jobs }).await? {
+        // The body is kept when asked, and always when it did not parse (the
+        // one case someone needs to look at it); else only its size.
+        let keep_body = self.inner.keep_bodies || delivery.parse_error.is_some();
+        let op = Op::Delivery {
+            delivery,
+            jobs,
+            keep_body,
+        };
+        match self.submit(op).await? {
             Out::Delivery(outcome) => Ok(outcome),
             _ => Err(StoreError::WriterGone),
         }

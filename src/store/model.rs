@@ -203,8 +203,10 @@ pub struct DeliveryRow {
     pub installation_id: Option<i64>,
     pub received_at: DateTime<Utc>,
     pub parse_error: Option<String>,
-    /// Length of the stored body in bytes.
+    /// Length of the stored body in bytes (0: not kept).
     pub body_len: i64,
+    /// Length of the body as received.
+    pub size: i64,
 }
 
 impl DeliveryRow {

@@ -41,6 +41,7 @@ crate::on_both_backends!(
         retention_drops_bodies_then_rows_and_dedupe_outlives_the_body,
         instance_names_leases_and_pacing_are_shared_rules,
         migrations_run_once_when_instances_start_together,
+        by_default_only_bodies_that_did_not_parse_are_kept,
     ];
 );
 
@@ -55,6 +56,7 @@ async fn manual_store(db: TestDb) -> (Store, ManualClock) {
         &url,
         StoreOptions {
             clock: Arc::new(clock.clone()),
+            keep_bodies: true,
             ..StoreOptions::default()
         },
     )
@@ -336,9 +338,15 @@ async fn closed_store_refuses_writes_and_pings(db: TestDb) {
 async fn the_background_checkpointer_moves_commits_into_the_main_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("c.db");
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open");
+    let store = Store::open_with(
+        &format!("sqlite://{}", path.display()),
+        StoreOptions {
+            keep_bodies: true,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .expect("open");
     let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let before = size();
     for i in 0..20 {
@@ -573,4 +581,39 @@ async fn a_queued_job_wakes_the_workers_of_another_instance() {
         .expect("NOTIFY woke the other instance");
     here.close().await;
     there.close().await;
+}
+
+async fn by_default_only_bodies_that_did_not_parse_are_kept(db: TestDb) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&db.url(dir.path()).await).await.expect("open");
+    store
+        .record_delivery(delivery("fine"), vec![job(1)])
+        .await
+        .expect("record");
+    let mut broken = delivery("broken");
+    broken.body = bytes::Bytes::from_static(b"{not json");
+    broken.parse_error = Some("expected value".into());
+    store.record_delivery(broken, vec![]).await.expect("record");
+    let fine = store.delivery("fine").await.expect("read").expect("row");
+    assert_eq!((fine.body_len, fine.size), (0, 20));
+    assert_eq!(store.jobs_of_delivery("fine").await.expect("jobs").len(), 1);
+    let broken = store.delivery("broken").await.expect("read").expect("row");
+    assert_eq!((broken.body_len, broken.size), (9, 9));
+    assert_eq!(
+        store
+            .delivery_body("broken")
+            .await
+            .expect("body")
+            .as_deref(),
+        Some(&b"{not json"[..])
+    );
+    // Without its body, the id still refuses a redelivery.
+    assert_eq!(
+        store
+            .record_delivery(delivery("fine"), vec![job(1)])
+            .await
+            .expect("again"),
+        DeliveryOutcome::Duplicate
+    );
+    store.close().await;
 }

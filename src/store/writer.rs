@@ -20,6 +20,8 @@ pub(super) enum Op {
     Delivery {
         delivery: NewDelivery,
         jobs: Vec<PreparedJob>,
+        /// Store the body itself (else only its size).
+        keep_body: bool,
     },
     Claim {
         owner: String,
@@ -232,21 +234,26 @@ pub(super) async fn exec_ops(
     // Deliveries first, in bulk. The first occurrence of an id in the batch is
     // the one that counts; a repeat inside the same batch is a duplicate of it.
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut fresh: Vec<(usize, &NewDelivery, &[PreparedJob])> = Vec::new();
+    let mut fresh: Vec<(usize, (&NewDelivery, bool), &[PreparedJob])> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
-        if let Op::Delivery { delivery, jobs } = op {
+        if let Op::Delivery {
+            delivery,
+            jobs,
+            keep_body,
+        } = op
+        {
             if seen.insert(delivery.id.as_str()) {
-                fresh.push((i, delivery, jobs));
+                fresh.push((i, (delivery, *keep_body), jobs));
             } else {
                 outs[i] = Some(Ok(Out::Delivery(DeliveryOutcome::Duplicate)));
             }
         }
     }
     if !fresh.is_empty() {
-        let deliveries: Vec<&NewDelivery> = fresh.iter().map(|f| f.1).collect();
+        let deliveries: Vec<(&NewDelivery, bool)> = fresh.iter().map(|f| f.1).collect();
         let inserted = insert_deliveries(conn, &deliveries, now).await?;
         let mut new_jobs: Vec<(&str, &PreparedJob)> = Vec::new();
-        for (i, delivery, jobs) in fresh {
+        for (i, (delivery, _), jobs) in fresh {
             let outcome = if inserted.contains(delivery.id.as_str()) {
                 new_jobs.extend(jobs.iter().map(|j| (delivery.id.as_str(), j)));
                 DeliveryOutcome::Stored { jobs: jobs.len() }
