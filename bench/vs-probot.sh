@@ -11,6 +11,9 @@
 #   cargo build --release && bench/vs-probot.sh
 #   DURATION=60 ROUNDS=1 bench/vs-probot.sh      # one sustained minute each
 #
+# OURS_REQUESTS_REPOS=nobody/none makes the delivery imply no job (a comment
+# outside the requests repos), which is what loadgen sends.
+#
 # Installs wrk (apt) and Probot (npm, into $PROBOT_DIR) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +75,7 @@ wbytes() { awk '$1=="write_bytes:" {print $2}' "/proc/$1/io"; }
 
 ours_port=$(free_port)
 (cd "$work" && env -i PATH="$PATH" PORT="$ours_port" ORC_APP_ID=4242 ORC_APP_PRIVATE_KEY_PATH="$key" \
-  ORC_WEBHOOK_SECRET="$SECRET" ORC_REQUESTS_REPOS=mitx-staff/course-requests \
+  ORC_WEBHOOK_SECRET="$SECRET" ORC_REQUESTS_REPOS="${OURS_REQUESTS_REPOS:-mitx-staff/course-requests}" \
   ORC_GH_API_URL=http://127.0.0.1:9 ORC_DATABASE_URL="sqlite://$work/orc.db" \
   ORC_REDELIVER_EVERY=off ORC_LOG_FORMAT=json RUST_LOG=warn \
   "$BIN" serve >"$work/ours.log" 2>&1) &
