@@ -149,6 +149,36 @@ pub(super) trait Exec<'c> {
     fn target(self) -> Target<'c>;
 }
 
+impl<'c> Exec<'c> for Target<'c> {
+    fn target(self) -> Target<'c> {
+        self
+    }
+}
+
+/// Something several statements can run on in turn: the write connection
+/// or the read pool.
+pub(super) trait Db {
+    fn on(&mut self) -> Target<'_>;
+}
+
+impl Db for Conn {
+    fn on(&mut self) -> Target<'_> {
+        match self {
+            Conn::Lite(c) => Target::Lite(c),
+            Conn::Pg(c) => Target::Pg(c),
+        }
+    }
+}
+
+impl Db for &Pool {
+    fn on(&mut self) -> Target<'_> {
+        match *self {
+            Pool::Lite(p) => Target::LitePool(p),
+            Pool::Pg(p) => Target::PgPool(p),
+        }
+    }
+}
+
 /// The one write connection of a store.
 pub(super) enum Conn {
     Lite(SqliteConnection),

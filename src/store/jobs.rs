@@ -52,21 +52,22 @@ impl Store {
     /// `Some(ZERO)`: something is due now.
     pub async fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
         let now = self.now();
-        let due: Option<i64> = q("SELECT MIN(due) FROM (
-                 SELECT CASE WHEN w.next_run_at > w.blocked THEN w.next_run_at
-                             ELSE w.blocked END AS due
-                   FROM (SELECT j.next_run_at, COALESCE(
-                           (SELECT MAX(r.lease_until) FROM jobs r
-                             WHERE r.state = 'running' AND r.lease_until > $1
-                               AND r.installation_id IS NOT DISTINCT FROM j.installation_id),
-                           0) AS blocked
-                           FROM jobs j WHERE j.state = 'queued') w
-                 UNION ALL
-                 SELECT lease_until AS due FROM jobs WHERE state = 'running') d")
-        .bind(now)
-        .fetch_one(&self.inner.read)
-        .await?
-        .try_get(0)?;
+        let mut db = &self.inner.read;
+        let running = running_leases(&mut db).await?;
+        let heads = queue_heads(&mut db).await?;
+        let blocked_until = |inst: Option<i64>| {
+            running
+                .iter()
+                .filter(|(i, until)| *i == inst && *until > now)
+                .map(|(_, until)| *until)
+                .max()
+                .unwrap_or(0)
+        };
+        let due = heads
+            .iter()
+            .map(|h| h.next_run_at.max(blocked_until(h.installation)))
+            .chain(running.iter().map(|(_, until)| *until))
+            .min();
         Ok(due.map(|d| Duration::from_millis(u64::try_from(d.saturating_sub(now)).unwrap_or(0))))
     }
 }
@@ -132,9 +133,10 @@ pub(super) async fn insert_jobs(
     Ok(())
 }
 
-/// Expired leases first (resume crashed work), then due queued jobs. `{skip}`
+/// Claims a running job whose lease expired (its worker died; it resumes from
+/// its journal), unless its installation holds another live lease. `{skip}`
 /// is the backend's row-skipping clause.
-const CLAIM_SQL: [&str; 2] = [
+const RECLAIM_SQL: &str =
     "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2 + $3, lease_ms = $3,
             attempts = attempts + 1, updated_at = $2
       WHERE id = (SELECT j.id FROM jobs j
@@ -143,24 +145,103 @@ const CLAIM_SQL: [&str; 2] = [
                                       WHERE r.state = 'running' AND r.lease_until > $2
                                         AND r.installation_id IS NOT DISTINCT FROM j.installation_id)
                    ORDER BY j.lease_until, j.id LIMIT 1{skip})
-      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
+      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts";
+
+/// Claims one queued job chosen by [`claim`], if it is still queued.
+const TAKE_SQL: &str =
     "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2 + $3, lease_ms = $3,
             attempts = attempts + 1, updated_at = $2
-      WHERE id = (SELECT j.id FROM jobs j
-                   WHERE j.state = 'queued' AND j.next_run_at <= $2
-                     AND NOT EXISTS (SELECT 1 FROM jobs r
-                                      WHERE r.state = 'running' AND r.lease_until > $2
-                                        AND r.installation_id IS NOT DISTINCT FROM j.installation_id)
-                   ORDER BY j.next_run_at, j.id LIMIT 1{skip})
-      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts",
-];
+      WHERE id = (SELECT j.id FROM jobs j WHERE j.id = $4 AND j.state = 'queued'{skip})
+      RETURNING id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts";
 
 /// The key of the transaction-level advisory lock a PostgreSQL claim takes:
 /// "one job per installation" reads other instances' claims, so claims take
-/// turns (each is one short statement); the rows themselves are taken with
-/// `SKIP LOCKED`.
+/// turns (each is a few short statements); the rows themselves are taken
+/// with `SKIP LOCKED`.
 const CLAIM_LOCK: i64 = 0x006f_7263_5f63_6c6d; // "orc_clm"
 
+/// The first queued job of an installation (None: jobs without one).
+pub(super) struct Head {
+    installation: Option<i64>,
+    id: i64,
+    next_run_at: i64,
+}
+
+/// The first queued job of each installation that has any. The
+/// installations are found by a loose index scan (one probe each), and each
+/// head by one more, so a deep queue of one installation, blocked behind
+/// its running job, costs a claim no more than a short one. Jobs of one
+/// installation run in order, so only its head can be next.
+pub(super) async fn queue_heads(db: &mut impl Db) -> Result<Vec<Head>, sqlx::Error> {
+    let installations = q("WITH RECURSIVE inst(i) AS (
+                SELECT MIN(installation_id) FROM jobs WHERE state = 'queued'
+              UNION ALL
+                SELECT (SELECT MIN(j.installation_id) FROM jobs j
+                         WHERE j.state = 'queued' AND j.installation_id > inst.i)
+                  FROM inst WHERE inst.i IS NOT NULL)
+            SELECT i FROM inst WHERE i IS NOT NULL")
+    .fetch_all(db.on())
+    .await?;
+    let mut keys: Vec<Option<i64>> = vec![None];
+    for r in installations {
+        keys.push(Some(r.try_get(0)?));
+    }
+    let mut heads = Vec::with_capacity(keys.len());
+    for key in keys {
+        let sql = match key {
+            Some(_) => {
+                "SELECT id, next_run_at FROM jobs WHERE state = 'queued' AND installation_id = $1
+                         ORDER BY next_run_at, id LIMIT 1"
+            }
+            None => {
+                "SELECT id, next_run_at FROM jobs WHERE state = 'queued' AND installation_id IS NULL
+                      ORDER BY next_run_at, id LIMIT 1"
+            }
+        };
+        let mut stmt = q(sql);
+        if let Some(k) = key {
+            stmt = stmt.bind(k);
+        }
+        let row = stmt.fetch_optional(db.on()).await?;
+        if let Some(r) = row {
+            heads.push(Head {
+                installation: key,
+                id: r.try_get(0)?,
+                next_run_at: r.try_get(1)?,
+            });
+        }
+    }
+    Ok(heads)
+}
+
+/// Every running job's installation and lease end (few: one per worker).
+pub(super) async fn running_leases(
+    db: &mut impl Db,
+) -> Result<Vec<(Option<i64>, i64)>, sqlx::Error> {
+    let rows =
+        q("SELECT installation_id, COALESCE(lease_until, 0) FROM jobs WHERE state = 'running'")
+            .fetch_all(db.on())
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+fn raw_job(r: &Row) -> Result<RawJob, sqlx::Error> {
+    Ok(RawJob {
+        id: r.try_get(0)?,
+        delivery_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        installation_id: r.try_get(3)?,
+        payload: r.try_get(4)?,
+        journal: r.try_get(5)?,
+        attempts: r.try_get(6)?,
+        max_attempts: r.try_get(7)?,
+    })
+}
+
+/// Expired leases first (resume crashed work), then the oldest due head of
+/// an installation that holds no live lease.
 pub(super) async fn claim(
     conn: &mut Conn,
     owner: &str,
@@ -174,25 +255,36 @@ pub(super) async fn claim(
             .execute(&mut *conn)
             .await?;
     }
-    for sql in CLAIM_SQL {
-        let sql = sql.replace("{skip}", backend.skip_locked());
-        let row = q(sql)
+    let reclaim = RECLAIM_SQL.replace("{skip}", backend.skip_locked());
+    if let Some(r) = q(reclaim)
+        .bind(owner)
+        .bind(now)
+        .bind(lease_ms)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return raw_job(&r).map(Some);
+    }
+    let running = running_leases(conn).await?;
+    let mut heads = queue_heads(conn).await?;
+    heads.retain(|h| {
+        h.next_run_at <= now
+            && !running
+                .iter()
+                .any(|(i, until)| *i == h.installation && *until > now)
+    });
+    heads.sort_by_key(|h| (h.next_run_at, h.id));
+    let take = TAKE_SQL.replace("{skip}", backend.skip_locked());
+    for h in heads {
+        if let Some(r) = q(take.as_str())
             .bind(owner)
             .bind(now)
             .bind(lease_ms)
+            .bind(h.id)
             .fetch_optional(&mut *conn)
-            .await?;
-        if let Some(r) = row {
-            return Ok(Some(RawJob {
-                id: r.try_get(0)?,
-                delivery_id: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                installation_id: r.try_get(3)?,
-                payload: r.try_get(4)?,
-                journal: r.try_get(5)?,
-                attempts: r.try_get(6)?,
-                max_attempts: r.try_get(7)?,
-            }));
+            .await?
+        {
+            return raw_job(&r).map(Some);
         }
     }
     Ok(None)

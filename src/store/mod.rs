@@ -64,7 +64,7 @@ pub use catalog::RepoEvent;
 use catalog::*;
 use connect::*;
 pub use db::Backend;
-use db::{q, Conn, Pool, Row};
+use db::{q, Conn, Db, Pool, Row};
 use deliveries::*;
 use form_requests::*;
 pub use form_requests::{FormRequest, FormState};
