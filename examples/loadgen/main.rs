@@ -38,6 +38,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Webhook ingress load generator against the release server binary")]
 struct Args {
     /// Signed deliveries to send.
+    /// Sustained mode: send for this many seconds (instead of --deliveries),
+    /// and print deliveries/s, RSS and bytes written for every second.
+    #[arg(long)]
+    duration: Option<u64>,
     /// Keep every delivery's body in the database (`ORC_KEEP_BODIES=true`),
     /// as every build before bodies left the commit path did.
     #[arg(long)]
@@ -123,12 +127,21 @@ struct Outcome {
     errors: usize,
 }
 
-async fn load(server: &Server, body: Bytes, args: &Args) -> (Outcome, Duration) {
+/// 202s counted per second of the run (sustained mode).
+type PerSecond = Arc<Vec<std::sync::atomic::AtomicU64>>;
+
+async fn load(
+    server: &Server,
+    body: Bytes,
+    args: &Args,
+    per_second: PerSecond,
+) -> (Outcome, Duration) {
     let signature = sign(SECRET.as_bytes(), &body);
     let next = Arc::new(AtomicUsize::new(0));
     let url = server.url("/webhook");
     let total = args.deliveries;
     let started = Instant::now();
+    let deadline = args.duration.map(|d| started + Duration::from_secs(d));
     let tasks: Vec<_> = (0..args.concurrency.max(1))
         .map(|_| {
             // One client per task, one idle connection each: `concurrency`
@@ -139,8 +152,13 @@ async fn load(server: &Server, body: Bytes, args: &Args) -> (Outcome, Duration) 
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("http client");
-            let (next, url, body, signature) =
-                (next.clone(), url.clone(), body.clone(), signature.clone());
+            let (next, url, body, signature, per_second) = (
+                next.clone(),
+                url.clone(),
+                body.clone(),
+                signature.clone(),
+                per_second.clone(),
+            );
             tokio::spawn(async move {
                 let mut out = Outcome {
                     latencies: Vec::with_capacity(total / 8 + 1),
@@ -150,8 +168,10 @@ async fn load(server: &Server, body: Bytes, args: &Args) -> (Outcome, Duration) 
                 };
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= total {
-                        return out;
+                    match deadline {
+                        Some(d) if Instant::now() >= d => return out,
+                        None if n >= total => return out,
+                        _ => {}
                     }
                     let t = Instant::now();
                     let sent = http
@@ -171,6 +191,10 @@ async fn load(server: &Server, body: Bytes, args: &Args) -> (Outcome, Duration) 
                             out.latencies.push(t.elapsed());
                             if status == 202 {
                                 out.accepted += 1;
+                                let sec = started.elapsed().as_secs() as usize;
+                                if let Some(b) = per_second.get(sec) {
+                                    b.fetch_add(1, Ordering::Relaxed);
+                                }
                             } else {
                                 out.other += 1;
                             }
@@ -299,7 +323,26 @@ async fn main() {
     );
     let client_cpu_before = proc_cpu(std::process::id());
     let written_before = proc_write_bytes(pid);
-    let (mut out, wall) = load(&server, body, &args).await;
+    let seconds = args.duration.unwrap_or(0) as usize + 2;
+    let per_second: PerSecond = Arc::new((0..seconds).map(|_| Default::default()).collect());
+    // RSS and bytes written, sampled every second while the load runs.
+    let samples = Arc::new(std::sync::Mutex::new(Vec::<(u64, u64)>::new()));
+    let sampler = {
+        let samples = samples.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let s = (proc_status_kib(pid, "VmRSS"), proc_write_bytes(pid));
+                if let Ok(mut v) = samples.lock() {
+                    v.push(s);
+                }
+            }
+        })
+    };
+    let (mut out, wall) = load(&server, body, &args, per_second.clone()).await;
+    sampler.abort();
     // Group commit fsyncs before each 202; checkpoints trail a little.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let written = proc_write_bytes(pid).saturating_sub(written_before);
@@ -341,12 +384,36 @@ async fn main() {
     );
     if done > 0 {
         println!(
-            "latency                      p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            "latency                      p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
             ms(percentile(&out.latencies, 0.50)),
             ms(percentile(&out.latencies, 0.90)),
             ms(percentile(&out.latencies, 0.99)),
+            ms(percentile(&out.latencies, 0.999)),
             ms(out.latencies[done - 1]),
         );
+    }
+    if args.duration.is_some() {
+        let counts: Vec<u64> = per_second
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let peak = counts.iter().copied().max().unwrap_or(1).max(1);
+        let samples = samples.lock().map(|v| v.clone()).unwrap_or_default();
+        println!("second  deliveries/s     RSS   MB written");
+        let mut last_written = written_before;
+        for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let (rss, written) = samples.get(i).copied().unwrap_or((0, last_written));
+            let mb = written.saturating_sub(last_written) as f64 / 1e6;
+            last_written = written.max(last_written);
+            let bar = "#".repeat((*n * 40 / peak) as usize);
+            println!(
+                "{:>5}s  {:>12}  {:>5.1} MB  {:>8.1}  {bar}",
+                i + 1,
+                n,
+                rss as f64 / 1024.0,
+                mb
+            );
+        }
     }
     println!(
         "RSS idle (VmRSS)             {:>7.1} MB",
