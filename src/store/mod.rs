@@ -1,12 +1,14 @@
 //! The durable store: webhook deliveries, the job queue with its step journals,
-//! requests, the course catalog and the audit log, in one embedded SQLite file.
+//! requests, the course catalog and the audit log, in one embedded SQLite file
+//! or in a PostgreSQL database that several instances share.
 //!
 //! Two promises shape this module (issue: "never lose a request, never run one
 //! twice"):
 //!
 //! * **Never lose a request.** [`Store::record_delivery`] returns only after the
-//!   delivery and its jobs are committed with `synchronous=FULL` in WAL mode, so
-//!   the 202 the webhook answers survives `kill -9` and power loss.
+//!   delivery and its jobs are committed (SQLite: `synchronous=FULL` in WAL
+//!   mode; PostgreSQL: `synchronous_commit=on`), so the 202 the webhook answers
+//!   survives `kill -9` and power loss.
 //! * **Never run one twice.** The delivery id (`X-GitHub-Delivery`) is the
 //!   primary key: a redelivery stores nothing and queues nothing, unless its jobs
 //!   ended `failed`, in which case they are queued again *with their journal*, so
@@ -22,9 +24,11 @@
 //! other's lock. Reads go through a separate small pool; WAL lets them run while
 //! the writer commits.
 //!
-//! All SQL lives here (and in `migrations/`), written in the portable subset
-//! (integer epoch milliseconds, TEXT JSON, `RETURNING`, `ON CONFLICT`), so a
-//! PostgreSQL backend can be added behind the same API.
+//! All SQL lives here (and in `migrations/`, one list per backend), written
+//! once in the subset both engines run alike (see `db`); `connect` picks the
+//! engine from the URL at start-up. On PostgreSQL each instance has its own
+//! writer, and the rules that span instances (claims, names, leases, pacing)
+//! are single statements or take a row or advisory lock first.
 
 mod audit;
 mod catalog;
