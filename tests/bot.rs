@@ -614,3 +614,23 @@ async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step(db
     );
     assert!(h.bot_comments()[0].contains("✅ done"));
 }
+
+/// The bot's own conversation for a one-command comment, on a warm process:
+/// 👀 is the first call after the claim, and the whole answer costs at
+/// most 4 calls (the installation token and provisioning calls aside).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_command_comment_costs_at_most_four_calls_and_eyes_come_first() {
+    let mut h = Tester::start().await;
+    // Warm: the installation is known and its token cached.
+    h.comment_ok("alice", "/help").await;
+    h.fake.clear_log();
+    h.comment_ok("alice", "/help").await;
+    let calls = h.fake.calls();
+    assert!(
+        calls
+            .first()
+            .is_some_and(|c| c.starts_with("POST") && c.contains("/reactions")),
+        "{calls:#?}"
+    );
+    assert!(calls.len() <= 4, "{} calls: {calls:#?}", calls.len());
+}
