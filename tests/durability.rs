@@ -21,14 +21,6 @@ crate::on_both_backends!(
     current_thread: [];
 );
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn spawn(env: &HashMap<String, String>, dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
         .arg("serve")
@@ -48,7 +40,7 @@ async fn every_202_survives_a_sigkill_right_after_it(db: TestDb) {
     // Only the process below serves this database.
     t.kill();
     let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
+    let port = common::free_port();
     let mut child = spawn(&t.env(), dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();

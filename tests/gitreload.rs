@@ -896,14 +896,6 @@ struct Process {
     base: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 async fn spawn_binary(host: &Host, port: u16) -> Process {
     spawn_binary_with(host, port, host.vars()).await
 }
@@ -938,7 +930,7 @@ async fn kill_9_with_three_queued_and_one_running_ends_with_four_imports_none_tw
     let names = ["k-one", "k-two", "k-three", "k-four"];
     let heads: Vec<String> = names.iter().map(|n| host.course(n, "master")).collect();
     host.mode("sleep 3");
-    let port = free_port();
+    let port = common::free_port();
     let mut p = spawn_binary(&host, port).await;
     let client = Server {
         running: None,
@@ -1015,7 +1007,7 @@ async fn credentials_secrets_and_payloads_stay_out_of_logs_and_answers() {
         &["remote", "set-url", "origin", secret_url],
     );
     let log = host.root().join("gitreload.log");
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd_vars = host.vars();
     cmd_vars.insert("LOG_LEVEL".into(), "DEBUG".into());
     cmd_vars.insert("LOG_FILE_PATH".into(), log.display().to_string());

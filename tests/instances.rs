@@ -29,19 +29,11 @@ struct Instance {
     log: std::path::PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 impl Instance {
     fn new(name: &'static str, env: &HashMap<String, String>, dir: &std::path::Path) -> Instance {
         Instance {
             name,
-            port: free_port(),
+            port: common::free_port(),
             child: None,
             env: env.clone(),
             log: dir.join(format!("{name}.log")),

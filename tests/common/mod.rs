@@ -29,3 +29,12 @@ pub fn test_app_private_key_pem() -> &'static str {
 pub fn test_app_public_key_pem() -> &'static str {
     include_str!("../fixtures/test-app-key.pub.pem")
 }
+
+/// A loopback port free right now, for a server process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
