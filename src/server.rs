@@ -351,27 +351,59 @@ pub(crate) fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerErr
     }
 }
 
-/// Wait for Ctrl-C or SIGTERM (what Fly and Docker send).
-pub(crate) async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C and SIGTERM (what Fly and Docker send), listened for from the
+/// moment this is made. It is made before the listener is bound: a stop sent
+/// as soon as `/readyz` answers must stop the server gracefully, not meet the
+/// default action (death) or a handler that nobody awaits.
+pub(crate) struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    pub(crate) fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate());
+            let int = signal(SignalKind::interrupt());
+            if let Err(e) = term.as_ref().and(int.as_ref()) {
+                tracing::warn!(error = %e, "cannot listen for stop signals");
+            }
+            Self {
+                term: term.ok(),
+                int: int.ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Until the next stop signal (never, if none could be listened for).
+    pub(crate) async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = next(&mut self.term) => {}
+                () = next(&mut self.int) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -388,10 +420,11 @@ pub async fn serve_with_vars(
     config: Config,
     vars: HashMap<String, String>,
 ) -> Result<(), ServerError> {
+    let mut stop = StopSignal::install();
     let config = if matches!(config.auth, Some(GitHubAuth::App { .. })) {
         config
     } else {
-        match serve_setup(&config, &vars).await? {
+        match serve_setup(&config, &vars, &mut stop).await? {
             Some(c) => {
                 tracing::info!("setup complete: leaving setup mode");
                 c
@@ -404,10 +437,10 @@ pub async fn serve_with_vars(
     // server already answers meanwhile, and a stop signal cuts it short.
     let stopped = tokio::select! {
         () = log_doctor(&config, &server.doctor) => false,
-        () = stop_signal() => true,
+        () = stop.recv() => true,
     };
     if !stopped {
-        stop_signal().await;
+        stop.recv().await;
     }
     tracing::info!("shutting down");
     server.shutdown().await;
@@ -434,6 +467,7 @@ async fn log_doctor(config: &Config, report: &crate::doctor::Report) {
 async fn serve_setup(
     config: &Config,
     vars: &HashMap<String, String>,
+    stop: &mut StopSignal,
 ) -> Result<Option<Config>, ServerError> {
     let state = SetupState::from_vars(vars);
     let done = state.done.clone();
@@ -461,7 +495,7 @@ async fn serve_setup(
     ));
     let finished = tokio::select! {
         () = done.wait() => true,
-        () = stop_signal() => false,
+        () = stop.recv() => false,
     };
     let _ = stop_tx.send(true);
     let _ = server.await;

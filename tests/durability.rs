@@ -2,7 +2,8 @@
 //! process takes deliveries on 16 connections and is killed with SIGKILL
 //! right after an answer; every delivery it answered 202 is in the database
 //! afterwards, with its job, and a redelivery of any of them makes no second
-//! job. On SQLite and on PostgreSQL.
+//! job. And a SIGTERM sent the moment `/readyz` answers stops it gracefully.
+//! On SQLite and on PostgreSQL.
 
 mod common;
 
@@ -17,7 +18,10 @@ use common::tester::*;
 use orcoursetrion::{DeliveryOutcome, NewDelivery, Store};
 
 crate::on_both_backends!(
-    multi_thread: [every_202_survives_a_sigkill_right_after_it];
+    multi_thread: [
+        every_202_survives_a_sigkill_right_after_it,
+        a_sigterm_as_soon_as_it_is_ready_stops_it_gracefully
+    ];
     current_thread: [];
 );
 
@@ -35,14 +39,8 @@ fn spawn(env: &HashMap<String, String>, dir: &std::path::Path, port: u16) -> Chi
         .expect("spawn serve")
 }
 
-async fn every_202_survives_a_sigkill_right_after_it(db: TestDb) {
-    let mut t = Tester::on(db).await;
-    // Only the process below serves this database.
-    t.kill();
-    let dir = tempfile::tempdir().expect("dir");
-    let port = common::free_port();
-    let mut child = spawn(&t.env(), dir.path(), port);
-    let base = format!("http://127.0.0.1:{port}");
+/// Polls `/readyz` until it answers 200; `child` must not exit meanwhile.
+async fn wait_ready(child: &mut Child, base: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !http
@@ -52,8 +50,52 @@ async fn every_202_survives_a_sigkill_right_after_it(db: TestDb) {
         .is_ok_and(|r| r.status().is_success())
     {
         assert!(Instant::now() < deadline, "serve did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "serve exited before it was ready"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// The stop handlers are in place before the listener is: a process that
+/// answers `/readyz` and is then sent SIGTERM exits 0 (not killed by the
+/// signal's default action, and not left running with a handler nobody
+/// awaits). Ten times, to hit the moment right after start-up.
+async fn a_sigterm_as_soon_as_it_is_ready_stops_it_gracefully(db: TestDb) {
+    let mut t = Tester::on(db).await;
+    t.kill();
+    let dir = tempfile::tempdir().expect("dir");
+    for _ in 0..10 {
+        let port = common::free_port();
+        let mut child = spawn(&t.env(), dir.path(), port);
+        wait_ready(&mut child, &format!("http://127.0.0.1:{port}")).await;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let exit = loop {
+            if let Some(exit) = child.try_wait().expect("wait") {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "serve ignored SIGTERM");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        assert!(exit.success(), "serve exited with {exit} after SIGTERM");
+    }
+}
+
+async fn every_202_survives_a_sigkill_right_after_it(db: TestDb) {
+    let mut t = Tester::on(db).await;
+    // Only the process below serves this database.
+    t.kill();
+    let dir = tempfile::tempdir().expect("dir");
+    let port = common::free_port();
+    let mut child = spawn(&t.env(), dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&mut child, &base).await;
 
     let body = serde_json::to_vec(&t.payload("created", 77, "alice", "User", "/help", None))
         .expect("json");

@@ -37,7 +37,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser, Debug)]
 #[command(about = "Webhook ingress load generator against the release server binary")]
 struct Args {
-    /// Signed deliveries to send.
     /// Sustained mode: send for this many seconds (instead of --deliveries),
     /// and print deliveries/s, RSS and bytes written for every second.
     #[arg(long)]
@@ -46,6 +45,11 @@ struct Args {
     /// as every build before bodies left the commit path did.
     #[arg(long)]
     keep_bodies: bool,
+    /// Where the temporary directory (database, server log) is made; a tmpfs
+    /// here (`/dev/shm`) takes the disk's fsync out of the measurement.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Signed deliveries to send.
     #[arg(long, default_value_t = 20_000)]
     deliveries: usize,
     /// Keep-alive connections sending in parallel (one request in flight each).
@@ -85,6 +89,11 @@ struct WriteCounters {
     batches: f64,
     writes: f64,
     max_batch: f64,
+    commit_micros: f64,
+    slow_commits: f64,
+    slow_in_checkpoint: f64,
+    checkpoints: f64,
+    checkpoint_micros: f64,
 }
 
 async fn write_counters(http: &reqwest::Client, server: &Server) -> WriteCounters {
@@ -100,6 +109,14 @@ async fn write_counters(http: &reqwest::Client, server: &Server) -> WriteCounter
         batches: metric(&text, "orcoursetrion_store_batches_total"),
         writes: metric(&text, "orcoursetrion_store_writes_total"),
         max_batch: metric(&text, "orcoursetrion_store_max_batch"),
+        commit_micros: metric(&text, "orcoursetrion_store_commit_microseconds_total"),
+        slow_commits: metric(&text, "orcoursetrion_store_slow_commits_total"),
+        slow_in_checkpoint: metric(
+            &text,
+            "orcoursetrion_store_slow_commits_in_checkpoint_total",
+        ),
+        checkpoints: metric(&text, "orcoursetrion_store_checkpoints_total"),
+        checkpoint_micros: metric(&text, "orcoursetrion_store_checkpoint_microseconds_total"),
     }
 }
 
@@ -240,6 +257,28 @@ fn calibrate(body: &[u8]) -> (Duration, Duration) {
     (hmac, t.elapsed() / n)
 }
 
+/// What one durable commit costs on this disk at the least: a 4 KiB append
+/// and `fdatasync`, repeated for 3 s in the database's directory (sorted).
+/// No durable acknowledgement can be faster than this floor.
+fn disk_probe(dir: &std::path::Path) -> Vec<Duration> {
+    use std::io::Write as _;
+    let path = dir.join("disk-probe");
+    let mut f = std::fs::File::create(&path).expect("disk probe file");
+    let page = [0u8; 4096];
+    let mut out = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        let t = Instant::now();
+        f.write_all(&page).expect("disk probe write");
+        f.sync_data().expect("disk probe fdatasync");
+        out.push(t.elapsed());
+    }
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    out.sort();
+    out
+}
+
 fn delivery_body(small: bool) -> Bytes {
     let mut v: Value = if small {
         serde_json::json!({
@@ -266,12 +305,19 @@ async fn main() {
         "{} not found: run `cargo build --release` first (or pass --server PATH)",
         bin.display()
     );
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp = match &args.dir {
+        Some(d) => tempfile::tempdir_in(d),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir");
     let dir = tmp.path().to_path_buf();
     println!("server binary: {}", bin.display());
+    let what = match args.duration {
+        Some(secs) => format!("for {secs} s"),
+        None => format!("deliveries {}", args.deliveries),
+    };
     println!(
-        "deliveries {}  concurrency {}  mode {}",
-        args.deliveries,
+        "{what}  concurrency {}  mode {}",
         args.concurrency,
         if args.kill9 {
             "SIGKILL after the last 202"
@@ -309,6 +355,17 @@ async fn main() {
     let cpu_before = proc_cpu(pid);
     let before = write_counters(&http, &server).await;
 
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let disk = disk_probe(&dir);
+    println!(
+        "disk calibration             fdatasync of a 4 KiB append, {} times in 3 s: \
+         p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
+        disk.len(),
+        ms(percentile(&disk, 0.50)),
+        ms(percentile(&disk, 0.99)),
+        ms(percentile(&disk, 0.999)),
+        ms(percentile(&disk, 1.0)),
+    );
     let body = delivery_body(args.small_payload);
     let (hmac, json) = calibrate(&body);
     println!(
@@ -365,7 +422,6 @@ async fn main() {
     };
 
     out.latencies.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let done = out.latencies.len();
     println!();
     println!(
@@ -433,6 +489,18 @@ async fn main() {
             writes / batches.max(1.0),
             a.max_batch,
             batches / wall.as_secs_f64()
+        );
+        let slow = a.slow_commits - before.slow_commits;
+        let in_checkpoint = a.slow_in_checkpoint - before.slow_in_checkpoint;
+        let checkpoints = a.checkpoints - before.checkpoints;
+        println!(
+            "commit time                  {:.2} ms/transaction on average; {slow:.0} stalls (> 10 ms), \
+             {in_checkpoint:.0} of them during a WAL checkpoint",
+            (a.commit_micros - before.commit_micros) / 1e3 / batches.max(1.0),
+        );
+        println!(
+            "WAL checkpoints              {checkpoints:.0}, {:.1} ms each on average",
+            (a.checkpoint_micros - before.checkpoint_micros) / 1e3 / checkpoints.max(1.0),
         );
         println!(
             "server CPU                   {:.2} s ({:.0} µs/delivery, {:.0}% of one core)",

@@ -104,6 +104,8 @@ pub(crate) fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
         .env("ORC_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("ORC_LOG_FORMAT", "json")
         .env("RUST_LOG", &args.rust_log)
+        // The runtime's size, when the caller sets it (tokio reads it).
+        .envs(std::env::var_os("TOKIO_WORKER_THREADS").map(|v| ("TOKIO_WORKER_THREADS", v)))
         .env("ORC_REDELIVER_EVERY", "off")
         .env(
             "ORC_KEEP_BODIES",

@@ -151,8 +151,9 @@ pub async fn start(
 
 /// `orcoursetrion gitreload`: runs until SIGTERM or Ctrl-C.
 pub async fn serve(settings: GitreloadSettings) -> Result<(), GitreloadError> {
+    let mut stop = crate::server::StopSignal::install();
     let running = start(settings, ClientConfig::default()).await?;
-    crate::server::stop_signal().await;
+    stop.recv().await;
     tracing::info!("stopping");
     running.shutdown().await;
     Ok(())

@@ -121,6 +121,31 @@ pub(super) async fn metrics(State(st): State<Arc<IngressState>>) -> Response {
             "Group-commit transactions that failed.",
             stats.failed_batches,
         ),
+        counter(
+            "orcoursetrion_store_commit_microseconds_total",
+            "Time spent in group-commit transactions, BEGIN to COMMIT.",
+            stats.commit_micros,
+        ),
+        counter(
+            "orcoursetrion_store_slow_commits_total",
+            "Group-commit transactions slower than 10 ms.",
+            stats.slow_commits,
+        ),
+        counter(
+            "orcoursetrion_store_slow_commits_in_checkpoint_total",
+            "Slow group-commit transactions that overlapped a WAL checkpoint.",
+            stats.slow_commits_in_checkpoint,
+        ),
+        counter(
+            "orcoursetrion_store_checkpoints_total",
+            "Background WAL checkpoints (SQLite).",
+            stats.checkpoints,
+        ),
+        counter(
+            "orcoursetrion_store_checkpoint_microseconds_total",
+            "Time spent in background WAL checkpoints.",
+            stats.checkpoint_micros,
+        ),
         Series {
             name: "orcoursetrion_store_disk_bytes",
             help: "Bytes the database takes on disk.",

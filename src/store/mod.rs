@@ -109,7 +109,20 @@ pub struct WriteStats {
     pub max_batch: u64,
     /// Batches whose transaction failed (each write was then retried alone).
     pub failed_batches: u64,
+    /// Time spent in transactions, BEGIN to COMMIT, in microseconds.
+    pub commit_micros: u64,
+    /// Transactions that took longer than [`SLOW_COMMIT`]: the stalls a
+    /// client sees in its tail latency.
+    pub slow_commits: u64,
+    /// Of those, the ones that overlapped a background WAL checkpoint.
+    pub slow_commits_in_checkpoint: u64,
+    /// Background WAL checkpoints run, and the time they took (microseconds).
+    pub checkpoints: u64,
+    pub checkpoint_micros: u64,
 }
+
+/// A transaction slower than this counts as a stall in [`WriteStats`].
+pub const SLOW_COMMIT: Duration = Duration::from_millis(10);
 
 #[derive(Default)]
 struct StatsCell {
@@ -117,6 +130,23 @@ struct StatsCell {
     ops: AtomicU64,
     max_batch: AtomicU64,
     failed_batches: AtomicU64,
+    commit_micros: AtomicU64,
+    slow_commits: AtomicU64,
+    slow_commits_in_checkpoint: AtomicU64,
+    checkpoints: AtomicU64,
+    checkpoint_micros: AtomicU64,
+    /// A checkpoint is running now (set by checkpoint_task).
+    in_checkpoint: std::sync::atomic::AtomicBool,
+}
+
+impl StatsCell {
+    /// Checkpoints started so far, and whether one is running now.
+    fn checkpoints_seen(&self) -> (u64, bool) {
+        (
+            self.checkpoints.load(Ordering::Relaxed),
+            self.in_checkpoint.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Tuning knobs; the defaults are what `serve` uses.
@@ -417,6 +447,11 @@ impl Store {
             ops: s.ops.load(Ordering::Relaxed),
             max_batch: s.max_batch.load(Ordering::Relaxed),
             failed_batches: s.failed_batches.load(Ordering::Relaxed),
+            commit_micros: s.commit_micros.load(Ordering::Relaxed),
+            slow_commits: s.slow_commits.load(Ordering::Relaxed),
+            slow_commits_in_checkpoint: s.slow_commits_in_checkpoint.load(Ordering::Relaxed),
+            checkpoints: s.checkpoints.load(Ordering::Relaxed),
+            checkpoint_micros: s.checkpoint_micros.load(Ordering::Relaxed),
         }
     }
 }

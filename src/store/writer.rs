@@ -148,10 +148,17 @@ pub(super) async fn checkpoint_task(
             continue;
         }
         seen = batches;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        stats.in_checkpoint.store(true, Ordering::Relaxed);
+        stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&pool)
-            .await
-        {
+            .await;
+        stats.in_checkpoint.store(false, Ordering::Relaxed);
+        stats
+            .checkpoint_micros
+            .fetch_add(micros(started.elapsed()), Ordering::Relaxed);
+        if let Err(e) = done {
             tracing::debug!(error = %e, "background WAL checkpoint failed");
         }
     }
@@ -171,7 +178,24 @@ pub(super) async fn run_batch(
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.ops.fetch_add(n, Ordering::Relaxed);
     stats.max_batch.fetch_max(n, Ordering::Relaxed);
-    match exec_batch(conn, &ops, now).await {
+    let started = std::time::Instant::now();
+    let checkpoints_before = stats.checkpoints_seen();
+    let result = exec_batch(conn, &ops, now).await;
+    let took = started.elapsed();
+    stats
+        .commit_micros
+        .fetch_add(micros(took), Ordering::Relaxed);
+    if took > SLOW_COMMIT {
+        stats.slow_commits.fetch_add(1, Ordering::Relaxed);
+        // A checkpoint overlapped if one was running at either end, or one
+        // started or ended in between.
+        if checkpoints_before.1 || stats.checkpoints_seen() != checkpoints_before {
+            stats
+                .slow_commits_in_checkpoint
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    match result {
         Ok(outs) => {
             for (reply, out) in replies.into_iter().zip(outs) {
                 let _ = reply.send(out);
@@ -326,6 +350,10 @@ pub(super) async fn exec_ops(
         .into_iter()
         .map(|o| o.unwrap_or(Err(StoreError::WriterGone)))
         .collect())
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Splits `items` greedily into slices of [`CHUNK_SIZES`].
