@@ -95,8 +95,15 @@ const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 const WAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Multi-row statements are built in these sizes only, so the connection's
-/// prepared-statement cache holds a handful of shapes instead of one per batch size.
-const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+/// prepared-statement cache (100 by default) holds 18 shapes per statement
+/// instead of one per batch size. Every size up to 16 is its own shape: a
+/// batch of up to 16 writes of a kind (what 16 busy connections make) takes
+/// one statement, and each statement is a round trip to the database thread.
+const CHUNK_SIZES: [usize; 18] = [
+    64, 32, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+];
+/// The largest batch that [`CHUNK_SIZES`] writes with one statement.
+const ONE_STATEMENT: usize = 16;
 
 /// Counters of the group-commit writer, for `/metrics` and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
