@@ -426,7 +426,10 @@ async fn main() {
     println!();
     println!(
         "sent {}: 202 {}  other status {}  transport errors {}",
-        args.deliveries, out.accepted, out.other, out.errors
+        out.accepted + out.other + out.errors,
+        out.accepted,
+        out.other,
+        out.errors
     );
     println!(
         "throughput                   {:>9.0} deliveries/s  ({:.2} s wall)",
