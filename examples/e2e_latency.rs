@@ -142,6 +142,8 @@ fn steps() -> Vec<Step> {
 struct Row {
     name: &'static str,
     wall: Duration,
+    /// ms from the 202 to the first GitHub call (None: no call).
+    first_call: Option<f64>,
     reaction: String,
     calls: Vec<(Kind, String)>,
     reference: &'static str,
@@ -190,6 +192,13 @@ async fn main() {
         // Calls still in flight after the reaction belong to this job too.
         tokio::time::sleep(latency * 3 + Duration::from_millis(100)).await;
         let requests = fake.requests();
+        // Arrival at the fake, in ms after the client saw the 202 (negative:
+        // before it, since the job may be claimed before the answer arrives).
+        let since_202 = |at: Instant| match at.checked_duration_since(accepted) {
+            Some(d) => d.as_secs_f64() * 1e3,
+            None => -(accepted.duration_since(at).as_secs_f64() * 1e3),
+        };
+        let first_call = requests.iter().map(|r| since_202(r.at)).reduce(f64::min);
         let calls: Vec<(Kind, String)> = requests.iter().map(|r| (classify(r), r.call())).collect();
         if args.verbose || reaction != "rocket" {
             println!(
@@ -198,17 +207,14 @@ async fn main() {
                 wall.as_secs_f64() * 1e3
             );
             for ((k, c), r) in calls.iter().zip(&requests) {
-                // Arrival at the fake, relative to the 202 (negative: before it).
-                let at = match r.at.checked_duration_since(accepted) {
-                    Some(d) => d.as_secs_f64() * 1e3,
-                    None => -(accepted.duration_since(r.at).as_secs_f64() * 1e3),
-                };
+                let at = since_202(r.at);
                 println!("    {at:>7.0} ms {:>3} {k:?}: {c}", r.status);
             }
         }
         rows.push(Row {
             name: step.name,
             wall,
+            first_call,
             reaction,
             calls,
             reference: step.reference,
@@ -223,12 +229,14 @@ async fn main() {
     println!();
     println!(
         "fake GitHub latency {lat_ms:.0} ms per request; wall = 202 -> final reaction; \
+         1st = 202 -> the first GitHub call's arrival (claim, then 👀); \
          bot = reactions + comments + permission + token"
     );
     println!(
-        "{:<28} {:>9} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>5} {:>11} {:>7} {:>20} {:>6}",
+        "{:<28} {:>9} {:>7} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>5} {:>11} {:>7} {:>20} {:>6}",
         "action",
         "wall ms",
+        "1st ms",
         "result",
         "all",
         "prov",
@@ -246,9 +254,10 @@ async fn main() {
         let prov = n(Kind::Provisioning);
         let wall_ms = r.wall.as_secs_f64() * 1e3;
         println!(
-            "{:<28} {:>9.0} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>5} {:>11.0} {:>7.1} {:>20} {:>5.0}%",
+            "{:<28} {:>9.0} {:>7.2} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>5} {:>11.0} {:>7.1} {:>20} {:>5.0}%",
             r.name,
             wall_ms,
+            r.first_call.unwrap_or(f64::NAN),
             r.reaction,
             r.calls.len(),
             prov,
