@@ -78,11 +78,7 @@ async fn run(args: Cli) -> ExitCode {
     let action = match args.command {
         CliCommand::Serve => return serve(config).await,
         CliCommand::Doctor => {
-            let client = ClientConfig {
-                api_url: config.api_url.clone(),
-                ..ClientConfig::default()
-            };
-            let findings = orcoursetrion::diagnose(&config, client).await;
+            let findings = orcoursetrion::diagnose(&config, client_for(&config)).await;
             println!("{}", orcoursetrion::render_findings(&findings));
             return if findings.iter().all(orcoursetrion::Finding::is_ok) {
                 ExitCode::SUCCESS
@@ -93,20 +89,7 @@ async fn run(args: Cli) -> ExitCode {
         CliCommand::Catalog {
             action: cli::CatalogCommand::Import,
         } => {
-            let client = ClientConfig {
-                api_url: config.api_url.clone(),
-                ..ClientConfig::default()
-            };
-            return match cli::catalog_import(&config, args.dry_run, client).await {
-                Ok(out) => {
-                    println!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(e.exit_code())
-                }
-            };
+            return report(cli::catalog_import(&config, args.dry_run, client_for(&config)).await);
         }
         CliCommand::Completions { .. } | CliCommand::Gitreload { .. } => return ExitCode::SUCCESS,
         CliCommand::Sign => {
@@ -124,11 +107,20 @@ async fn run(args: Cli) -> ExitCode {
         }
         CliCommand::Action(action) => action,
     };
-    let client = ClientConfig {
+    report(cli::run_action(&config, &action, args.dry_run, client_for(&config)).await)
+}
+
+/// The GitHub client settings a CLI command uses: the configured API URL.
+fn client_for(config: &Config) -> ClientConfig {
+    ClientConfig {
         api_url: config.api_url.clone(),
         ..ClientConfig::default()
-    };
-    match cli::run_action(&config, &action, args.dry_run, client).await {
+    }
+}
+
+/// Prints what a CLI command returned, and exits by the one exit-code rule.
+fn report(outcome: Result<String, cli::CliError>) -> ExitCode {
+    match outcome {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

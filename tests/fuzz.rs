@@ -9,41 +9,15 @@
 //! PROPTEST_CASES=100000 cargo test --release --test fuzz
 //! ```
 
+mod common;
+
+use common::markdown::arb_markdown;
 use orcoursetrion::{
     inspect_body, parse_comment, parse_signature, Branch, Course, EventFilter, Login, OrgName,
     RepoFullName, TeamName, Term,
 };
 use proptest::prelude::*;
 use serde_json::json;
-
-/// Text built from the pieces that matter to Markdown and to the lexer.
-fn markdownish() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        Just("```".to_owned()),
-        Just("~~~".to_owned()),
-        Just("    ".to_owned()),
-        Just("> ".to_owned()),
-        Just("- ".to_owned()),
-        Just("<!--".to_owned()),
-        Just("-->".to_owned()),
-        Just("<div>".to_owned()),
-        Just("`".to_owned()),
-        Just("\"".to_owned()),
-        Just("\\".to_owned()),
-        Just("\n".to_owned()),
-        Just("\r\n".to_owned()),
-        Just("/".to_owned()),
-        Just("/help".to_owned()),
-        Just("/plan ".to_owned()),
-        Just("/rerun a b from".to_owned()),
-        Just("/put-team o t members=".to_owned()),
-        Just(" k=".to_owned()),
-        Just("с".to_owned()),
-        "[a-z_=.-]{1,6}",
-        any::<char>().prop_map(String::from),
-    ];
-    prop::collection::vec(piece, 0..60).prop_map(|v| v.concat())
-}
 
 fn filter() -> EventFilter {
     EventFilter {
@@ -54,7 +28,7 @@ fn filter() -> EventFilter {
 
 proptest! {
     #[test]
-    fn comment_scanner_and_parser(body in prop_oneof![markdownish(), any::<String>()]) {
+    fn comment_scanner_and_parser(body in prop_oneof![arb_markdown(), any::<String>()]) {
         let lines = body.lines().count().max(1);
         for inv in parse_comment(&body) {
             prop_assert!(inv.line >= 1 && inv.line <= lines);
@@ -74,7 +48,7 @@ proptest! {
     #[test]
     fn webhook_envelope_decoder(
         raw in prop::collection::vec(any::<u8>(), 0..512),
-        body in markdownish(),
+        body in arb_markdown(),
         action in prop_oneof![Just("created".to_owned()), Just("edited".to_owned()), Just("deleted".to_owned()), "[a-z]{0,8}"],
         installation in prop_oneof![Just(json!(null)), any::<i64>().prop_map(|i| json!({"id": i})), Just(json!("x"))],
         event in prop_oneof![Just("issue_comment".to_owned()), Just("push".to_owned()), "[a-z_]{1,12}"],

@@ -12,6 +12,11 @@
 
 mod args;
 mod lexer;
+/// The one Markdown generator of the property tests, shared by the scanner's
+/// and the parser's unit tests and by `tests/fuzz.rs`.
+#[cfg(test)]
+#[path = "../../tests/common/markdown.rs"]
+mod markdown;
 mod render;
 mod scan;
 mod table;

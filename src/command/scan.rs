@@ -185,28 +185,7 @@ mod tests {
         assert_eq!(command_lines("\u{FEFF}/help"), [(1, "/help")]);
     }
 
-    /// Markdown built from the constructs that decide what a line is.
-    fn arb_markdown() -> impl Strategy<Value = String> {
-        let piece = prop_oneof![
-            Just("```".to_owned()),
-            Just("~~~".to_owned()),
-            Just("    ".to_owned()),
-            Just("> ".to_owned()),
-            Just("- ".to_owned()),
-            Just("1. ".to_owned()),
-            Just("<!--".to_owned()),
-            Just("-->".to_owned()),
-            Just("<div>".to_owned()),
-            Just("`".to_owned()),
-            Just("\n".to_owned()),
-            Just("\n\n".to_owned()),
-            Just("/help".to_owned()),
-            Just("/release a b".to_owned()),
-            Just("text ".to_owned()),
-            "[a-z ]{1,6}",
-        ];
-        prop::collection::vec(piece, 0..30).prop_map(|v| v.concat())
-    }
+    use crate::command::markdown::arb_markdown;
 
     /// Every line of `body` with `prefix` in front.
     fn prefixed(body: &str, prefix: &str) -> String {

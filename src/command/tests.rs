@@ -1,4 +1,5 @@
 use super::lexer::Arg;
+use super::markdown::arb_markdown;
 use super::*;
 use crate::actions::{CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio};
 use crate::naming::{Login, OrgName, TeamName};
@@ -876,33 +877,6 @@ fn arb_command() -> impl Strategy<Value = Command> {
         arb_mutating(),
         arb_mutating().prop_map(|c| Command::Plan(Box::new(c))),
     ]
-}
-
-/// Markdown-ish noise built from the constructs the line scanner cares about.
-fn arb_markdown() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        Just("```".to_owned()),
-        Just("~~~~".to_owned()),
-        Just("    ".to_owned()),
-        Just("\t".to_owned()),
-        Just("> ".to_owned()),
-        Just("<!--".to_owned()),
-        Just("-->".to_owned()),
-        Just("`".to_owned()),
-        Just("\"".to_owned()),
-        Just("\\".to_owned()),
-        Just("\n".to_owned()),
-        Just("\r\n".to_owned()),
-        Just("/".to_owned()),
-        Just("/help".to_owned()),
-        Just("/plan ".to_owned()),
-        Just("/rerun a b from".to_owned()),
-        Just(" k=".to_owned()),
-        Just(" ".to_owned()),
-        "[a-z_=-]{1,4}",
-        any::<char>().prop_map(String::from),
-    ];
-    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
 proptest! {

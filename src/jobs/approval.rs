@@ -148,16 +148,28 @@ impl Run<'_> {
         Ok(Waiting { form, commands })
     }
 
-    /// `/approve`.
-    pub(super) async fn approve(&mut self) -> Result<CommandResult, Failure> {
+    /// What waits for approval here, with the login of `me` who acts on it;
+    /// or, when nothing waits, the reply that says so.
+    async fn waiting_for(
+        &mut self,
+        me: &str,
+    ) -> Result<Result<(Waiting, String), CommandResult>, Failure> {
         let waiting = self.waiting().await?;
         if waiting.is_empty() {
-            return Ok(CommandResult::not_run(
+            return Ok(Err(CommandResult::not_run(
                 RequestState::Invalid,
                 replies::nothing_waits(),
-            ));
+            )));
         }
-        let me = self.job.author.clone();
+        Ok(Ok((waiting, me.to_owned())))
+    }
+
+    /// `/approve`.
+    pub(super) async fn approve(&mut self) -> Result<CommandResult, Failure> {
+        let (waiting, me) = match self.waiting_for(&self.job.author.clone()).await? {
+            Ok(found) => found,
+            Err(nothing) => return Ok(nothing),
+        };
         if waiting.authors().any(|a| a.eq_ignore_ascii_case(&me)) {
             return Ok(CommandResult::not_run(
                 RequestState::Refused,
@@ -193,14 +205,10 @@ impl Run<'_> {
 
     /// `/cancel`.
     pub(super) async fn cancel(&mut self) -> Result<CommandResult, Failure> {
-        let waiting = self.waiting().await?;
-        if waiting.is_empty() {
-            return Ok(CommandResult::not_run(
-                RequestState::Invalid,
-                replies::nothing_waits(),
-            ));
-        }
-        let me = self.job.author.clone();
+        let (waiting, me) = match self.waiting_for(&self.job.author.clone()).await? {
+            Ok(found) => found,
+            Err(nothing) => return Ok(nothing),
+        };
         let own = waiting.authors().all(|a| a.eq_ignore_ascii_case(&me));
         if !own && !is_member(self.gh, self.bot.operators_team.as_ref(), &me).await? {
             return Ok(CommandResult::not_run(

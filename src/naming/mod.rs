@@ -392,10 +392,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn course(s: &str) -> Course {
+    pub(super) fn course(s: &str) -> Course {
         Course::parse(s).expect("valid course in test")
     }
-    fn term(s: &str) -> Term {
+    pub(super) fn term(s: &str) -> Term {
         Term::parse(s).expect("valid term in test")
     }
 

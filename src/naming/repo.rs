@@ -175,15 +175,9 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::super::term::tests::realistic_term;
+    use super::super::tests::{course, term};
     use super::*;
     use proptest::prelude::*;
-
-    fn course(s: &str) -> Course {
-        Course::parse(s).expect("valid course in test")
-    }
-    fn term(s: &str) -> Term {
-        Term::parse(s).expect("valid term in test")
-    }
 
     #[test]
     fn names_repo_team_and_key() {

@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod fake;
+pub mod markdown;
 pub mod tester;
 
 /// The GitHub App id of the test app (the fake's `/app` answers with it).

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{installation_of, is_bot, is_requests_repo, CommentRef, Envelope, Refusal, UserRef};
+use super::{
+    installation_of, is_bot, is_requests_repo, job_target, CommentRef, Envelope, Refusal, UserRef,
+};
 use crate::jobs::{ChecklistJob, JobKind, RequestJob, CHECKLIST_MARKER};
 use crate::naming::RepoFullName;
 use crate::store::NewJob;
@@ -87,12 +89,7 @@ pub(super) fn request_jobs(
     ) else {
         return Ok(Vec::new());
     };
-    let Some(installation_id) = installation_of(env) else {
-        return Err(Refusal::NoInstallation);
-    };
-    let Ok(repo) = RepoFullName::parse(full_name) else {
-        return Err(Refusal::BadRepo);
-    };
+    let (installation_id, repo) = job_target(env, full_name)?;
     let job = RequestJob {
         repo,
         issue: number,

@@ -225,6 +225,14 @@ fn is_bot(user: &UserRef<'_>) -> bool {
 }
 
 /// The installation a job acts through: a positive `installation.id`.
+/// The installation and repository a job of this delivery acts for; a job
+/// without either could never answer, so the delivery is refused instead.
+fn job_target(env: &Envelope<'_>, full_name: &str) -> Result<(u64, RepoFullName), Refusal> {
+    let installation_id = installation_of(env).ok_or(Refusal::NoInstallation)?;
+    let repo = RepoFullName::parse(full_name).map_err(|_| Refusal::BadRepo)?;
+    Ok((installation_id, repo))
+}
+
 fn installation_of(env: &Envelope<'_>) -> Option<u64> {
     env.installation
         .as_ref()
@@ -346,12 +354,7 @@ fn envelope_jobs(
     ) else {
         return Ok(Vec::new());
     };
-    let Some(installation_id) = installation_of(env) else {
-        return Err(Refusal::NoInstallation);
-    };
-    let Ok(repo) = RepoFullName::parse(full_name) else {
-        return Err(Refusal::BadRepo);
-    };
+    let (installation_id, repo) = job_target(env, full_name)?;
     let job = CommentJob {
         repo,
         issue,
