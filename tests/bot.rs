@@ -392,15 +392,7 @@ async fn forged_or_missing_signature_is_401_and_nothing_is_stored(db: TestDb) {
     assert_eq!(health.status(), 200);
     let ready = h.http.get(h.url("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
-    let metrics = h
-        .http
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = h.metrics().await;
     assert!(metrics.contains("orcoursetrion_"), "{metrics}");
 }
 
@@ -549,15 +541,9 @@ async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step(db
     let c = h
         .comment("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert!(
-        h.fake
-            .wait_until(WAIT, |f| f
-                .calls()
-                .iter()
-                .any(|c| c.ends_with("/contents/course.xml")))
-            .await,
-        "step 4 started"
-    );
+    h.fake
+        .wait_for_call(WAIT, "/contents/course.xml", "step 4 started")
+        .await;
     h.kill();
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.restart().await;

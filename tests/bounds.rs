@@ -64,15 +64,7 @@ async fn a_delivery_without_an_installation_is_refused_at_ingress_and_counted() 
             .expect("jobs")
             .is_empty());
     }
-    let metrics = h
-        .http
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("orcoursetrion_webhook_refused_jobs_total{reason=\"no_installation\"} 2"),
         "{metrics}"
@@ -245,15 +237,9 @@ async fn help_is_answered_while_another_users_rerun_runs() {
         1,
     );
     let rerun = h.comment("alice", "/rerun 6.004r 2020_Spring").await;
-    assert!(
-        h.fake
-            .wait_until(WAIT, |f| f
-                .calls()
-                .iter()
-                .any(|c| c.ends_with("/contents/.gitignore")))
-            .await,
-        "the rerun is under way"
-    );
+    h.fake
+        .wait_for_call(WAIT, "/contents/.gitignore", "the rerun is under way")
+        .await;
     let help = h.comment("bob", "/help").await;
     assert_eq!(h.finished(help).await, vec!["eyes", "rocket"]);
     // The rerun is still running when /help is answered.

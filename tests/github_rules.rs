@@ -259,14 +259,9 @@ async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease(
     let c = h
         .comment("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert!(
-        h.fake
-            .wait_until(WAIT, |f| f
-                .calls()
-                .iter()
-                .any(|c| c.ends_with("/contents/course.xml")))
-            .await
-    );
+    h.fake
+        .wait_for_call(WAIT, "/contents/course.xml", "step 4 started")
+        .await;
     h.kill();
     h.restart().await;
     // WAIT (20 s) is far below the 300 s lease.

@@ -231,6 +231,18 @@ impl Tester {
         format!("http://{}{path}", self.server().addr)
     }
 
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub fn options(&self) -> ServerOptions {
         ServerOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),

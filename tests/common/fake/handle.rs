@@ -705,6 +705,17 @@ impl FakeGitHub {
         }
     }
 
+    /// Waits (up to `timeout`) until a call to a path ending in `suffix` has
+    /// arrived, and asserts that one did; `what` names the moment in the
+    /// failure message.
+    pub async fn wait_for_call(&self, timeout: Duration, suffix: &str, what: &str) {
+        assert!(
+            self.wait_until(timeout, |f| f.calls().iter().any(|c| c.ends_with(suffix)))
+                .await,
+            "{what}: no call to …{suffix} within {timeout:?}"
+        );
+    }
+
     /// Time since the fake started.
     pub fn uptime(&self) -> Duration {
         self.s.started.elapsed()
