@@ -27,6 +27,7 @@ mod naming;
 mod redeliver;
 mod secret;
 mod server;
+mod stop;
 mod store;
 mod text;
 

@@ -351,62 +351,6 @@ pub(crate) fn own_database(url: &str) -> Result<Option<std::fs::File>, ServerErr
     }
 }
 
-/// Ctrl-C and SIGTERM (what Fly and Docker send), listened for from the
-/// moment this is made. It is made before the listener is bound: a stop sent
-/// as soon as `/readyz` answers must stop the server gracefully, not meet the
-/// default action (death) or a handler that nobody awaits.
-pub(crate) struct StopSignal {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignal {
-    pub(crate) fn install() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let term = signal(SignalKind::terminate());
-            let int = signal(SignalKind::interrupt());
-            if let Err(e) = term.as_ref().and(int.as_ref()) {
-                tracing::warn!(error = %e, "cannot listen for stop signals");
-            }
-            Self {
-                term: term.ok(),
-                int: int.ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Self {}
-        }
-    }
-
-    /// Until the next stop signal (never, if none could be listened for).
-    pub(crate) async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
-                match s {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            }
-            tokio::select! {
-                () = next(&mut self.term) => {}
-                () = next(&mut self.int) => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 /// `orcoursetrion serve`.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
@@ -420,7 +364,7 @@ pub async fn serve_with_vars(
     config: Config,
     vars: HashMap<String, String>,
 ) -> Result<(), ServerError> {
-    let mut stop = StopSignal::install();
+    let mut stop = crate::stop::StopSignal::install();
     let config = if matches!(config.auth, Some(GitHubAuth::App { .. })) {
         config
     } else {
@@ -467,7 +411,7 @@ async fn log_doctor(config: &Config, report: &crate::doctor::Report) {
 async fn serve_setup(
     config: &Config,
     vars: &HashMap<String, String>,
-    stop: &mut StopSignal,
+    stop: &mut crate::stop::StopSignal,
 ) -> Result<Option<Config>, ServerError> {
     let state = SetupState::from_vars(vars);
     let done = state.done.clone();

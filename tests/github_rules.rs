@@ -6,6 +6,7 @@ mod common;
 
 use common::fake::{Auth, Fault};
 use common::tester::*;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_studio_and_an_xml_command_each_use_their_own_orgs_installation() {
@@ -367,4 +368,65 @@ async fn a_studio_rerun_keeps_the_old_runs_description() {
         .repo(STUDIO, "content-mit-6004r-2020_Spring")
         .expect("new run");
     assert_eq!(new.description.as_deref(), Some("Computation Structures"));
+}
+
+/// Forwards every connection made to `listener` to `to` (the fake), byte
+/// for byte: GitHub coming back after an outage.
+fn forward(listener: tokio::net::TcpListener, to: String) {
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let to = to.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+}
+
+/// While GitHub cannot be reached at all (every connection refused), a job
+/// is put back without using its attempts, and no worker claims jobs until
+/// the next try is due; once GitHub answers again, the comment is answered
+/// on its first counted attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_outage_uses_no_attempts_and_the_comment_is_answered_when_it_ends() {
+    let port = common::free_port();
+    let mut h = Tester::builder()
+        .api_url(&format!("http://127.0.0.1:{port}"))
+        .start()
+        .await;
+    let c = h.comment("alice", "/help").await;
+    let delivery = h.last_delivery();
+    // Each try in the outage gives its attempt back, and the waits between
+    // tries grow (1 s, then 2 s): after 3.5 s there have been two or three.
+    // Then look at the job between two tries.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let job = loop {
+        let jobs = h.store().jobs_of_delivery(&delivery).await.expect("jobs");
+        assert_eq!(jobs.len(), 1);
+        if jobs[0].state == orcoursetrion::JobState::Queued {
+            break jobs[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(job.attempts, 0, "an outage used an attempt: {job:?}");
+    let error = job.last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("could not reach GitHub"), "{error}");
+    assert!(h.fake.requests().is_empty(), "nothing reached GitHub");
+
+    // GitHub is back: the job runs at its next try and answers.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the outage's port");
+    let fake = h.fake.url();
+    forward(listener, fake.trim_start_matches("http://").to_owned());
+    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.settled(&delivery).await;
+    let jobs = h.store().jobs_of_delivery(&delivery).await.expect("jobs");
+    assert_eq!(
+        (jobs[0].state, jobs[0].attempts),
+        (orcoursetrion::JobState::Done, 1)
+    );
+    assert_eq!(h.replies().len(), 1, "{:#?}", h.replies());
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("secret", 0),
+    ("stop", 0),
     ("text", 0),
     ("word_enum", 0),
     ("naming", 1),

@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use orcoursetrion::Secret;
+use orcoursetrion::sign;
 use orcoursetrion::Store;
-use orcoursetrion::{parse_signature, sign, verify_signature};
 use serde_json::Value;
 
+mod measure;
 mod server;
 
+use measure::*;
 use server::*;
 
 const SECRET: &str = "loadgen-webhook-secret";
@@ -76,65 +77,6 @@ struct Args {
     /// Keep the temp dir (database and server log) and print its path.
     #[arg(long)]
     keep: bool,
-}
-
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-#[derive(Default, Clone, Copy)]
-struct WriteCounters {
-    batches: f64,
-    writes: f64,
-    max_batch: f64,
-    commit_micros: f64,
-    slow_commits: f64,
-    slow_in_checkpoint: f64,
-    checkpoints: f64,
-    checkpoint_micros: f64,
-}
-
-async fn write_counters(http: &reqwest::Client, server: &Server) -> WriteCounters {
-    let text = http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    WriteCounters {
-        batches: metric(&text, "orcoursetrion_store_batches_total"),
-        writes: metric(&text, "orcoursetrion_store_writes_total"),
-        max_batch: metric(&text, "orcoursetrion_store_max_batch"),
-        commit_micros: metric(&text, "orcoursetrion_store_commit_microseconds_total"),
-        slow_commits: metric(&text, "orcoursetrion_store_slow_commits_total"),
-        slow_in_checkpoint: metric(
-            &text,
-            "orcoursetrion_store_slow_commits_in_checkpoint_total",
-        ),
-        checkpoints: metric(&text, "orcoursetrion_store_checkpoints_total"),
-        checkpoint_micros: metric(&text, "orcoursetrion_store_checkpoint_microseconds_total"),
-    }
-}
-
-fn stats(label: &str, v: &mut [Duration]) {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{label:<28} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms  (n={})",
-        ms(v[0]),
-        ms(v[v.len() / 2]),
-        ms(v[v.len() - 1]),
-        v.len()
-    );
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
 }
 
 struct Outcome {
@@ -236,47 +178,6 @@ async fn load(
         all.errors += o.errors;
     }
     (all, started.elapsed())
-}
-
-/// This host's speed right now, in-process: the two CPU-heavy steps of a
-/// delivery on the load body (the host is shared; compare runs with these).
-fn calibrate(body: &[u8]) -> (Duration, Duration) {
-    let secrets = [Secret::new(SECRET)];
-    let sig = parse_signature(&sign(SECRET.as_bytes(), body)).expect("own signature parses");
-    let n = 300;
-    let t = Instant::now();
-    for _ in 0..n {
-        assert!(verify_signature(&secrets, &sig, std::hint::black_box(body)));
-    }
-    let hmac = t.elapsed() / n;
-    let t = Instant::now();
-    for _ in 0..n {
-        let v: Value = serde_json::from_slice(std::hint::black_box(body)).expect("JSON");
-        std::hint::black_box(v);
-    }
-    (hmac, t.elapsed() / n)
-}
-
-/// What one durable commit costs on this disk at the least: a 4 KiB append
-/// and `fdatasync`, repeated for 3 s in the database's directory (sorted).
-/// No durable acknowledgement can be faster than this floor.
-fn disk_probe(dir: &std::path::Path) -> Vec<Duration> {
-    use std::io::Write as _;
-    let path = dir.join("disk-probe");
-    let mut f = std::fs::File::create(&path).expect("disk probe file");
-    let page = [0u8; 4096];
-    let mut out = Vec::new();
-    let end = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < end {
-        let t = Instant::now();
-        f.write_all(&page).expect("disk probe write");
-        f.sync_data().expect("disk probe fdatasync");
-        out.push(t.elapsed());
-    }
-    drop(f);
-    let _ = std::fs::remove_file(&path);
-    out.sort();
-    out
 }
 
 fn delivery_body(small: bool) -> Bytes {

@@ -10,6 +10,7 @@ pub mod error;
 mod manifest;
 mod pacing;
 mod paging;
+mod reach;
 mod request;
 pub mod retry;
 mod routing;
@@ -101,6 +102,8 @@ struct Shared {
     pacer: Mutex<HashMap<Option<u64>, VecDeque<DateTime<Utc>>>>,
     content_writes_per_minute: usize,
     pace_ledger: Option<Arc<dyn PaceLedger>>,
+    /// Whether GitHub answers at all, for every handle of this App.
+    reach: reach::Reach,
 }
 
 #[derive(Clone)]
@@ -163,6 +166,7 @@ impl GitHub {
                 pacer: Mutex::new(HashMap::new()),
                 content_writes_per_minute: config.content_writes_per_minute.max(1),
                 pace_ledger: config.pace_ledger,
+                reach: reach::Reach::default(),
             }),
             creds,
         })
@@ -376,11 +380,14 @@ impl GitHub {
                 });
             }
             let (status, headers, body) = match outcome {
-                Ok(ok) => ok,
+                Ok(ok) => {
+                    self.shared.reach.answered();
+                    ok
+                }
                 Err(e) => {
                     // A refused connection never reached GitHub; anything later might have.
                     let in_doubt = !e.is_connect();
-                    let detail = describe_transport_error(&e);
+                    let detail = reach::describe_transport_error(&e);
                     tracing::warn!(method = %method_s, path = %log_path, attempt, %detail, "GitHub call failed");
                     if in_doubt && !req.replayable {
                         return Err(GitHubError::InDoubt {
@@ -391,6 +398,7 @@ impl GitHub {
                     }
                     after_doubt |= in_doubt;
                     if attempt >= retry.max_attempts {
+                        self.shared.reach.unreachable(Instant::now());
                         return Err(GitHubError::Transport {
                             method: method_s,
                             path: log_path,
@@ -460,24 +468,6 @@ impl GitHub {
                 }
             }
         }
-    }
-}
-
-fn describe_transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        // reqwest's Display includes the URL, which never holds a secret here.
-        let mut s = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            s.push_str(": ");
-            s.push_str(&inner.to_string());
-            src = inner.source();
-        }
-        s
     }
 }
 

@@ -151,7 +151,7 @@ pub async fn start(
 
 /// `orcoursetrion gitreload`: runs until SIGTERM or Ctrl-C.
 pub async fn serve(settings: GitreloadSettings) -> Result<(), GitreloadError> {
-    let mut stop = crate::server::StopSignal::install();
+    let mut stop = crate::stop::StopSignal::install();
     let running = start(settings, ClientConfig::default()).await?;
     stop.recv().await;
     tracing::info!("stopping");

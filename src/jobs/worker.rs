@@ -227,6 +227,15 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
+            // GitHub cannot be reached: no job is claimed until the next try
+            // is due, so none uses an attempt on a certain failure.
+            if let Some(wait) = self.app.outage().filter(|w| !w.is_zero()) {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
+            }
             match self.store.claim_job(&self.owner, self.options.lease).await {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job = job.id, delivery = %job.delivery_id, worker = %self.owner);
@@ -304,6 +313,11 @@ impl Worker {
             JobVerdict::Unanswerable(error) => {
                 tracing::warn!(%error, "job failed: nothing can be answered on GitHub");
                 (JobEnd::Failed { error }, "unanswerable")
+            }
+            JobVerdict::Retry(error) if self.app.outage().is_some() => {
+                let after = self.app.outage().unwrap_or_default();
+                tracing::warn!(%error, retry_in_ms = after.as_millis() as u64, "GitHub cannot be reached: the job waits, and keeps its attempt");
+                (JobEnd::Wait { after, error }, "retry")
             }
             JobVerdict::Retry(error) if final_attempt => {
                 tracing::warn!(%error, "job failed: its retries are used up");

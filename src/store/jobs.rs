@@ -317,20 +317,25 @@ pub(super) async fn finish(
     now: i64,
 ) -> Result<Result<Out, StoreError>, sqlx::Error> {
     // lease_owner stays as a record of who ran the job last.
-    let (state, next_run_at, result, error) = match end {
-        PreparedEnd::Done { result } => ("done", None, Some(result.as_str()), None),
-        PreparedEnd::Failed { error } => ("failed", None, None, Some(error.as_str())),
-        PreparedEnd::Retry { after_ms, error } => (
+    let (state, next_run_at, result, error, refund) = match end {
+        PreparedEnd::Done { result } => ("done", None, Some(result.as_str()), None, 0i64),
+        PreparedEnd::Failed { error } => ("failed", None, None, Some(error.as_str()), 0),
+        PreparedEnd::Retry {
+            after_ms,
+            error,
+            refund,
+        } => (
             "queued",
             Some(now.saturating_add(*after_ms)),
             None,
             Some(error.as_str()),
+            i64::from(*refund),
         ),
     };
     let done = q(
         "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at),
                 result = COALESCE($5, result), last_error = COALESCE($6, last_error),
-                lease_until = NULL, updated_at = $7
+                lease_until = NULL, updated_at = $7, attempts = attempts - $8
           WHERE id = $1 AND state = 'running' AND lease_owner = $2",
     )
     .bind(job_id)
@@ -340,6 +345,7 @@ pub(super) async fn finish(
     .bind(result)
     .bind(error)
     .bind(now)
+    .bind(refund)
     .execute(&mut *conn)
     .await?;
     Ok(held(done.rows_affected(), job_id))

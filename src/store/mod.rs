@@ -150,16 +150,6 @@ struct StatsCell {
     in_checkpoint: std::sync::atomic::AtomicBool,
 }
 
-impl StatsCell {
-    /// Checkpoints started so far, and whether one is running now.
-    fn checkpoints_seen(&self) -> (u64, bool) {
-        (
-            self.checkpoints.load(Ordering::Relaxed),
-            self.in_checkpoint.load(Ordering::Relaxed),
-        )
-    }
-}
-
 /// Tuning knobs; the defaults are what `serve` uses.
 #[derive(Clone)]
 pub struct StoreOptions {
@@ -403,6 +393,12 @@ impl Store {
             JobEnd::Retry { after, error } => PreparedEnd::Retry {
                 after_ms: duration_ms(after),
                 error: truncate_error(error),
+                refund: false,
+            },
+            JobEnd::Wait { after, error } => PreparedEnd::Retry {
+                after_ms: duration_ms(after),
+                error: truncate_error(error),
+                refund: true,
             },
         };
         self.submit(Op::Finish {

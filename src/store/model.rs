@@ -114,6 +114,12 @@ pub enum JobEnd {
         after: Duration,
         error: String,
     },
+    /// Back to the queue without using an attempt: GitHub could not be
+    /// reached at all, so the attempt told nothing about the job.
+    Wait {
+        after: Duration,
+        error: String,
+    },
 }
 
 crate::word_enum::word_enum! {

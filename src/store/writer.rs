@@ -11,9 +11,18 @@ pub(super) struct PreparedJob {
 }
 
 pub(super) enum PreparedEnd {
-    Done { result: String },
-    Failed { error: String },
-    Retry { after_ms: i64, error: String },
+    Done {
+        result: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// `refund`: the claim's attempt is given back.
+    Retry {
+        after_ms: i64,
+        error: String,
+        refund: bool,
+    },
 }
 
 pub(super) enum Op {
@@ -402,6 +411,16 @@ pub(super) async fn exec_ops(
         .into_iter()
         .map(|o| o.unwrap_or(Err(StoreError::WriterGone)))
         .collect())
+}
+
+impl StatsCell {
+    /// Checkpoints started so far, and whether one is running now.
+    fn checkpoints_seen(&self) -> (u64, bool) {
+        (
+            self.checkpoints.load(Ordering::Relaxed),
+            self.in_checkpoint.load(Ordering::Relaxed),
+        )
+    }
 }
 
 fn micros(d: Duration) -> u64 {

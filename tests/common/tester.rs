@@ -47,9 +47,17 @@ pub struct TesterBuilder {
     progress_interval: Duration,
     body_grace: Duration,
     db: TestDb,
+    api_url: Option<String>,
 }
 
 impl TesterBuilder {
+    /// The bot reaches GitHub at `url` instead of the fake's own address
+    /// (a test puts something between them: nothing, or a forwarder).
+    pub fn api_url(mut self, url: &str) -> Self {
+        self.api_url = Some(url.to_owned());
+        self
+    }
+
     /// The database the server runs on (default: a SQLite file).
     pub fn database(mut self, db: TestDb) -> Self {
         self.db = db;
@@ -106,7 +114,10 @@ impl TesterBuilder {
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = self.db.url(dir.path()).await;
         let mut vars: HashMap<String, String> = [
-            ("ORC_GH_API_URL", fake.url()),
+            (
+                "ORC_GH_API_URL",
+                self.api_url.clone().unwrap_or_else(|| fake.url()),
+            ),
             ("ORC_APP_ID", super::TEST_APP_ID.to_string()),
             (
                 "ORC_APP_PRIVATE_KEY",
@@ -140,6 +151,7 @@ impl TesterBuilder {
             deliveries: 0,
             port: None,
             env,
+            api_url: self.api_url,
         };
         t.restart().await;
         t
@@ -188,6 +200,8 @@ pub struct Tester {
     deliveries: u32,
     port: Option<u16>,
     env: HashMap<String, String>,
+    /// Where the bot reaches GitHub, when not at the fake itself.
+    api_url: Option<String>,
 }
 
 impl Tester {
@@ -200,6 +214,7 @@ impl Tester {
             progress_interval: Duration::ZERO,
             body_grace: Duration::from_secs(10),
             db: TestDb::Sqlite,
+            api_url: None,
         }
     }
 
@@ -247,7 +262,7 @@ impl Tester {
         ServerOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: ClientConfig {
-                api_url: self.fake.url(),
+                api_url: self.api_url.clone().unwrap_or_else(|| self.fake.url()),
                 // GitHub's retry shape, on a test's time scale.
                 retry: RetryPolicy {
                     base_delay: Duration::from_millis(20),
