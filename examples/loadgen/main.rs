@@ -8,6 +8,8 @@
 //!
 //! `ORC_REQUESTS_REPOS=nobody/none`, so every delivery is verified, parsed and
 //! stored durably but implies no job and no GitHub call: this measures ingress.
+//! With `--with-job` the delivery's repo is the requests repo, so each one
+//! also queues a job (whose GitHub, 127.0.0.1:9, cannot be reached).
 //! Everything runs on 127.0.0.1 and stops by itself.
 
 use std::net::TcpListener;
@@ -74,6 +76,9 @@ struct Args {
     /// what the body size costs: HMAC, parse and bytes written).
     #[arg(long)]
     small_payload: bool,
+    /// Make the fixture's repo the requests repo: each delivery queues a job.
+    #[arg(long)]
+    with_job: bool,
     /// Keep the temp dir (database and server log) and print its path.
     #[arg(long)]
     keep: bool,

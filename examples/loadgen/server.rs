@@ -99,7 +99,14 @@ pub(crate) fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
         .env("ORC_APP_ID", "4242")
         .env("ORC_APP_PRIVATE_KEY_PATH", &key)
         .env("ORC_WEBHOOK_SECRET", SECRET)
-        .env("ORC_REQUESTS_REPOS", "nobody/none")
+        .env(
+            "ORC_REQUESTS_REPOS",
+            if args.with_job {
+                "mitx-staff/course-requests"
+            } else {
+                "nobody/none"
+            },
+        )
         .env("ORC_GH_API_URL", "http://127.0.0.1:9")
         .env("ORC_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("ORC_LOG_FORMAT", "json")
