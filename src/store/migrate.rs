@@ -42,6 +42,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery_size",
         include_str!("migrations/sqlite/0008_delivery_size.sql"),
     ),
+    (
+        9,
+        "fewer_job_indexes",
+        include_str!("migrations/sqlite/0009_fewer_job_indexes.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -80,6 +85,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "delivery_size",
         include_str!("migrations/postgres/0008_delivery_size.sql"),
+    ),
+    (
+        9,
+        "fewer_job_indexes",
+        include_str!("migrations/postgres/0009_fewer_job_indexes.sql"),
     ),
 ];
 
