@@ -304,6 +304,8 @@ impl Worker {
                 })
                 .await
         };
+        // Read once: whether GitHub answered anything since a call got no answer.
+        let outage = self.app.outage();
         let (end, state) = match verdict {
             JobVerdict::Done(result) => (JobEnd::Done { result }, "done"),
             JobVerdict::Failed(error) => {
@@ -314,8 +316,8 @@ impl Worker {
                 tracing::warn!(%error, "job failed: nothing can be answered on GitHub");
                 (JobEnd::Failed { error }, "unanswerable")
             }
-            JobVerdict::Retry(error) if self.app.outage().is_some() => {
-                let after = self.app.outage().unwrap_or_default();
+            JobVerdict::Retry(error) if outage.is_some() => {
+                let after = outage.unwrap_or_default();
                 tracing::warn!(%error, retry_in_ms = after.as_millis() as u64, "GitHub cannot be reached: the job waits, and keeps its attempt");
                 (JobEnd::Wait { after, error }, "retry")
             }

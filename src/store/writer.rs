@@ -290,6 +290,9 @@ async fn exec_one_statement(
     now: i64,
 ) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
     let inserted = insert_deliveries(conn, deliveries, now).await?;
+    // From here the deliveries are committed. Should a requeue below fail,
+    // run_batch retries each write alone, and those find their delivery
+    // stored: a duplicate, which is true, and nothing is lost.
     let mut outs = Vec::with_capacity(deliveries.len());
     for (delivery, _) in deliveries {
         let outcome = if inserted.contains(delivery.id.as_str()) {
