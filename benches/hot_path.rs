@@ -13,6 +13,7 @@ use axum::http::{Request, StatusCode};
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
+use orcoursetrion::JobWake;
 use orcoursetrion::Metrics;
 use orcoursetrion::RepoFullName;
 use orcoursetrion::Secret;
@@ -21,7 +22,6 @@ use orcoursetrion::{NewDelivery, Store};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
 const SECRET: &str = "webhook-s3cret";
@@ -212,7 +212,7 @@ fn ingress(c: &mut Criterion) {
                 ..Default::default()
             },
             metrics: Arc::new(Metrics::new()),
-            wake: Arc::new(Notify::new()),
+            wake: JobWake::new(),
             bodies: orcoursetrion::BodyBudget::default(),
             doctor: orcoursetrion::DoctorReport::default(),
             api_token: None,

@@ -65,6 +65,6 @@ pub use secret::Secret;
 pub use server::{serve, serve_with_vars, start, RunningServer, ServerError, ServerOptions};
 pub use store::{
     AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,
-    JobState, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store, StoreError,
-    StoreOptions, WriteStats,
+    JobState, JobWake, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store,
+    StoreError, StoreOptions, WriteStats,
 };

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, GitHubAuth};
@@ -16,7 +16,7 @@ use crate::http::{self, BodyBudget, ConnLimits, EventFilter, IngressState, Mode,
 use crate::instance::{pace_ledger, Instance};
 use crate::jobs::{Bot, Worker, WorkerOptions};
 use crate::metrics::Metrics;
-use crate::store::{AuditEntry, Store, StoreError, StoreOptions};
+use crate::store::{AuditEntry, JobWake, Store, StoreError, StoreOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -200,7 +200,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
     }
     let metrics = Arc::new(Metrics::new());
     metrics.set_instance(&instance.name);
-    let wake = Arc::new(Notify::new());
+    let wake = JobWake::new();
     store.watch_jobs(wake.clone());
     let (audit_tx, audit_rx) = mpsc::unbounded_channel();
     let mut client = options.client;
@@ -299,7 +299,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
     }
     // Jobs left by an earlier process (or due retries) start without waiting
     // for a new delivery.
-    wake.notify_one();
+    wake.one();
     tracing::info!(%addr, workers = config.workers, instance = %instance.name, database = store.backend().as_str(), "orcoursetrion is listening");
     Ok(RunningServer {
         addr,

@@ -430,3 +430,44 @@ async fn a_github_outage_uses_no_attempts_and_the_comment_is_answered_when_it_en
     );
     assert_eq!(h.replies().len(), 1, "{:#?}", h.replies());
 }
+
+/// A claim never takes a job of an installation that is running one, so a
+/// burst of jobs for that installation wakes no idle worker for a claim that
+/// would find nothing (each was a write, and a read of the queue). The job
+/// that ends wakes the next, so none of them waits for an idle poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_queued_behind_a_running_job_of_their_installation_wake_no_one_and_all_run() {
+    const WRITES: &str = "orcoursetrion_store_writes_total";
+    let mut h = Tester::builder()
+        .lease(Duration::from_secs(60))
+        .idle_poll(Duration::from_secs(60))
+        .start()
+        .await;
+    // The first job's first call (its 👀) hangs, so that job keeps running.
+    h.fake.inject(
+        "POST",
+        "/repos/*/*/issues/comments/*/reactions",
+        Fault::Latency(Duration::from_millis(1500)),
+        1,
+    );
+    let first = h.comment("alice", "/help").await;
+    h.fake
+        .wait_for_call(WAIT, "/reactions", "the first job started")
+        .await;
+    // Let the idle workers, woken by the first delivery, go back to waiting.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = h.metric(WRITES).await;
+    let mut later = Vec::new();
+    for _ in 0..10 {
+        later.push(h.comment("alice", "/help").await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let writes = h.metric(WRITES).await - before;
+    assert_eq!(writes, 10.0, "one write per delivery and no claim");
+
+    // Every one of them is answered, well before any idle poll.
+    for c in std::iter::once(first).chain(later) {
+        assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    }
+    assert_eq!(h.replies().len(), 11);
+}

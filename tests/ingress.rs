@@ -12,11 +12,11 @@ use orcoursetrion::Metrics;
 use orcoursetrion::RepoFullName;
 use orcoursetrion::Secret;
 use orcoursetrion::{
-    DeliveryOutcome, JobEnd, JobState, NewDelivery, NewJob, Store, StoreError, StoreOptions,
+    DeliveryOutcome, JobEnd, JobState, JobWake, NewDelivery, NewJob, Store, StoreError,
+    StoreOptions,
 };
 use orcoursetrion::{EventFilter, IngressState, Mode, MAX_BODY_BYTES};
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
 mod common;
@@ -58,11 +58,11 @@ const LEASE: Duration = Duration::from_secs(60);
 struct Harness {
     store: Store,
     router: Router,
-    wake: Arc<Notify>,
+    wake: Arc<JobWake>,
     _dir: Option<tempfile::TempDir>,
 }
 
-fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
+fn state(store: &Store, secrets: &[&str], wake: Arc<JobWake>) -> IngressState {
     IngressState {
         store: store.clone(),
         secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
@@ -79,7 +79,7 @@ fn state(store: &Store, secrets: &[&str], wake: Arc<Notify>) -> IngressState {
 }
 
 fn harness_for(store: Store, secrets: &[&str], dir: Option<tempfile::TempDir>) -> Harness {
-    let wake = Arc::new(Notify::new());
+    let wake = JobWake::new();
     let router = orcoursetrion::router(Mode::Serve(state(&store, secrets, wake.clone())));
     Harness {
         store,

@@ -21,7 +21,6 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::body::{read_verified, BodyBudget, BodyRefusal};
@@ -29,7 +28,7 @@ use super::envelope::{inspect_body, EventFilter, Inspection};
 use super::signature::parse_signature;
 use crate::metrics::Metrics;
 use crate::secret::Secret;
-use crate::store::{NewDelivery, Store};
+use crate::store::{JobWake, NewDelivery, Store};
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -55,7 +54,7 @@ pub struct IngressState {
     pub filter: EventFilter,
     pub metrics: Arc<Metrics>,
     /// Notified when a delivery made jobs runnable, so idle workers need not poll.
-    pub wake: Arc<Notify>,
+    pub wake: Arc<JobWake>,
     /// The memory that unauthenticated bodies may hold, shared by all requests.
     pub bodies: BodyBudget,
     /// The start-up doctor's findings, summed up on the status page.
@@ -248,6 +247,9 @@ async fn handle(
         body,
         parse_error,
     };
+    // A redelivery requeues the jobs this delivery implied before, which
+    // are these again (the same body under the same rules).
+    let queues: Vec<Option<i64>> = jobs.iter().map(|j| j.installation_id).collect();
     let outcome = match st.store.record_delivery(delivery, jobs).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -264,10 +266,7 @@ async fn handle(
     };
     let jobs = outcome.jobs();
     if jobs > 0 {
-        // Wake every idle worker, and leave a permit for one that is between
-        // "nothing to claim" and waiting, so the wake-up cannot be missed.
-        st.wake.notify_waiters();
-        st.wake.notify_one();
+        st.wake.new_jobs(&queues);
     }
     tracing::info!(
         %event,

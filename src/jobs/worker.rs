@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::approval::{self, Waiting};
@@ -22,7 +22,7 @@ use crate::catalog::CatalogRun;
 use crate::github::GitHub;
 use crate::metrics::Metrics;
 use crate::store::{
-    FormState, Job, JobEnd, MadeRepo, RepoEvent, RequestRecord, RequestState, Store,
+    FormState, Job, JobEnd, JobWake, MadeRepo, RepoEvent, RequestRecord, RequestState, Store,
 };
 
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub struct Worker {
     pub app: GitHub,
     pub bot: Arc<Bot>,
     pub metrics: Arc<Metrics>,
-    pub wake: Arc<Notify>,
+    pub wake: Arc<JobWake>,
     pub options: WorkerOptions,
     pub owner: String,
 }
@@ -274,6 +274,7 @@ impl Worker {
     async fn process(&self, job: Job) {
         let started = Instant::now();
         tracing::info!(kind = %job.kind, attempt = job.attempts, "job claimed");
+        let running = self.wake.running(job.installation_id);
         let final_attempt = job.attempts >= job.max_attempts;
         let verdict = {
             let renew = async {
@@ -340,8 +341,9 @@ impl Worker {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job ended"
         );
-        // A job of the same installation may be queued behind this one.
-        self.wake.notify_one();
+        // Dropping `running` now wakes a worker for a job of the same
+        // installation queued behind this one.
+        drop(running);
     }
 
     async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {

@@ -50,7 +50,7 @@ mod retention;
 mod wake;
 mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,6 +85,7 @@ pub use model::*;
 use requests::*;
 pub use retention::Pruned;
 use retention::*;
+pub use wake::JobWake;
 use wake::*;
 use writer::*;
 

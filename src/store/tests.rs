@@ -616,7 +616,7 @@ async fn a_queued_job_wakes_the_workers_of_another_instance() {
     let url = db_for_tests::fresh_postgres_url().await;
     let here = Store::open(&url).await.expect("open");
     let there = Store::open(&url).await.expect("open");
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let wake = JobWake::new();
     there.watch_jobs(wake.clone());
     // Let the LISTEN start before the job is queued.
     tokio::time::sleep(Duration::from_millis(300)).await;

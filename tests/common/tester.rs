@@ -44,6 +44,7 @@ pub struct TesterBuilder {
     seeds: Vec<Seed>,
     fake_latency: Option<Duration>,
     lease: Duration,
+    idle_poll: Duration,
     progress_interval: Duration,
     body_grace: Duration,
     db: TestDb,
@@ -102,6 +103,13 @@ impl TesterBuilder {
         self
     }
 
+    /// How long an idle worker sleeps before it looks at the queue unasked
+    /// (500 ms by default); a long one shows that nothing waits for it.
+    pub fn idle_poll(mut self, d: Duration) -> Self {
+        self.idle_poll = d;
+        self
+    }
+
     pub async fn start(self) -> Tester {
         let fake = FakeGitHub::start_with_git().await;
         seed_shop(&fake);
@@ -144,6 +152,7 @@ impl TesterBuilder {
             server: None,
             config,
             lease: self.lease,
+            idle_poll: self.idle_poll,
             progress_interval: self.progress_interval,
             body_grace: self.body_grace,
             _dir: dir,
@@ -193,6 +202,7 @@ pub struct Tester {
     pub server: Option<RunningServer>,
     pub config: Config,
     lease: Duration,
+    idle_poll: Duration,
     progress_interval: Duration,
     body_grace: Duration,
     _dir: tempfile::TempDir,
@@ -211,6 +221,7 @@ impl Tester {
             seeds: Vec::new(),
             fake_latency: None,
             lease: Duration::from_secs(2),
+            idle_poll: Duration::from_millis(500),
             progress_interval: Duration::ZERO,
             body_grace: Duration::from_secs(10),
             db: TestDb::Sqlite,
@@ -258,6 +269,14 @@ impl Tester {
             .expect("metrics text")
     }
 
+    /// One unlabelled sample of `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no sample of {name} in /metrics:\n{text}"))
+    }
+
     pub fn options(&self) -> ServerOptions {
         ServerOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -274,7 +293,7 @@ impl Tester {
             worker: WorkerOptions {
                 lease: self.lease,
                 retry_base: Duration::from_millis(200),
-                idle_poll: Duration::from_millis(500),
+                idle_poll: self.idle_poll,
             },
             progress_interval: self.progress_interval,
             idle_timeout: Duration::from_secs(60),
