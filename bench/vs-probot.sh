@@ -14,6 +14,10 @@
 # OURS_REQUESTS_REPOS=nobody/none makes the delivery imply no job (a comment
 # outside the requests repos), which is what loadgen sends.
 #
+# WRK_IDS=github sends delivery ids shaped like GitHub's (version-1 UUIDs,
+# which sort in the order they were made); by default they sort in no
+# useful order, which is harder on the store's id index.
+#
 # Installs wrk (apt) and Probot (npm, into $PROBOT_DIR) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,7 +104,7 @@ run() { # name port path pid
   echo "$1 $out rss_kib=$(kib "$4" VmRSS) hwm_kib=$(kib "$4" VmHWM)"
 }
 
-echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${DURATION}s each, alternating; $(nproc) cores"
+echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${DURATION}s each, alternating; $(nproc) cores; delivery ids: ${WRK_IDS:-unordered}"
 echo "idle RSS: ours $(kib "$ours" VmRSS) KiB, probot $(kib "$probot" VmRSS) KiB"
 : >"$work/results"
 ours_2xx=0

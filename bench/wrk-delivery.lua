@@ -15,11 +15,25 @@ function setup(thread)
   thread:set("tid", threads)
 end
 
-local prefix, counter
+-- WRK_IDS=github sends ids shaped like GitHub's, version-1 UUIDs
+-- ("58474f00-b361-11eb-836d-0e4f3503ccbe" in GitHub's docs): their first
+-- field is the clock's low 32 bits, so ids sort in the order they were made
+-- (within a wrap of about 7 minutes). By default the ids sort in no useful
+-- order ("wrk-T-1-R-9" > "wrk-T-1-R-10"), which is harder on an index.
+local prefix, counter, github
 function init(args)
   math.randomseed(os.time() + (tid or 0) * 7919)
   prefix = string.format("wrk-%d-%d-%d", os.time(), tid or 0, math.random(1, 1000000000))
+  github = os.getenv("WRK_IDS") == "github"
   counter = 0
+end
+
+local function delivery_id()
+  if github then
+    local low = (os.time() * 10000000 + counter * 2 + (tid or 0)) % 4294967296
+    return string.format("%08x-b361-11eb-%04x-%012x", low, 0x8000 + (tid or 0), counter)
+  end
+  return prefix .. "-" .. counter
 end
 
 function request()
@@ -28,7 +42,7 @@ function request()
     ["Content-Type"] = "application/json",
     ["User-Agent"] = "GitHub-Hookshot/wrk",
     ["X-GitHub-Event"] = "issue_comment",
-    ["X-GitHub-Delivery"] = prefix .. "-" .. counter,
+    ["X-GitHub-Delivery"] = delivery_id(),
     ["X-Hub-Signature-256"] = sig,
   }, body)
 end

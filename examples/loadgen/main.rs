@@ -79,6 +79,12 @@ struct Args {
     /// Make the fixture's repo the requests repo: each delivery queues a job.
     #[arg(long)]
     with_job: bool,
+    /// Delivery ids that sort in no useful order (`loadgen-9` after
+    /// `loadgen-10`), as `bench/wrk-delivery.lua` sends by default, instead
+    /// of ids that sort in the order they are sent, like GitHub's
+    /// version-1 UUIDs.
+    #[arg(long)]
+    unordered_ids: bool,
     /// Keep the temp dir (database and server log) and print its path.
     #[arg(long)]
     keep: bool,
@@ -116,6 +122,7 @@ async fn load(
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("http client");
+            let unordered = args.unordered_ids;
             let (next, url, body, signature, per_second) = (
                 next.clone(),
                 url.clone(),
@@ -142,7 +149,14 @@ async fn load(
                         .post(&url)
                         .header("content-type", "application/json")
                         .header("x-github-event", "issue_comment")
-                        .header("x-github-delivery", format!("loadgen-{n:08}"))
+                        .header(
+                            "x-github-delivery",
+                            if unordered {
+                                format!("loadgen-{n}")
+                            } else {
+                                format!("loadgen-{n:08}")
+                            },
+                        )
                         .header("x-hub-signature-256", &signature)
                         .body(body.clone())
                         .send()
