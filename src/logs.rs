@@ -6,7 +6,10 @@ use crate::config::LogFormat;
 
 /// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.
 /// `RUST_LOG` filters (default `info`). Every line is redacted on its way out.
-pub fn init_logging(format: LogFormat) {
+/// `spans`: one more line as each span closes, with its `time.busy` and
+/// `time.idle` (`ORC_LOG_SPANS`; what `loadgen --spans` sums up).
+pub fn init_logging(format: LogFormat, spans: bool) {
+    use tracing_subscriber::fmt::format::FmtSpan;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // PostgreSQL's notices ("relation … already exists, skipping") are
         // not news.
@@ -14,6 +17,7 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_span_events(if spans { FmtSpan::CLOSE } else { FmtSpan::NONE })
         .with_writer(|| Redacting(std::io::stdout()));
     let _ = match format {
         LogFormat::Json => builder

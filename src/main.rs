@@ -133,7 +133,7 @@ fn report(outcome: Result<String, cli::CliError>) -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    orcoursetrion::init_logging(config.log_format);
+    orcoursetrion::init_logging(config.log_format, config.log_spans);
     match orcoursetrion::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -85,6 +85,11 @@ struct Args {
     /// version-1 UUIDs.
     #[arg(long)]
     unordered_ids: bool,
+    /// Profile by the server's tracing spans (`ORC_LOG_SPANS=true`): each
+    /// span's busy and idle time, summed by span name from the server log.
+    /// One more log line per span, so the rate itself drops.
+    #[arg(long)]
+    spans: bool,
     /// Keep the temp dir (database and server log) and print its path.
     #[arg(long)]
     keep: bool,
@@ -450,6 +455,9 @@ async fn main() {
         out.accepted,
         if ok { "OK" } else { "MISMATCH" }
     );
+    if args.spans {
+        measure::span_profile(&tmp.path().join("server.log"));
+    }
     if args.keep {
         println!("kept {}", tmp.keep().display());
     }

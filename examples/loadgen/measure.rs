@@ -109,3 +109,61 @@ pub(crate) fn disk_probe(dir: &std::path::Path) -> Vec<Duration> {
     out.sort();
     out
 }
+
+/// The server's tracing spans (`ORC_LOG_SPANS`), by name: how many closed,
+/// and their busy time (polled: on a CPU) and idle time (waiting: for a
+/// body, a CPU, the writer or the disk), mean and p99.
+pub(crate) fn span_profile(log: &std::path::Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut by_name: std::collections::BTreeMap<String, (Vec<Duration>, Vec<Duration>)> =
+        Default::default();
+    for line in text.lines().filter(|l| l.contains(r#""message":"close""#)) {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(busy), Some(idle)) = (
+            v.pointer("/span/name").and_then(Value::as_str),
+            v.get("time.busy")
+                .and_then(Value::as_str)
+                .and_then(span_time),
+            v.get("time.idle")
+                .and_then(Value::as_str)
+                .and_then(span_time),
+        ) else {
+            continue;
+        };
+        let e = by_name.entry(name.to_owned()).or_default();
+        e.0.push(busy);
+        e.1.push(idle);
+    }
+    println!("spans (closed)               busy mean / p99        idle mean / p99");
+    for (name, (mut busy, mut idle)) in by_name {
+        busy.sort();
+        idle.sort();
+        let mean = |v: &[Duration]| v.iter().sum::<Duration>().as_secs_f64() * 1e6 / v.len() as f64;
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "  {name:<14} {:>9}  {:>8.1} / {:>8.1} µs  {:>8.1} / {:>8.1} µs",
+            busy.len(),
+            mean(&busy),
+            us(percentile(&busy, 0.99)),
+            mean(&idle),
+            us(percentile(&idle, 0.99)),
+        );
+    }
+}
+
+/// `12.3µs`, `1.30ms`, `2.01s`, `950ns`: how tracing-subscriber prints a span's time.
+fn span_time(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    let secs = match unit {
+        "ns" => n / 1e9,
+        "µs" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}

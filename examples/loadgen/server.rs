@@ -114,6 +114,7 @@ pub(crate) fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
         // The runtime's size, when the caller sets it (tokio reads it).
         .envs(std::env::var_os("TOKIO_WORKER_THREADS").map(|v| ("TOKIO_WORKER_THREADS", v)))
         .env("ORC_REDELIVER_EVERY", "off")
+        .env("ORC_LOG_SPANS", if args.spans { "true" } else { "false" })
         .env(
             "ORC_KEEP_BODIES",
             if args.keep_bodies { "true" } else { "false" },

@@ -128,6 +128,9 @@ pub struct Config {
     pub database_url: Secret,
     pub port: u16,
     pub log_format: LogFormat,
+    /// `ORC_LOG_SPANS`: also log each span as it closes, with its busy and
+    /// idle time (a profile; a line per span, so for measuring only).
+    pub log_spans: bool,
     pub requests_repos: Vec<RepoFullName>,
     pub operators_team: Option<TeamRef>,
     pub require_approval: bool,
@@ -420,6 +423,7 @@ impl Config {
                 LogFormat::Pretty
             }
         };
+        let log_spans = r.bool("ORC_LOG_SPANS", false);
         let mut requests_repos = Vec::new();
         if let Some(v) = r.opt("ORC_REQUESTS_REPOS") {
             for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -482,6 +486,7 @@ impl Config {
             database_url,
             port,
             log_format,
+            log_spans,
             requests_repos,
             operators_team,
             require_approval,

@@ -155,7 +155,7 @@ async fn handle(
         MAX_BODY_BYTES,
         body,
     );
-    let body = match read.await {
+    let body = match read.instrument(tracing::info_span!("read_verified")).await {
         Ok(body) => body,
         Err(BodyRefusal::TooLarge) => return too_large(),
         Err(BodyRefusal::Forged) => return unauthorized(),
@@ -211,11 +211,19 @@ async fn handle(
     };
     let event = event.to_owned();
 
-    let inspected = if big {
-        let (filter, event, body) = (st.filter.clone(), event.clone(), body.clone());
-        tokio::task::spawn_blocking(move || inspect_body(&filter, &event, &body)).await
-    } else {
-        Ok(inspect_body(&st.filter, &event, &body))
+    let inspected = {
+        // Closed at the end of this block, so that its idle time is only
+        // the wait for a blocking thread.
+        let inspect = tracing::info_span!("inspect");
+        if big {
+            let (filter, event, body) = (st.filter.clone(), event.clone(), body.clone());
+            tokio::task::spawn_blocking(move || {
+                inspect.in_scope(|| inspect_body(&filter, &event, &body))
+            })
+            .await
+        } else {
+            Ok(inspect.in_scope(|| inspect_body(&st.filter, &event, &body)))
+        }
     };
     let Ok(Inspection {
         action,
@@ -250,7 +258,8 @@ async fn handle(
     // A redelivery requeues the jobs this delivery implied before, which
     // are these again (the same body under the same rules).
     let queues: Vec<Option<i64>> = jobs.iter().map(|j| j.installation_id).collect();
-    let outcome = match st.store.record_delivery(delivery, jobs).await {
+    let stored = st.store.record_delivery(delivery, jobs);
+    let outcome = match stored.instrument(tracing::info_span!("store")).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::error!(%event, error = %e, "webhook not stored; answering 503 so it can be redelivered");

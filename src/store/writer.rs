@@ -2,6 +2,7 @@
 //! whatever is waiting in one transaction (see the module docs of `store`).
 
 use super::*;
+use tracing::Instrument;
 
 pub(super) struct PreparedJob {
     pub(super) kind: JobKind,
@@ -189,7 +190,9 @@ pub(super) async fn run_batch(
     stats.max_batch.fetch_max(n, Ordering::Relaxed);
     let started = std::time::Instant::now();
     let checkpoints_before = stats.checkpoints_seen();
-    let result = exec_batch(conn, &ops, now).await;
+    let result = exec_batch(conn, &ops, now)
+        .instrument(tracing::info_span!("commit", writes = n))
+        .await;
     let took = started.elapsed();
     stats
         .commit_micros
