@@ -62,11 +62,14 @@ impl JobWake {
     /// it ends). Call it after the commit, so that a job that ends in between
     /// is either seen here or wakes someone itself.
     pub fn new_jobs(&self, installations: &[Option<i64>]) {
-        let busy = self
-            .running
-            .lock()
-            .map(|r| installations.iter().all(|i| r.contains_key(i)))
-            .unwrap_or(false);
+        // No installation named (a redelivery whose jobs this build would
+        // not imply again): nothing says they wait, so wake.
+        let busy = !installations.is_empty()
+            && self
+                .running
+                .lock()
+                .map(|r| installations.iter().all(|i| r.contains_key(i)))
+                .unwrap_or(false);
         if !busy {
             self.all();
         }
@@ -150,5 +153,51 @@ impl Store {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a wake-up is pending (it is consumed).
+    async fn woken(wake: &JobWake) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), wake.notified())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_job_behind_a_running_one_of_its_installation_wakes_no_one() {
+        let wake = JobWake::new();
+        wake.new_jobs(&[Some(1)]);
+        assert!(woken(&wake).await, "nothing runs: wake");
+
+        let running = wake.running(Some(1));
+        assert!(!woken(&wake).await);
+        wake.new_jobs(&[Some(1)]);
+        assert!(!woken(&wake).await, "installation 1 is running a job");
+        wake.new_jobs(&[None]);
+        assert!(
+            woken(&wake).await,
+            "jobs without an installation are another queue"
+        );
+        wake.new_jobs(&[Some(1), Some(2)]);
+        assert!(woken(&wake).await, "installation 2 runs nothing");
+        wake.new_jobs(&[]);
+        assert!(woken(&wake).await, "a requeue that names no installation");
+
+        let second = wake.running(Some(1));
+        drop(running);
+        assert!(woken(&wake).await, "an ending job wakes the next");
+        wake.new_jobs(&[Some(1)]);
+        assert!(
+            !woken(&wake).await,
+            "one of installation 1's jobs still runs"
+        );
+        drop(second);
+        assert!(woken(&wake).await);
+        wake.new_jobs(&[Some(1)]);
+        assert!(woken(&wake).await, "none runs any more");
     }
 }
