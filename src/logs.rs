@@ -7,13 +7,19 @@ use crate::config::LogFormat;
 /// Structured logs: `ORC_LOG_FORMAT=json` for machines, `pretty` for people.
 /// `RUST_LOG` filters (default `info`). Every line is redacted on its way out.
 /// `spans`: one more line as each span closes, with its `time.busy` and
-/// `time.idle` (`ORC_LOG_SPANS`; what `loadgen --spans` sums up).
+/// `time.idle` (`ORC_LOG_SPANS`; what `loadgen --spans` sums up). The spans
+/// that only serve that profile (target [`PROFILE_TARGET`]) are turned off
+/// otherwise, so the webhook's hot path does not pay for them.
 pub fn init_logging(format: LogFormat, spans: bool) {
     use tracing_subscriber::fmt::format::FmtSpan;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // PostgreSQL's notices ("relation … already exists, skipping") are
         // not news.
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"));
+    let filter = match format!("{PROFILE_TARGET}=off").parse() {
+        Ok(off) if !spans => filter.add_directive(off),
+        _ => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -28,6 +34,10 @@ pub fn init_logging(format: LogFormat, spans: bool) {
         LogFormat::Pretty => builder.try_init(),
     };
 }
+
+/// The target of the spans that exist for `ORC_LOG_SPANS` only (written as
+/// this literal at each of them: `tracing`'s macros take no constant).
+const PROFILE_TARGET: &str = "orc_profile";
 
 /// Logging for `gitreload`: `filter` (from `LOG_LEVEL`; `RUST_LOG` wins) to
 /// stderr, or appended to `file` (`LOG_FILE_PATH`), redacted as ever.

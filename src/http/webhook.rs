@@ -155,7 +155,10 @@ async fn handle(
         MAX_BODY_BYTES,
         body,
     );
-    let body = match read.instrument(tracing::info_span!("read_verified")).await {
+    let body = match read
+        .instrument(tracing::info_span!(target: "orc_profile", "read_verified"))
+        .await
+    {
         Ok(body) => body,
         Err(BodyRefusal::TooLarge) => return too_large(),
         Err(BodyRefusal::Forged) => return unauthorized(),
@@ -214,7 +217,7 @@ async fn handle(
     let inspected = {
         // Closed at the end of this block, so that its idle time is only
         // the wait for a blocking thread.
-        let inspect = tracing::info_span!("inspect");
+        let inspect = tracing::info_span!(target: "orc_profile", "inspect");
         if big {
             let (filter, event, body) = (st.filter.clone(), event.clone(), body.clone());
             tokio::task::spawn_blocking(move || {
@@ -259,7 +262,10 @@ async fn handle(
     // are these again (the same body under the same rules).
     let queues: Vec<Option<i64>> = jobs.iter().map(|j| j.installation_id).collect();
     let stored = st.store.record_delivery(delivery, jobs);
-    let outcome = match stored.instrument(tracing::info_span!("store")).await {
+    let outcome = match stored
+        .instrument(tracing::info_span!(target: "orc_profile", "store"))
+        .await
+    {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::error!(%event, error = %e, "webhook not stored; answering 503 so it can be redelivered");

@@ -191,7 +191,7 @@ pub(super) async fn run_batch(
     let started = std::time::Instant::now();
     let checkpoints_before = stats.checkpoints_seen();
     let result = exec_batch(conn, &ops, now)
-        .instrument(tracing::info_span!("commit", writes = n))
+        .instrument(tracing::info_span!(target: "orc_profile", "commit", writes = n))
         .await;
     let took = started.elapsed();
     stats
