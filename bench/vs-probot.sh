@@ -18,6 +18,9 @@
 # which sort in the order they were made); by default they sort in no
 # useful order, which is harder on the store's id index.
 #
+# ORC_DURABILITY=crash runs ours durable against kill -9 but not a power cut
+# (no fdatasync per commit); the default, power-loss, syncs every commit.
+#
 # Installs wrk (apt) and Probot (npm, into $PROBOT_DIR) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +84,7 @@ ours_port=$(free_port)
 (cd "$work" && env -i PATH="$PATH" PORT="$ours_port" ORC_APP_ID=4242 ORC_APP_PRIVATE_KEY_PATH="$key" \
   ORC_WEBHOOK_SECRET="$SECRET" ORC_REQUESTS_REPOS="${OURS_REQUESTS_REPOS:-mitx-staff/course-requests}" \
   ORC_GH_API_URL=http://127.0.0.1:9 ORC_DATABASE_URL="sqlite://$work/orc.db" \
-  ORC_REDELIVER_EVERY=off ORC_LOG_FORMAT=json RUST_LOG=warn \
+  ORC_REDELIVER_EVERY=off ORC_LOG_FORMAT=json RUST_LOG=warn ORC_DURABILITY="${ORC_DURABILITY:-power-loss}" \
   "$BIN" serve >"$work/ours.log" 2>&1) &
 sleep 0.2
 ours=$(pgrep -n -f "$BIN serve")
@@ -104,7 +107,7 @@ run() { # name port path pid
   echo "$1 $out rss_kib=$(kib "$4" VmRSS) hwm_kib=$(kib "$4" VmHWM)"
 }
 
-echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${DURATION}s each, alternating; $(nproc) cores; delivery ids: ${WRK_IDS:-unordered}"
+echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${DURATION}s each, alternating; $(nproc) cores; delivery ids: ${WRK_IDS:-unordered}; ours durable against: ${ORC_DURABILITY:-power-loss}"
 echo "idle RSS: ours $(kib "$ours" VmRSS) KiB, probot $(kib "$probot" VmRSS) KiB"
 : >"$work/results"
 ours_2xx=0

@@ -64,7 +64,7 @@ pub use naming::{Branch, Course, Login, NameError, Names, OrgName, RepoFullName,
 pub use secret::Secret;
 pub use server::{serve, serve_with_vars, start, RunningServer, ServerError, ServerOptions};
 pub use store::{
-    AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Job, JobEnd, JobRow,
-    JobState, JobWake, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store,
+    AuditEntry, CatalogRun, CourseKind, DeliveryOutcome, DeliveryRow, Durability, Job, JobEnd,
+    JobRow, JobState, JobWake, NewDelivery, NewJob, RequestRecord, RequestState, RunState, Store,
     StoreError, StoreOptions, WriteStats,
 };

@@ -182,6 +182,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
         config.database_url.expose(),
         StoreOptions {
             keep_bodies: config.instances.keep_bodies,
+            durability: config.instances.durability,
             ..StoreOptions::default()
         },
     )
@@ -300,7 +301,7 @@ pub async fn start(config: &Config, options: ServerOptions) -> Result<RunningSer
     // Jobs left by an earlier process (or due retries) start without waiting
     // for a new delivery.
     wake.one();
-    tracing::info!(%addr, workers = config.workers, instance = %instance.name, database = store.backend().as_str(), "orcoursetrion is listening");
+    tracing::info!(%addr, workers = config.workers, instance = %instance.name, database = store.backend().as_str(), durability = store.durability().as_str(), "orcoursetrion is listening");
     Ok(RunningServer {
         addr,
         store,

@@ -20,6 +20,7 @@ use orcoursetrion::{DeliveryOutcome, NewDelivery, Store};
 crate::on_both_backends!(
     multi_thread: [
         every_202_survives_a_sigkill_right_after_it,
+        with_durability_crash_every_202_still_survives_a_sigkill,
         a_sigterm_as_soon_as_it_is_ready_stops_it_gracefully
     ];
     current_thread: [];
@@ -88,12 +89,27 @@ async fn a_sigterm_as_soon_as_it_is_ready_stops_it_gracefully(db: TestDb) {
 }
 
 async fn every_202_survives_a_sigkill_right_after_it(db: TestDb) {
+    sigkill_right_after_a_202(db, None).await;
+}
+
+/// `ORC_DURABILITY=crash` gives up the fsync per commit (a power cut may
+/// lose the last commits) but not the promise to a killed process: a commit
+/// is in the kernel's page cache once it returns.
+async fn with_durability_crash_every_202_still_survives_a_sigkill(db: TestDb) {
+    sigkill_right_after_a_202(db, Some("crash")).await;
+}
+
+async fn sigkill_right_after_a_202(db: TestDb, durability: Option<&str>) {
     let mut t = Tester::on(db).await;
     // Only the process below serves this database.
     t.kill();
     let dir = tempfile::tempdir().expect("dir");
     let port = common::free_port();
-    let mut child = spawn(&t.env(), dir.path(), port);
+    let mut env = t.env();
+    if let Some(d) = durability {
+        env.insert("ORC_DURABILITY".into(), d.into());
+    }
+    let mut child = spawn(&env, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&mut child, &base).await;
 

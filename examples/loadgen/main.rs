@@ -90,6 +90,11 @@ struct Args {
     /// One more log line per span, so the rate itself drops.
     #[arg(long)]
     spans: bool,
+    /// `ORC_DURABILITY` for the server: `power-loss` (an fdatasync per
+    /// commit, the default) or `crash` (durable against `kill -9`, not a
+    /// power cut).
+    #[arg(long, default_value = "power-loss")]
+    durability: String,
     /// Keep the temp dir (database and server log) and print its path.
     #[arg(long)]
     keep: bool,

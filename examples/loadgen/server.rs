@@ -115,6 +115,7 @@ pub(crate) fn spawn(bin: &Path, dir: &Path, db: &Path, args: &Args) -> Server {
         .envs(std::env::var_os("TOKIO_WORKER_THREADS").map(|v| ("TOKIO_WORKER_THREADS", v)))
         .env("ORC_REDELIVER_EVERY", "off")
         .env("ORC_LOG_SPANS", if args.spans { "true" } else { "false" })
+        .env("ORC_DURABILITY", &args.durability)
         .env(
             "ORC_KEEP_BODIES",
             if args.keep_bodies { "true" } else { "false" },

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Reader;
 use crate::secret::Secret;
+use crate::store::Durability;
 
 /// `ORC_DATABASE_URL`, kept as a secret: a postgres:// URL may hold a password.
 pub(super) fn database_url(r: &mut Reader<'_>) -> Secret {
@@ -43,6 +44,9 @@ pub struct InstanceSettings {
     /// `ORC_KEEP_BODIES`: keep every delivery's body for debugging (bodies
     /// that did not parse are always kept).
     pub keep_bodies: bool,
+    /// `ORC_DURABILITY`: what an acknowledged delivery survives on SQLite
+    /// (see `Durability`).
+    pub durability: Durability,
 }
 
 /// A duration such as `90s`, `15m`, `1h` or `2d`; a bare number is seconds.
@@ -96,6 +100,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> InstanceSettings {
         retention_days: r.number("ORC_RETENTION_DAYS", 14, 1..=3650),
         writes_per_minute: r.number("ORC_WRITES_PER_MINUTE", 80, 1..=100_000) as usize,
         keep_bodies: r.bool("ORC_KEEP_BODIES", false),
+        durability: r.word("ORC_DURABILITY", Durability::PowerLoss, Durability::ALL),
     }
 }
 
@@ -137,26 +142,38 @@ mod tests {
         assert_eq!(s.lease, Duration::from_secs(60));
         assert_eq!(s.redeliver_every, Some(Duration::from_secs(3600)));
         assert_eq!(s.retention_days, 14);
-        let (s, _) = settings(&[("ORC_REDELIVER_EVERY", "off"), ("ORC_INSTANCE", "fly-a.1")]);
+        assert_eq!(s.durability, Durability::PowerLoss);
+        let (s, _) = settings(&[
+            ("ORC_REDELIVER_EVERY", "off"),
+            ("ORC_INSTANCE", "fly-a.1"),
+            ("ORC_DURABILITY", "Crash"),
+        ]);
         assert_eq!(s.redeliver_every, None);
+        assert_eq!(s.durability, Durability::Crash);
         assert_eq!(s.name.as_deref(), Some("fly-a.1"));
         let (_, problems) = settings(&[
             ("ORC_INSTANCE", "a/b"),
             ("ORC_LEASE_SECS", "1"),
             ("ORC_REDELIVER_EVERY", "10s"),
             ("ORC_RETENTION_DAYS", "0"),
+            ("ORC_DURABILITY", "fsync"),
         ]);
         let named: Vec<&str> = problems
             .iter()
             .map(|p| p.split(':').next().unwrap_or_default())
             .collect();
+        assert!(
+            problems[4].ends_with(r#"expected power-loss or crash, got "fsync""#),
+            "{problems:?}"
+        );
         assert_eq!(
             named,
             [
                 "ORC_INSTANCE",
                 "ORC_REDELIVER_EVERY",
                 "ORC_LEASE_SECS",
-                "ORC_RETENTION_DAYS"
+                "ORC_RETENTION_DAYS",
+                "ORC_DURABILITY"
             ]
         );
     }

@@ -53,10 +53,12 @@ pub enum GitHubAuth {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Pretty,
+crate::word_enum::word_enum! {
+    /// `ORC_LOG_FORMAT`.
+    LogFormat {
+        Json => "json",
+        Pretty => "pretty",
+    }
 }
 
 /// What the actions need to know about the shop's conventions
@@ -201,6 +203,24 @@ impl Reader<'_> {
                 default
             }
         }
+    }
+
+    /// One of a closed set of words (case does not matter), else `default`
+    /// and a problem that lists the words.
+    fn word<T: Copy + std::str::FromStr + fmt::Display>(
+        &mut self,
+        name: &str,
+        default: T,
+        all: &[T],
+    ) -> T {
+        let Some(v) = self.opt(name) else {
+            return default;
+        };
+        v.to_ascii_lowercase().parse().unwrap_or_else(|_| {
+            let words: Vec<String> = all.iter().map(T::to_string).collect();
+            self.problem(name, format!("expected {}, got {v:?}", words.join(" or ")));
+            default
+        })
     }
 
     fn permission(&mut self, name: &str) -> Option<Permission> {
@@ -408,21 +428,7 @@ impl Config {
                 8080
             }),
         };
-        let log_format = match r
-            .or("ORC_LOG_FORMAT", "pretty")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "json" => LogFormat::Json,
-            "pretty" => LogFormat::Pretty,
-            other => {
-                r.problem(
-                    "ORC_LOG_FORMAT",
-                    format!("expected json or pretty, got {other:?}"),
-                );
-                LogFormat::Pretty
-            }
-        };
+        let log_format = r.word("ORC_LOG_FORMAT", LogFormat::Pretty, LogFormat::ALL);
         let log_spans = r.bool("ORC_LOG_SPANS", false);
         let mut requests_repos = Vec::new();
         if let Some(v) = r.opt("ORC_REQUESTS_REPOS") {

@@ -5,12 +5,69 @@
 use super::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+crate::word_enum::word_enum! {
+    /// What an acknowledged delivery survives on SQLite (`ORC_DURABILITY`).
+    /// The cost is one `fdatasync` per group commit, which bounds the
+    /// webhook's latency on a slow disk (BENCHMARKS.md).
+    Durability {
+        /// `synchronous=FULL`: the WAL is synced at every commit, so a
+        /// 202 survives a power cut or a kernel crash. The default.
+        PowerLoss => "power-loss",
+        /// `synchronous=NORMAL`: a commit is in the kernel's page cache
+        /// when it returns, so a 202 survives the process being killed
+        /// (`kill -9`, the OOM killer, a panic), not a power cut. The WAL
+        /// is still synced at every checkpoint.
+        Crash => "crash",
+    }
+}
+
+/// Tuning knobs; the defaults are what `serve` uses.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Source of "now" for leases and retry times (tests use a manual clock).
+    pub clock: SharedClock,
+    /// Most writes committed in one transaction.
+    pub max_batch: usize,
+    /// Pending writes the channel holds before callers wait (back-pressure).
+    pub queue_depth: usize,
+    /// `max_attempts` given to new jobs.
+    pub default_max_attempts: i64,
+    /// Size of the read pool.
+    pub read_connections: u32,
+    /// How long SQLite waits for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// Keep every delivery's body (`ORC_KEEP_BODIES`), not only the ones
+    /// that did not parse. Off by default: the jobs hold what they need, and
+    /// a 13 KB body is most of what a delivery writes.
+    pub keep_bodies: bool,
+    /// What a commit survives once it returns (SQLite; PostgreSQL always
+    /// commits with `synchronous_commit=on`).
+    pub durability: Durability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            clock: Arc::new(SystemClock),
+            max_batch: 256,
+            queue_depth: 4096,
+            default_max_attempts: 5,
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+            keep_bodies: false,
+            durability: Durability::PowerLoss,
+        }
+    }
+}
+
 /// The write connection, the read pool, and the URL's password-free form.
 pub(super) struct Opened {
     pub(super) conn: Conn,
     pub(super) read: Pool,
     /// SQLite in WAL mode: the background checkpointer is wanted.
     pub(super) wal: bool,
+    /// Read back from the write connection, not taken from the options.
+    pub(super) durability: Durability,
 }
 
 /// Only the scheme of a URL goes into an error: a postgres:// URL may carry a password.
@@ -34,9 +91,10 @@ async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreE
     let connect = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // FULL: the WAL is fsynced at every commit, so an acknowledged
-        // delivery survives power loss, not only a process crash.
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(match options.durability {
+            Durability::PowerLoss => SqliteSynchronous::Full,
+            Durability::Crash => SqliteSynchronous::Normal,
+        })
         .busy_timeout(options.busy_timeout)
         .foreign_keys(true)
         // Checkpoints run in the background (see checkpoint_task); the
@@ -57,6 +115,16 @@ async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreE
         .fetch_one(&mut conn)
         .await?
         .try_get(0)?;
+    // 2 is FULL (or 3, EXTRA); 1 is NORMAL.
+    let synchronous: i64 = q("PRAGMA synchronous")
+        .fetch_one(&mut conn)
+        .await?
+        .try_get(0)?;
+    let durability = if synchronous >= 2 {
+        Durability::PowerLoss
+    } else {
+        Durability::Crash
+    };
     let read = SqlitePoolOptions::new()
         .max_connections(options.read_connections.max(1))
         .connect_with(connect)
@@ -65,6 +133,7 @@ async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreE
         conn,
         read: Pool::Lite(read),
         wal: journal_mode.eq_ignore_ascii_case("wal"),
+        durability,
     })
 }
 
@@ -91,5 +160,6 @@ async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Opened, Stor
         conn,
         read: Pool::Pg(read),
         wal: false,
+        durability: Durability::PowerLoss,
     })
 }

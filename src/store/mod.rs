@@ -8,7 +8,8 @@
 //! * **Never lose a request.** [`Store::record_delivery`] returns only after the
 //!   delivery and its jobs are committed (SQLite: `synchronous=FULL` in WAL
 //!   mode; PostgreSQL: `synchronous_commit=on`), so the 202 the webhook answers
-//!   survives `kill -9` and power loss.
+//!   survives `kill -9` and power loss. [`Durability::Crash`] trades the
+//!   power cut away for the fsync.
 //! * **Never run one twice.** The delivery id (`X-GitHub-Delivery`) is the
 //!   primary key: a redelivery stores nothing and queues nothing, unless its jobs
 //!   ended `failed`, in which case they are queued again *with their journal*, so
@@ -71,6 +72,7 @@ use audit::*;
 pub use catalog::RepoEvent;
 use catalog::*;
 use connect::*;
+pub use connect::{Durability, StoreOptions};
 pub use db::Backend;
 use db::{q, Conn, Db, Pool, Row};
 use deliveries::*;
@@ -151,41 +153,6 @@ struct StatsCell {
     in_checkpoint: std::sync::atomic::AtomicBool,
 }
 
-/// Tuning knobs; the defaults are what `serve` uses.
-#[derive(Clone)]
-pub struct StoreOptions {
-    /// Source of "now" for leases and retry times (tests use a manual clock).
-    pub clock: SharedClock,
-    /// Most writes committed in one transaction.
-    pub max_batch: usize,
-    /// Pending writes the channel holds before callers wait (back-pressure).
-    pub queue_depth: usize,
-    /// `max_attempts` given to new jobs.
-    pub default_max_attempts: i64,
-    /// Size of the read pool.
-    pub read_connections: u32,
-    /// How long SQLite waits for a lock held by another process.
-    pub busy_timeout: Duration,
-    /// Keep every delivery's body (`ORC_KEEP_BODIES`), not only the ones
-    /// that did not parse. Off by default: the jobs hold what they need, and
-    /// a 13 KB body is most of what a delivery writes.
-    pub keep_bodies: bool,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            clock: Arc::new(SystemClock),
-            max_batch: 256,
-            queue_depth: 4096,
-            default_max_attempts: 5,
-            read_connections: 4,
-            busy_timeout: Duration::from_secs(5),
-            keep_bodies: false,
-        }
-    }
-}
-
 /// Handle on the store. Cheap to clone; all clones share one writer and pool.
 #[derive(Clone)]
 pub struct Store {
@@ -199,6 +166,7 @@ struct Inner {
     clock: SharedClock,
     default_max_attempts: i64,
     keep_bodies: bool,
+    durability: Durability,
     stats: Arc<StatsCell>,
     /// Set when the store closes, to stop its background listener.
     closing: tokio::sync::watch::Sender<bool>,
@@ -219,7 +187,12 @@ impl Store {
 
     /// [`Store::open`] with explicit options.
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        let Opened { conn, read, wal } = open_backend(url, &options).await?;
+        let Opened {
+            conn,
+            read,
+            wal,
+            durability,
+        } = open_backend(url, &options).await?;
         let backend = conn.backend();
         let stats = Arc::new(StatsCell::default());
         let (tx, rx) = mpsc::channel(options.queue_depth.max(1));
@@ -241,6 +214,7 @@ impl Store {
                 clock: options.clock,
                 default_max_attempts: options.default_max_attempts.max(1),
                 keep_bodies: options.keep_bodies,
+                durability,
                 stats,
                 closing: tokio::sync::watch::channel(false).0,
             }),
@@ -263,6 +237,11 @@ impl Store {
     /// The engine this store runs on (for logs, metrics and `doctor`).
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// What a commit survives, as the write connection reports it.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
     }
 
     async fn submit(&self, op: Op) -> Result<Out, StoreError> {

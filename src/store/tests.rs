@@ -665,3 +665,30 @@ async fn by_default_only_bodies_that_did_not_parse_are_kept(db: TestDb) {
     );
     store.close().await;
 }
+
+/// `ORC_DURABILITY` reaches the write connection: the store reports what
+/// that connection's `PRAGMA synchronous` says, not what it was asked.
+#[tokio::test]
+async fn the_write_connection_syncs_as_the_durability_asks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, durability) in [
+        ("full.db", Durability::PowerLoss),
+        ("normal.db", Durability::Crash),
+    ] {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        let options = StoreOptions {
+            durability,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(&url, options).await.expect("open");
+        assert_eq!(store.durability(), durability, "{name}");
+        store
+            .record_delivery(delivery(name), vec![job(1)])
+            .await
+            .expect("record");
+        store.close().await;
+    }
+    let default = Store::open("sqlite::memory:").await.expect("open");
+    assert_eq!(default.durability(), Durability::PowerLoss);
+    default.close().await;
+}
