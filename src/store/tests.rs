@@ -667,7 +667,8 @@ async fn by_default_only_bodies_that_did_not_parse_are_kept(db: TestDb) {
 }
 
 /// `ORC_DURABILITY` reaches the write connection: the store reports what
-/// that connection's `PRAGMA synchronous` says, not what it was asked.
+/// that connection's `PRAGMA synchronous` says, not what it was asked. And a
+/// new database file has 1 KiB pages.
 #[tokio::test]
 async fn the_write_connection_syncs_as_the_durability_asks() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -687,6 +688,9 @@ async fn the_write_connection_syncs_as_the_durability_asks() {
             .await
             .expect("record");
         store.close().await;
+        // A new file gets the small page size (header bytes 16-17).
+        let header = std::fs::read(dir.path().join(name)).expect("read db");
+        assert_eq!(u16::from_be_bytes([header[16], header[17]]), 1024);
     }
     let default = Store::open("sqlite::memory:").await.expect("open");
     assert_eq!(default.durability(), Durability::PowerLoss);
