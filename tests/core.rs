@@ -92,6 +92,30 @@ fn t(s: &str) -> Term {
     Term::parse(s).expect("term")
 }
 
+fn course_run(course: &str, term: &str) -> orcoursetrion::CourseRun {
+    orcoursetrion::CourseRun {
+        course: c(course),
+        term: t(term),
+    }
+}
+
+fn rerun_studio(course: &str, term: &str, new_term: &str) -> Action {
+    Action::RerunStudio(orcoursetrion::RerunStudio {
+        course: c(course),
+        term: t(term),
+        new_term: t(new_term),
+        description: None,
+    })
+}
+
+fn export_repo(course: &str, term: &str, description: Option<&str>) -> Action {
+    Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
+        course: c(course),
+        term: t(term),
+        description: description.map(str::to_owned),
+    })
+}
+
 async fn run(e: &Env, action: Action) -> Result<orcoursetrion::ActionResult, ActionError> {
     let p = plan(&action, &e.s)?;
     execute(&e.gh, &e.s, &p, &mut Journal::default(), &mut NoJournal).await
@@ -300,10 +324,7 @@ async fn hooks_add_delete_all_and_repo_missing() {
     assert_eq!(stored[0].secret.as_deref(), Some("s"));
     e.fake.add_hook(XML, "r1", "https://other.example/hook");
 
-    let action = Action::RerunXml(orcoursetrion::CourseRun {
-        course: c("r1-not-a-run"),
-        term: t("2018_Spring"),
-    });
+    let action = Action::RerunXml(course_run("r1-not-a-run", "2018_Spring"));
     let err = run(&e, action).await.expect_err("missing repo");
     assert!(
         matches!(err, ActionError::GitHub(GitHubError::RepoNotFound { .. })),
@@ -432,16 +453,9 @@ async fn persistent_5xx_gives_up_with_githubs_message() {
 async fn a_create_whose_answer_was_lost_is_not_repeated() {
     let e = env().await;
     e.fake.inject("POST", "/orgs/*/repos", Fault::DropAfter, 1);
-    let res = run(
-        &e,
-        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-            description: None,
-        }),
-    )
-    .await
-    .expect("reconciled");
+    let res = run(&e, export_repo("6.004r", "2018_Spring", None))
+        .await
+        .expect("reconciled");
     assert!(res.created_repo_url().is_some());
     let posts: Vec<_> = e
         .fake
@@ -520,16 +534,8 @@ async fn a_wrong_app_key_is_refused_by_the_fake() {
 #[tokio::test]
 async fn create_export_repo_exact_calls_and_bodies() {
     let e = env().await;
-    let res = run(
-        &e,
-        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-            description: Some("Computation Structures".into()),
-        }),
-    )
-    .await
-    .expect("created");
+    let action = export_repo("6.004r", "2018_Spring", Some("Computation Structures"));
+    let res = run(&e, action).await.expect("created");
     assert_eq!(
         res.created_repo_url(),
         Some("https://github.example/MITx-Studio2LMS/content-mit-6004r-2018_Spring")
@@ -577,17 +583,9 @@ async fn rerun_studio_removes_old_hooks_and_creates_new_run() {
     e.fake
         .add_hook(STUDIO, "content-mit-6004r-2018_Spring", PRODUCTION);
     e.fake.clear_log();
-    let res = run(
-        &e,
-        Action::RerunStudio(orcoursetrion::RerunStudio {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-            new_term: t("2019_Spring"),
-            description: None,
-        }),
-    )
-    .await
-    .expect("rerun");
+    let res = run(&e, rerun_studio("6.004r", "2018_Spring", "2019_Spring"))
+        .await
+        .expect("rerun");
     assert_eq!(res.hooks_removed(), Some(1));
     assert!(e
         .fake
@@ -610,10 +608,7 @@ async fn release_is_one_call_and_finds_legacy_double_dash_names() {
     e.fake.clear_log();
     run(
         &e,
-        Action::ReleaseStudio(orcoursetrion::CourseRun {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-        }),
+        Action::ReleaseStudio(course_run("6.004r", "2018_Spring")),
     )
     .await
     .expect("release");
@@ -634,15 +629,9 @@ async fn release_is_one_call_and_finds_legacy_double_dash_names() {
         "content-mit--8.01r-2017_Fall".replace(".", "").as_str(),
     );
     e.fake.clear_log();
-    run(
-        &e,
-        Action::ReleaseXml(orcoursetrion::CourseRun {
-            course: c("8.01r"),
-            term: t("2017_Fall"),
-        }),
-    )
-    .await
-    .expect("legacy found");
+    run(&e, Action::ReleaseXml(course_run("8.01r", "2017_Fall")))
+        .await
+        .expect("legacy found");
     assert_eq!(e.fake.hooks(XML, "content-mit--801r-2017_Fall").len(), 1);
     assert_eq!(
         e.fake.calls().len(),
@@ -713,15 +702,9 @@ async fn rerun_xml_returns_hook_count() {
     e.fake.add_hook(XML, repo, STAGING);
     e.fake.add_hook(XML, repo, PRODUCTION);
     e.fake.clear_log();
-    let res = run(
-        &e,
-        Action::RerunXml(orcoursetrion::CourseRun {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-        }),
-    )
-    .await
-    .expect("rerun");
+    let res = run(&e, Action::RerunXml(course_run("6.004r", "2018_Spring")))
+        .await
+        .expect("rerun");
     assert_eq!(res.hooks_removed(), Some(2));
     assert_eq!(e.fake.calls().len(), 3);
 }
@@ -795,15 +778,9 @@ async fn dry_run_plan_makes_no_call_and_hides_hook_urls() {
 async fn missing_hook_setting_is_reported_before_any_call() {
     let mut e = env().await;
     e.s.production_gitreload = None;
-    let err = run(
-        &e,
-        Action::ReleaseXml(orcoursetrion::CourseRun {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-        }),
-    )
-    .await
-    .expect_err("not configured");
+    let err = run(&e, Action::ReleaseXml(course_run("6.004r", "2018_Spring")))
+        .await
+        .expect_err("not configured");
     assert!(
         err.to_string()
             .contains("production gitreload URL is not configured"),
@@ -917,6 +894,17 @@ async fn bad_names_are_rejected_before_any_call() {
     assert!(e.fake.calls().is_empty());
 }
 
+/// [`cli`], which must succeed.
+fn cli_ok(e: &Env, args: &[&str]) -> std::process::Output {
+    let out = cli(e, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn cli(e: &Env, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
         .args(args)
@@ -933,7 +921,7 @@ fn cli(e: &Env, args: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_prints_html_url_hook_count_and_one_line_errors() {
     let e = env().await;
-    let out = cli(
+    let out = cli_ok(
         &e,
         &[
             "create_export_repo",
@@ -944,11 +932,6 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
             "-d",
             "Computation",
         ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -984,7 +967,7 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
     let out = cli(&e, &["rerun_xml", "-c", "8.01", "-t", "2017_Fall"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
 
-    let out = cli(
+    cli_ok(
         &e,
         &[
             "create_xml_repo",
@@ -998,11 +981,6 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
             "alice",
             "bob",
         ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         e.fake.team(XML, "physics-staff").expect("team").members,
@@ -1176,45 +1154,26 @@ async fn cli_exit_codes_follow_one_rule() {
 async fn call_counts_per_action() {
     let mut table = Vec::new();
     let e = env().await;
-    let count = |f: &FakeGitHub| f.calls().len();
-
-    run(
-        &e,
-        Action::CreateExportRepo(orcoursetrion::CreateExportRepo {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-            description: None,
-        }),
-    )
-    .await
-    .expect("ok");
-    table.push(("create_export_repo", count(&e.fake), 8usize));
+    // The calls one action makes, from a clean log.
+    let calls_of = |action: Action| {
+        e.fake.clear_log();
+        let e = &e;
+        async move {
+            run(e, action).await.expect("ok");
+            e.fake.calls().len()
+        }
+    };
+    table.push((
+        "create_export_repo",
+        calls_of(export_repo("6.004r", "2018_Spring", None)).await,
+        8usize,
+    ));
     e.fake
         .add_hook(STUDIO, "content-mit-6004r-2018_Spring", STAGING);
-    e.fake.clear_log();
-    run(
-        &e,
-        Action::RerunStudio(orcoursetrion::RerunStudio {
-            course: c("6.004r"),
-            term: t("2018_Spring"),
-            new_term: t("2019_Spring"),
-            description: None,
-        }),
-    )
-    .await
-    .expect("ok");
-    table.push(("rerun_studio (1 hook)", count(&e.fake), 9));
-    e.fake.clear_log();
-    run(
-        &e,
-        Action::ReleaseStudio(orcoursetrion::CourseRun {
-            course: c("6.004r"),
-            term: t("2019_Spring"),
-        }),
-    )
-    .await
-    .expect("ok");
-    table.push(("release_studio", count(&e.fake), 1));
+    let rerun = rerun_studio("6.004r", "2018_Spring", "2019_Spring");
+    table.push(("rerun_studio (1 hook)", calls_of(rerun).await, 9));
+    let release = Action::ReleaseStudio(course_run("6.004r", "2019_Spring"));
+    table.push(("release_studio", calls_of(release).await, 1));
 
     // App installation: a team created by an installation token starts empty.
     e.fake.add_installation(9, XML);
@@ -1239,29 +1198,15 @@ async fn call_counts_per_action() {
     execute(&gh, &e.s, &p, &mut Journal::default(), &mut NoJournal)
         .await
         .expect("ok");
-    table.push(("create_xml_repo (new team, 2 members)", count(&e.fake), 12));
-    e.fake.clear_log();
-    run(
-        &e,
-        Action::RerunXml(orcoursetrion::CourseRun {
-            course: c("8.01"),
-            term: t("2018_Spring"),
-        }),
-    )
-    .await
-    .expect("ok");
-    table.push(("rerun_xml (1 hook)", count(&e.fake), 3));
-    e.fake.clear_log();
-    run(
-        &e,
-        Action::ReleaseXml(orcoursetrion::CourseRun {
-            course: c("8.01"),
-            term: t("2018_Spring"),
-        }),
-    )
-    .await
-    .expect("ok");
-    table.push(("release_xml", count(&e.fake), 1));
+    table.push((
+        "create_xml_repo (new team, 2 members)",
+        e.fake.calls().len(),
+        12,
+    ));
+    let rerun = Action::RerunXml(course_run("8.01", "2018_Spring"));
+    table.push(("rerun_xml (1 hook)", calls_of(rerun).await, 3));
+    let release = Action::ReleaseXml(course_run("8.01", "2018_Spring"));
+    table.push(("release_xml", calls_of(release).await, 1));
 
     println!("| action | ours | orcoursetrion | ratio |");
     println!("|---|---|---|---|");

@@ -4,6 +4,7 @@
 //! Secrets are read into [`Secret`] and never printed.
 
 mod instances;
+mod reader;
 pub use instances::InstanceSettings;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use crate::github::types::Permission;
 use crate::github::DEFAULT_API_URL;
 use crate::naming::{Names, OrgName, RepoFullName};
 use crate::secret::Secret;
+use reader::Reader;
 
 /// Every problem found, one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,128 +155,6 @@ pub struct Limits {
     pub max_connections: usize,
     /// `ORC_MAX_COMMANDS`: commands run from one comment.
     pub max_commands: usize,
-}
-
-struct Reader<'a> {
-    vars: &'a HashMap<String, String>,
-    problems: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn opt(&self, name: &str) -> Option<String> {
-        self.vars
-            .get(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn or(&self, name: &str, default: &str) -> String {
-        self.opt(name).unwrap_or_else(|| default.to_string())
-    }
-
-    fn problem(&mut self, name: &str, msg: impl fmt::Display) {
-        self.problems.push(format!("{name}: {msg}"));
-    }
-
-    fn url(&mut self, name: &str) -> Option<Secret> {
-        let v = self.opt(name)?;
-        match url::Url::parse(&v) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-                Some(Secret::new(v))
-            }
-            // The value may hold a password: never echo it.
-            _ => {
-                self.problem(
-                    name,
-                    "expected an http(s) URL (the value is not shown: it may hold credentials)",
-                );
-                None
-            }
-        }
-    }
-
-    fn bool(&mut self, name: &str, default: bool) -> bool {
-        match self.opt(name).map(|v| v.to_ascii_lowercase()) {
-            None => default,
-            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => true,
-            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => false,
-            Some(v) => {
-                self.problem(name, format!("expected true or false, got {v:?}"));
-                default
-            }
-        }
-    }
-
-    /// One of a closed set of words (case does not matter), else `default`
-    /// and a problem that lists the words.
-    fn word<T: Copy + std::str::FromStr + fmt::Display>(
-        &mut self,
-        name: &str,
-        default: T,
-        all: &[T],
-    ) -> T {
-        let Some(v) = self.opt(name) else {
-            return default;
-        };
-        v.to_ascii_lowercase().parse().unwrap_or_else(|_| {
-            let words: Vec<String> = all.iter().map(T::to_string).collect();
-            self.problem(name, format!("expected {}, got {v:?}", words.join(" or ")));
-            default
-        })
-    }
-
-    fn permission(&mut self, name: &str) -> Option<Permission> {
-        match self.opt(name)?.to_ascii_lowercase().as_str() {
-            "pull" => Some(Permission::Pull),
-            "push" => Some(Permission::Push),
-            other => {
-                self.problem(name, format!("expected pull or push, got {other:?}"));
-                None
-            }
-        }
-    }
-
-    /// A whole number in `range`, else `default` and a problem.
-    fn number(&mut self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
-        let Some(v) = self.opt(name) else {
-            return default;
-        };
-        match v.parse::<u64>() {
-            Ok(n) if range.contains(&n) => n,
-            _ => {
-                self.problem(
-                    name,
-                    format!(
-                        "expected a whole number from {} to {}, got {v:?}",
-                        range.start(),
-                        range.end()
-                    ),
-                );
-                default
-            }
-        }
-    }
-
-    fn team_ref(&mut self, name: &str) -> Option<TeamRef> {
-        let v = self.opt(name)?;
-        match v.split_once('/') {
-            Some((org, slug))
-                if OrgName::parse(org).is_ok() && !slug.is_empty() && !slug.contains('/') =>
-            {
-                Some(TeamRef {
-                    org: org.to_string(),
-                    slug: crate::naming::team_slug(slug),
-                })
-            }
-            _ => {
-                self.problem(
-                    name,
-                    format!("expected ORG/TEAM (e.g. mitodl/course-operators), got {v:?}"),
-                );
-                None
-            }
-        }
-    }
 }
 
 impl Config {

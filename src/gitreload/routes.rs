@@ -262,7 +262,7 @@ async fn queue(State(c): State<Ctx>) -> Response {
         Ok(tasks) => {
             let items: Vec<Value> = tasks
                 .iter()
-                .map(|t| json!({"repo_name": t.repo_name, "repo_url": t.repo_url, "action": t.action}))
+                .map(|t| json!({"repo_name": t.push.repo_name, "repo_url": t.push.repo_url, "action": t.push.action}))
                 .collect();
             Json(json!({"queue_length": items.len(), "queue": items})).into_response()
         }
@@ -283,17 +283,17 @@ async fn imports(State(c): State<Ctx>) -> Response {
             let items: Vec<Value> = tasks
                 .iter()
                 .map(|t| {
-                    let repo = match &t.owner {
-                        Some(o) => format!("{o}/{}", t.repo_name),
-                        None => t.repo_name.clone(),
+                    let repo = match &t.push.owner {
+                        Some(o) => format!("{o}/{}", t.push.repo_name),
+                        None => t.push.repo_name.clone(),
                     };
                     let duration_ms = match (t.started_at, t.finished_at) {
                         (Some(a), Some(b)) => Value::from(b - a),
                         _ => Value::Null,
                     };
                     json!({
-                        "id": t.id, "repo": repo, "repo_url": t.repo_url, "ref": t.git_ref,
-                        "sha": t.sha, "action": t.action, "state": t.state,
+                        "id": t.id, "repo": repo, "repo_url": t.push.repo_url, "ref": t.push.git_ref,
+                        "sha": t.push.sha, "action": t.push.action, "state": t.state,
                         "exit_code": t.exit_code, "duration_ms": duration_ms,
                         "pushes": t.pushes, "attempts": t.attempts,
                         "queued_at": time(Some(t.queued_at)), "started_at": time(t.started_at),

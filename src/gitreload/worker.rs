@@ -77,10 +77,10 @@ fn checkout_problem(e: &CheckoutError) -> &'static str {
 
 /// Runs one task; the output with credentials removed from the origin URL.
 async fn perform(s: &GitreloadSettings, mark: &str, task: &ImportTask) -> (Ended, String) {
-    let dir = s.repodir.join(&task.repo_name);
+    let dir = s.repodir.join(&task.push.repo_name);
     let mut tail = Tail::default();
     let mut secret_url = None;
-    let ended = match task.action {
+    let ended = match task.push.action {
         ImportAction::CourseImport => match checkout::inspect(&dir).await {
             Ok(c) => {
                 secret_url = Some(c.origin_url.clone());
@@ -121,27 +121,28 @@ pub async fn report_queued(shared: &Shared, owner: &str, repo: &str, sha: &str, 
 }
 
 async fn report_end(shared: &Shared, task: &ImportTask, ended: &Ended, took: Duration) {
-    let (Some(st), Some(owner), Some(sha)) = (&shared.statuses, &task.owner, &task.sha) else {
+    let (Some(st), Some(owner), Some(sha)) = (&shared.statuses, &task.push.owner, &task.push.sha)
+    else {
         return;
     };
     let (state, text) = if ended.succeeded() {
-        let text = format!("{} done in {} s", verb(task.action), took.as_secs());
+        let text = format!("{} done in {} s", verb(task.push.action), took.as_secs());
         (StatusState::Success, text)
     } else {
-        let text = format!("{} failed: {}", verb(task.action), ended.describe());
+        let text = format!("{} failed: {}", verb(task.push.action), ended.describe());
         (StatusState::Failure, text)
     };
-    st.set(owner, &task.repo_name, sha, state, &text).await;
+    st.set(owner, &task.push.repo_name, sha, state, &text).await;
     for old in &task.replaced {
         let text = format!("Taken with {}: {text}", short(sha));
-        st.set(owner, &task.repo_name, old, state, &text).await;
+        st.set(owner, &task.push.repo_name, old, state, &text).await;
     }
 }
 
 async fn run_task(shared: &Shared, task: ImportTask) {
     let started = Instant::now();
-    tracing::info!(task = task.id, repo = %task.repo_name, action = %task.action,
-        sha = task.sha.as_deref().unwrap_or("-"), "task started");
+    tracing::info!(task = task.id, repo = %task.push.repo_name, action = %task.push.action,
+        sha = task.push.sha.as_deref().unwrap_or("-"), "task started");
     let (ended, output) = perform(&shared.settings, &shared.mark, &task).await;
     let took = started.elapsed();
     let state = if ended.succeeded() {
@@ -159,9 +160,9 @@ async fn run_task(shared: &Shared, task: ImportTask) {
     }
     shared.imports_run.fetch_add(1, Ordering::Relaxed);
     if state == ImportState::Done {
-        tracing::info!(task = task.id, repo = %task.repo_name, seconds = took.as_secs_f64(), "task done");
+        tracing::info!(task = task.id, repo = %task.push.repo_name, seconds = took.as_secs_f64(), "task done");
     } else {
-        tracing::warn!(task = task.id, repo = %task.repo_name, end = %ended.describe(),
+        tracing::warn!(task = task.id, repo = %task.push.repo_name, end = %ended.describe(),
             seconds = took.as_secs_f64(), "task failed");
     }
     report_end(shared, &task, &ended, took).await;

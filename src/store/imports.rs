@@ -53,7 +53,7 @@ crate::word_enum::word_enum! {
 }
 
 /// A push accepted for a task.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewImport {
     pub repo_name: String,
     pub owner: Option<String>,
@@ -69,12 +69,9 @@ pub struct NewImport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportTask {
     pub id: i64,
-    pub repo_name: String,
-    pub owner: Option<String>,
-    pub repo_url: String,
-    pub action: ImportAction,
-    pub git_ref: String,
-    pub sha: Option<String>,
+    /// The push this task imports (the newest, when pushes were coalesced).
+    #[serde(flatten)]
+    pub push: NewImport,
     pub state: ImportState,
     pub exit_code: Option<i64>,
     /// The last bytes of the command's merged stdout and stderr.
@@ -143,12 +140,14 @@ fn word<T: FromStr<Err = String>>(row: &SqliteRow, col: &str) -> Result<T, Store
 fn task(row: &SqliteRow) -> Result<ImportTask, StoreError> {
     Ok(ImportTask {
         id: row.try_get("id")?,
-        repo_name: row.try_get("repo_name")?,
-        owner: row.try_get("owner")?,
-        repo_url: row.try_get("repo_url")?,
-        action: word(row, "action")?,
-        git_ref: row.try_get("git_ref")?,
-        sha: row.try_get("sha")?,
+        push: NewImport {
+            repo_name: row.try_get("repo_name")?,
+            owner: row.try_get("owner")?,
+            repo_url: row.try_get("repo_url")?,
+            action: word(row, "action")?,
+            git_ref: row.try_get("git_ref")?,
+            sha: row.try_get("sha")?,
+        },
         state: word(row, "state")?,
         exit_code: row.try_get("exit_code")?,
         output: row.try_get("output")?,
@@ -398,7 +397,7 @@ mod tests {
             }
         );
         let running = s.claim().await.expect("claim").expect("a task");
-        assert_eq!(running.sha.as_deref(), Some("1"));
+        assert_eq!(running.push.sha.as_deref(), Some("1"));
         // While it runs, one more is queued; further pushes fold into it.
         assert!(matches!(
             s.enqueue(&push("a", "2")).await.expect("enqueue"),
@@ -418,12 +417,12 @@ mod tests {
         // …but another repo does not wait.
         s.enqueue(&push("b", "9")).await.expect("enqueue");
         let b = s.claim().await.expect("claim").expect("b");
-        assert_eq!(b.repo_name, "b");
+        assert_eq!(b.push.repo_name, "b");
         s.finish(running.id, ImportState::Done, Some(0), "ok")
             .await
             .expect("finish");
         let next = s.claim().await.expect("claim").expect("a again");
-        assert_eq!((next.sha.as_deref(), next.pushes), (Some("3"), 2));
+        assert_eq!((next.push.sha.as_deref(), next.pushes), (Some("3"), 2));
         assert_eq!(next.replaced, ["2"]);
     }
 
@@ -441,7 +440,7 @@ mod tests {
             .await
             .expect("recent")
             .into_iter()
-            .map(|t| (t.repo_name, t.state))
+            .map(|t| (t.push.repo_name, t.state))
             .collect();
         assert_eq!(
             states,
