@@ -93,10 +93,8 @@ fn repo_created(r: Repo, in_place: bool) -> Outcome {
 }
 
 fn not_found(target: &RepoTarget) -> ActionError {
-    ActionError::GitHub(GitHubError::RepoNotFound {
-        owner: target.org.clone(),
-        repo: target.names.first().cloned().unwrap_or_default(),
-    })
+    let repo = target.names.first().map(String::as_str).unwrap_or_default();
+    ActionError::GitHub(GitHubError::repo_not_found(&target.org, repo))
 }
 
 /// Runs one step. `in_doubt`: it may have been done already (a resumed or
@@ -269,10 +267,7 @@ async fn run_step(
                     .await?
                     .and_then(|r| r.clone_url)
                     .ok_or_else(|| {
-                        ActionError::GitHub(GitHubError::RepoNotFound {
-                            owner: dst_org.clone(),
-                            repo: dst.clone(),
-                        })
+                        ActionError::GitHub(GitHubError::repo_not_found(dst_org, dst))
                     })?,
             };
             let src_url = src_repo.clone_url.clone().ok_or_else(|| {
@@ -345,10 +340,7 @@ async fn grant_team(
                 .await?
                 .into_iter()
                 .find(|t| t.name.trim().eq_ignore_ascii_case(wanted))
-                .ok_or_else(|| GitHubError::TeamNotFound {
-                    org: org.to_string(),
-                    team: team.to_string(),
-                })?;
+                .ok_or_else(|| GitHubError::team_not_found(org, team))?;
             gh.add_team_repo(org, &found.slug, org, repo, permission)
                 .await?;
             Ok(())
@@ -450,9 +442,6 @@ async fn look_up_team(gh: &GitHub, org: &str, team: &str) -> Result<(String, Str
     let t = gh
         .find_team(org, team)
         .await?
-        .ok_or_else(|| GitHubError::TeamNotFound {
-            org: org.to_string(),
-            team: team.to_string(),
-        })?;
+        .ok_or_else(|| GitHubError::team_not_found(org, team))?;
     Ok((t.slug, t.name))
 }

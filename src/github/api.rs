@@ -179,10 +179,7 @@ impl GitHub {
             .await?;
         match resp.status {
             204 | 200 => Ok(()),
-            404 => Err(GitHubError::TeamNotFound {
-                org: org.to_string(),
-                team: slug.to_string(),
-            }),
+            404 => Err(GitHubError::team_not_found(org, slug)),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }
@@ -200,10 +197,7 @@ impl GitHub {
         let path = format!("/orgs/{}/teams/{}/members", seg(org), seg(slug));
         match self.get_all_or_404::<Member>(&path).await? {
             Some(ms) => Ok(ms.into_iter().map(|m| m.login).collect()),
-            None => Err(GitHubError::TeamNotFound {
-                org: org.to_string(),
-                team: slug.to_string(),
-            }),
+            None => Err(GitHubError::team_not_found(org, slug)),
         }
     }
 
@@ -279,10 +273,7 @@ impl GitHub {
         let path = format!("/repos/{}/{}/hooks", seg(owner), seg(repo));
         self.get_all_or_404(&path)
             .await?
-            .ok_or_else(|| GitHubError::RepoNotFound {
-                owner: owner.to_string(),
-                repo: repo.to_string(),
-            })
+            .ok_or_else(|| GitHubError::repo_not_found(owner, repo))
     }
 
     /// Add a JSON, push-only hook; `secret` signs its deliveries.
@@ -310,10 +301,7 @@ impl GitHub {
             .await?;
         match resp.status {
             201 => resp.json(&m, &p),
-            404 => Err(GitHubError::RepoNotFound {
-                owner: owner.to_string(),
-                repo: repo.to_string(),
-            }),
+            404 => Err(GitHubError::repo_not_found(owner, repo)),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }
@@ -339,10 +327,7 @@ impl GitHub {
             .await?;
         match resp.status {
             201 => Ok(()),
-            404 => Err(GitHubError::RepoNotFound {
-                owner: owner.to_string(),
-                repo: repo.to_string(),
-            }),
+            404 => Err(GitHubError::repo_not_found(owner, repo)),
             _ => Err(resp.unexpected(&m, &p)),
         }
     }

@@ -38,10 +38,7 @@ impl GitHub {
         let (resp, m, p) = self.call(Request::new(Method::PUT, url).json(body)).await?;
         match resp.status {
             200 | 201 => Ok(()),
-            404 => Err(GitHubError::RepoNotFound {
-                owner: owner.to_string(),
-                repo: repo.to_string(),
-            }),
+            404 => Err(GitHubError::repo_not_found(owner, repo)),
             422 if resp.message().contains("sha") => Err(GitHubError::FileExists {
                 owner: owner.to_string(),
                 repo: repo.to_string(),

@@ -94,6 +94,20 @@ fn fmt_request_id(id: &Option<String>) -> String {
 }
 
 impl GitHubError {
+    pub fn repo_not_found(owner: &str, repo: &str) -> GitHubError {
+        GitHubError::RepoNotFound {
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+        }
+    }
+
+    pub fn team_not_found(org: &str, team: &str) -> GitHubError {
+        GitHubError::TeamNotFound {
+            org: org.to_owned(),
+            team: team.to_owned(),
+        }
+    }
+
     /// Whether the worker should try the whole job again later: GitHub was
     /// unavailable, slow (408), rate limited past our in-call retries (403
     /// rate limits come back as `RateLimited`, 429 as a status), or refused a

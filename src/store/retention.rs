@@ -81,39 +81,38 @@ pub(super) async fn prune(conn: &mut Conn, op: &PruneOp, now: i64) -> Result<Pru
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let emptied_jobs = q(
+    // Each of these takes a cut-off time ($1) and a batch size ($2).
+    let mut by_cut = [
+        // Finished jobs keep their row (ids, state) but not their contents.
         "UPDATE jobs SET payload = '{}', journal = NULL, result = NULL
           WHERE id IN (SELECT id FROM jobs
                         WHERE state IN ('done', 'failed') AND updated_at < $1 AND payload <> '{}'
                         LIMIT $2)",
-    )
-    .bind(job_cut)
-    .bind(op.batch)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let jobs = q("DELETE FROM jobs
+        "DELETE FROM jobs
           WHERE id IN (SELECT j.id FROM jobs j
                         WHERE j.state IN ('done', 'failed') AND j.updated_at < $1
                           AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.job_id = j.id)
                           AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.job_id = j.id)
                           AND NOT EXISTS (SELECT 1 FROM made_repos m WHERE m.job_id = j.id)
-                        LIMIT $2)")
-    .bind(job_cut)
-    .bind(op.batch)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let deliveries = q("DELETE FROM deliveries
+                        LIMIT $2)",
+        // A delivery's id outlives its body, so a late redelivery is still
+        // refused as a duplicate.
+        "DELETE FROM deliveries
           WHERE id IN (SELECT d.id FROM deliveries d
                         WHERE d.pruned_at IS NOT NULL AND d.received_at < $1
                           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.delivery_id = d.id)
-                        LIMIT $2)")
-    .bind(now - op.retention_ms.max(REDELIVERY_WINDOW_MS))
-    .bind(op.batch)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+                        LIMIT $2)",
+    ]
+    .map(|sql| (sql, 0u64));
+    for (sql, affected) in &mut by_cut {
+        *affected = q(*sql)
+            .bind(job_cut)
+            .bind(op.batch)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    let [(_, emptied_jobs), (_, jobs), (_, deliveries)] = by_cut;
     Ok(Pruned {
         bodies,
         emptied_jobs,

@@ -35,27 +35,23 @@ pub(super) fn page_with(
         title = escape_html(title),
     );
     let mut resp = (status, html).into_response();
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // The callback URL carries the code: result pages never send it on
+        // as a Referer.
+        (header::REFERRER_POLICY, referrer_policy),
+    ];
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // The callback URL carries the code: result pages never send it on as a
-    // Referer.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static(referrer_policy),
-    );
+    for (name, value) in headers {
+        h.insert(name, HeaderValue::from_static(value));
+    }
     resp
 }
 

@@ -29,6 +29,15 @@ pub(crate) fn label_json(s: &Shared, full_name: &str, l: &LabelRec) -> Value {
     })
 }
 
+/// An issue's labels as GitHub answers an add or a removal: every label
+/// still on it, in full.
+fn labels_json(s: &Shared, r: &RepoRec, on: &[String]) -> Value {
+    on.iter()
+        .filter_map(|n| r.labels.iter().find(|l| &l.name == n))
+        .map(|l| label_json(s, &r.repo.full_name, l))
+        .collect()
+}
+
 pub(crate) async fn list_labels(
     State(s): State<S>,
     P((owner, repo)): P<(String, String)>,
@@ -126,14 +135,8 @@ pub(crate) async fn add_issue_labels(
                 issue.labels.push(n);
             }
         }
-        let on: Vec<Value> = issue
-            .labels
-            .clone()
-            .iter()
-            .filter_map(|n| r.labels.iter().find(|l| &l.name == n))
-            .map(|l| label_json(&s, &r.repo.full_name, l))
-            .collect();
-        reply(200, Value::Array(on))
+        let on = issue.labels.clone();
+        reply(200, labels_json(&s, r, &on))
     })
 }
 
@@ -149,13 +152,7 @@ pub(crate) async fn remove_issue_label(
         if issue.labels.len() == before {
             return Err(ApiError::new(404, "Label does not exist"));
         }
-        let on: Vec<Value> = issue
-            .labels
-            .clone()
-            .iter()
-            .filter_map(|n| r.labels.iter().find(|l| &l.name == n))
-            .map(|l| label_json(&s, &r.repo.full_name, l))
-            .collect();
-        reply(200, Value::Array(on))
+        let on = issue.labels.clone();
+        reply(200, labels_json(&s, r, &on))
     })
 }
