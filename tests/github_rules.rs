@@ -471,3 +471,39 @@ async fn jobs_queued_behind_a_running_job_of_their_installation_wake_no_one_and_
     }
     assert_eq!(h.replies().len(), 11);
 }
+
+/// A job whose payload this build cannot read (another version wrote it, or
+/// it is damaged) fails on its first attempt, with the reason, and nothing
+/// reaches GitHub: retrying cannot make it readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_payload_cannot_be_read_fails_at_once_without_calling_github() {
+    let h = Tester::start().await;
+    let delivery = orcoursetrion::NewDelivery {
+        id: "unreadable".into(),
+        event: "issue_comment".into(),
+        action: Some("created".into()),
+        installation_id: Some(1),
+        body: bytes::Bytes::from_static(b"{}"),
+        parse_error: None,
+    };
+    let jobs = vec![orcoursetrion::NewJob {
+        kind: orcoursetrion::JobKind::Comment,
+        installation_id: Some(1),
+        payload: serde_json::json!({ "no such": "field" }),
+    }];
+    h.store()
+        .record_delivery(delivery, jobs)
+        .await
+        .expect("record");
+    h.settled("unreadable").await;
+    let job = &h
+        .store()
+        .jobs_of_delivery("unreadable")
+        .await
+        .expect("jobs")[0];
+    assert_eq!(job.state, orcoursetrion::JobState::Failed);
+    assert_eq!(job.attempts, 1);
+    let error = job.last_error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("unreadable job payload: "), "{error}");
+    assert!(h.fake.calls().is_empty(), "{:?}", h.fake.calls());
+}

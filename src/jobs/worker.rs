@@ -347,45 +347,39 @@ impl Worker {
     }
 
     async fn run_job(&self, job: &Job, final_attempt: bool) -> JobVerdict {
-        match job.kind {
+        match self.run_kind(job, final_attempt).await {
+            Ok(verdict) | Err(verdict) => verdict,
+        }
+    }
+
+    /// One job by its kind; `Err` is a payload this build cannot read.
+    async fn run_kind(&self, job: &Job, final_attempt: bool) -> Result<JobVerdict, JobVerdict> {
+        Ok(match job.kind {
             JobKind::Installation => {
-                match serde_json::from_value::<InstallationJob>(job.payload.clone()) {
-                    Ok(p) => {
-                        self.app.forget_account(&p.account);
-                        tracing::info!(account = %p.account, "installation gone; forgotten");
-                        JobVerdict::Done(serde_json::json!({ "forgotten": p.account }))
-                    }
-                    Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
-                }
+                let p: InstallationJob = payload_of(job)?;
+                self.app.forget_account(&p.account);
+                tracing::info!(account = %p.account, "installation gone; forgotten");
+                JobVerdict::Done(serde_json::json!({ "forgotten": p.account }))
             }
-            JobKind::Catalog => match serde_json::from_value::<RepoEvent>(job.payload.clone()) {
-                Ok(ev) => match self.store.apply_repo_event(&ev).await {
+            JobKind::Catalog => {
+                let ev: RepoEvent = payload_of(job)?;
+                match self.store.apply_repo_event(&ev).await {
                     Ok(n) => JobVerdict::Done(serde_json::json!({ "runs": n })),
                     Err(e) => JobVerdict::Retry(e.to_string()),
-                },
-                Err(e) => JobVerdict::Failed(format!("unreadable job payload: {e}")),
-            },
+                }
+            }
             JobKind::Checklist => {
-                let payload: ChecklistJob = match serde_json::from_value(job.payload.clone()) {
-                    Ok(p) => p,
-                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
-                };
+                let payload: ChecklistJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
                 checklist::run_checklist_job(&self.bot, &gh, &self.store, &payload).await
             }
             JobKind::Request => {
-                let payload: RequestJob = match serde_json::from_value(job.payload.clone()) {
-                    Ok(p) => p,
-                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
-                };
+                let payload: RequestJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
                 request::run_request_job(&self.bot, &gh, &self.store, &payload).await
             }
             JobKind::Comment => {
-                let payload: CommentJob = match serde_json::from_value(job.payload.clone()) {
-                    Ok(p) => p,
-                    Err(e) => return JobVerdict::Failed(format!("unreadable job payload: {e}")),
-                };
+                let payload: CommentJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
                 let mut journal = StoreJournal {
                     store: &self.store,
@@ -404,8 +398,16 @@ impl Worker {
                 )
                 .await
             }
-        }
+        })
     }
+}
+
+/// A job's payload as its kind's type. One this build cannot read (written
+/// by another version, or damaged) fails the job at once: retrying cannot
+/// make it readable.
+fn payload_of<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, JobVerdict> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| JobVerdict::Failed(format!("unreadable job payload: {e}")))
 }
 
 /// The lease renewer never ends; this only satisfies the type checker.
