@@ -110,15 +110,10 @@ async fn create_xml_repo_and_put_team_from_comments(db: TestDb) {
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     let repo = "content-mit-6004r-2018_Spring";
-    let team = h
-        .fake
-        .team(XML, "content-mit-6004r-2018_spring")
-        .expect("course team");
-    assert_eq!(team.members, vec!["carol", "dave"]);
-    assert_eq!(
-        team.repos.get(&format!("{XML}/{repo}")).map(String::as_str),
-        Some("push")
-    );
+    let team = h.fake.team(XML, "content-mit-6004r-2018_spring");
+    let team = team.expect("course team");
+    let access = team.access(&format!("{XML}/{repo}"));
+    assert_eq!(access, (vec!["carol", "dave"], Some("push")));
     assert_eq!(h.fake.hooks(XML, repo).len(), 1);
     assert_eq!(h.fake.hooks(XML, repo)[0].url, STAGING);
     let ta = h.fake.team(XML, "ta-team").expect("ta team");

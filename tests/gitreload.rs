@@ -556,14 +556,15 @@ async fn a_push_is_queued_from_a_json_or_a_form_body_and_runs_gitreloads_command
     let (status, metrics) = s.get("/metrics").await;
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap_or_default().to_string();
-    for line in [
-        "gitreload_tasks{state=\"done\"} 2",
-        "gitreload_tasks{state=\"queued\"} 0",
-        "gitreload_pushes_total{answer=\"queued\"} 2",
-        "gitreload_tasks_run_total 2",
-    ] {
-        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
-    }
+    common::assert_contains_all(
+        &metrics,
+        &[
+            "gitreload_tasks{state=\"done\"} 2",
+            "gitreload_tasks{state=\"queued\"} 0",
+            "gitreload_pushes_total{answer=\"queued\"} 2",
+            "gitreload_tasks_run_total 2",
+        ],
+    );
     assert_eq!(s.get("/healthz").await.0, 200);
     let t = &tasks[0];
     assert_eq!(t["exit_code"], 0);
@@ -986,15 +987,16 @@ fn the_binary_names_every_bad_setting_and_refuses_to_run_unsigned_by_default() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    for name in [
-        "NUM_THREADS",
-        "LOG_LEVEL",
-        "GITRELOAD_CONFIG",
-        "ORC_GITRELOAD_SECRET",
-        "--allow-unsigned",
-    ] {
-        assert!(err.contains(name), "{name} missing from:\n{err}");
-    }
+    common::assert_contains_all(
+        &err,
+        &[
+            "NUM_THREADS",
+            "LOG_LEVEL",
+            "GITRELOAD_CONFIG",
+            "ORC_GITRELOAD_SECRET",
+            "--allow-unsigned",
+        ],
+    );
 }
 
 #[tokio::test]

@@ -39,3 +39,12 @@ pub fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// Every one of `wanted` appears in `text` (a reply, a page, an error): the
+/// failure names the first one missing and shows the whole text.
+#[allow(dead_code)]
+pub fn assert_contains_all(text: &str, wanted: &[&str]) {
+    for w in wanted {
+        assert!(text.contains(w), "{w:?} missing from:\n{text}");
+    }
+}

@@ -149,6 +149,15 @@ pub struct Team {
     pub repos: BTreeMap<String, String>,
 }
 
+impl Team {
+    /// Its members and its permission on `repo` (`org/repo`): what a course
+    /// team is checked for.
+    pub fn access(&self, repo: &str) -> (Vec<&str>, Option<&str>) {
+        let members = self.members.iter().map(String::as_str).collect();
+        (members, self.repos.get(repo).map(String::as_str))
+    }
+}
+
 /// A repository webhook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hook {
