@@ -319,12 +319,7 @@ async fn edited_comment_runs_only_the_new_command(db: TestDb) {
         "new command ran"
     );
     h.jobs_in("edit-1", JobState::Done).await;
-    let creates: Vec<_> = h
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("POST /orgs/"))
-        .collect();
+    let creates: Vec<_> = h.fake.calls_where(|c| c.starts_with("POST /orgs/"));
     assert_eq!(
         creates.len(),
         2,
@@ -400,12 +395,7 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again(db: TestD
     assert_eq!(h.deliver("dup-1", &p).await, 202);
     h.finished(c).await;
     h.jobs_in("dup-1", JobState::Done).await;
-    let creates = |f: &FakeGitHub| {
-        f.calls()
-            .into_iter()
-            .filter(|c| c.starts_with("POST /orgs/"))
-            .count()
-    };
+    let creates = |f: &FakeGitHub| f.calls_where(|c| c.starts_with("POST /orgs/")).len();
     assert_eq!(creates(&h.fake), 1);
 
     // A delivery whose job failed (GitHub refused the team grant) runs again
@@ -499,12 +489,7 @@ async fn a_permanent_422_ends_confused_with_githubs_message(db: TestDb) {
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("Repository creation failed."), "{reply}");
     assert!(reply.contains("stopped at step 1 of 4"), "{reply}");
-    let posts = h
-        .fake
-        .calls()
-        .iter()
-        .filter(|c| c.starts_with("POST /orgs/"))
-        .count();
+    let posts = h.fake.calls_where(|c| c.starts_with("POST /orgs/")).len();
     assert_eq!(posts, 1, "a 422 is not retried");
 }
 

@@ -191,10 +191,7 @@ async fn put_team_on_an_existing_team_makes_four_calls_at_most() {
     assert_eq!(team.members, vec!["dave"]);
     let calls: Vec<String> = h
         .fake
-        .calls()
-        .into_iter()
-        .filter(|c| c.contains("/teams") && !c.contains("course-operators"))
-        .collect();
+        .calls_where(|c| c.contains("/teams") && !c.contains("course-operators"));
     assert!(calls.len() <= 4, "{calls:#?}");
     h.assert_reply_has("updated team \"6.004 staff\" in mitx");
 }

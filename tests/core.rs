@@ -457,12 +457,7 @@ async fn a_create_whose_answer_was_lost_is_not_repeated() {
         .await
         .expect("reconciled");
     assert!(res.created_repo_url().is_some());
-    let posts: Vec<_> = e
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("POST /orgs"))
-        .collect();
+    let posts: Vec<_> = e.fake.calls_where(|c| c.starts_with("POST /orgs"));
     assert_eq!(posts.len(), 1, "one create only");
 }
 

@@ -40,12 +40,7 @@ async fn a_studio_and_an_xml_command_each_use_their_own_orgs_installation() {
         );
     }
     // Each org's installation was looked up once, then cached.
-    let lookups: Vec<String> = h
-        .fake
-        .calls()
-        .into_iter()
-        .filter(|c| c.ends_with("/installation"))
-        .collect();
+    let lookups: Vec<String> = h.fake.calls_where(|c| c.ends_with("/installation"));
     assert_eq!(lookups.len(), 2, "{lookups:?}");
 }
 
@@ -76,10 +71,8 @@ async fn a_deleted_installation_is_forgotten_and_looked_up_again() {
         .await;
     let studio_lookups = |h: &Tester| {
         h.fake
-            .calls()
-            .iter()
-            .filter(|c| c.contains(&format!("/orgs/{STUDIO}/installation")))
-            .count()
+            .calls_where(|c| c.contains(&format!("/orgs/{STUDIO}/installation")))
+            .len()
     };
     assert_eq!(studio_lookups(&h), 1);
     let event = serde_json::json!({
@@ -267,12 +260,7 @@ async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease(
     h.restart().await;
     // WAIT (20 s) is far below the 300 s lease.
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
-    let creates = h
-        .fake
-        .calls()
-        .iter()
-        .filter(|c| c.starts_with("POST /orgs/"))
-        .count();
+    let creates = h.fake.calls_where(|c| c.starts_with("POST /orgs/")).len();
     assert_eq!(creates, 1, "no step ran twice");
     assert_eq!(h.bot_comments().len(), 1);
 }

@@ -65,10 +65,8 @@ fn new_xml(term: &str, members: &str) -> String {
 
 fn repo_creates(t: &Tester) -> usize {
     t.fake
-        .calls()
-        .iter()
-        .filter(|c| c.starts_with("POST /orgs/mitx/repos"))
-        .count()
+        .calls_where(|c| c.starts_with("POST /orgs/mitx/repos"))
+        .len()
 }
 
 #[tokio::test]

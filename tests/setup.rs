@@ -138,10 +138,8 @@ fn env_vars(path: &Path) -> HashMap<String, String> {
 }
 
 fn conversions(fake: &FakeGitHub) -> usize {
-    fake.calls()
-        .iter()
-        .filter(|c| c.starts_with("POST /app-manifests/"))
-        .count()
+    fake.calls_where(|c| c.starts_with("POST /app-manifests/"))
+        .len()
 }
 
 #[tokio::test]

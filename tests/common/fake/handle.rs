@@ -683,6 +683,13 @@ impl FakeGitHub {
         })
     }
 
+    /// The [`FakeGitHub::calls`] that `pred` keeps.
+    pub fn calls_where(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut calls = self.calls();
+        calls.retain(|c| pred(c));
+        calls
+    }
+
     pub fn clear_log(&self) {
         self.s.with(|w| w.log.clear())
     }
