@@ -511,20 +511,7 @@ async fn an_existing_repo_is_found_by_the_checks_before_any_write(db: TestDb) {
 
 async fn worker_killed_mid_job_resumes_after_restart_without_repeating_a_step(db: TestDb) {
     let mut h = Tester::on(db).await;
-    // Step 4 (course.xml) is slow enough to kill the process while it is in flight.
-    h.fake.inject(
-        "PUT",
-        "/repos/*/*/contents/course.xml",
-        Fault::Latency(Duration::from_millis(700)),
-        1,
-    );
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
-        .await;
-    h.fake
-        .wait_for_call(WAIT, "/contents/course.xml", "step 4 started")
-        .await;
-    h.kill();
+    let c = h.kill_while_course_xml_is_written().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.restart().await;
     assert_eq!(

@@ -1006,16 +1006,15 @@ async fn cli_prints_html_url_hook_count_and_one_line_errors() {
 
 #[tokio::test]
 async fn cli_reports_every_config_problem_at_once() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
-        .args(["release_xml", "-c", "8.01", "-t", "2017_Fall"])
-        .env_clear()
-        .env("ORC_GH_API_URL", "not a url")
-        .env("ORC_STAGING_GITRELOAD", "also bad with secret pw123")
-        .env("PORT", "x")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = common::refused_config(
+        env!("CARGO_BIN_EXE_orcoursetrion"),
+        &["release_xml", "-c", "8.01", "-t", "2017_Fall"],
+        &[
+            ("ORC_GH_API_URL", "not a url"),
+            ("ORC_STAGING_GITRELOAD", "also bad with secret pw123"),
+            ("PORT", "x"),
+        ],
+    );
     // The missing credentials are reported with the rest.
     common::assert_contains_all(
         &err,

@@ -244,19 +244,7 @@ async fn a_job_killed_mid_step_resumes_at_restart_without_waiting_out_its_lease(
         .lease(std::time::Duration::from_secs(300))
         .start()
         .await;
-    h.fake.inject(
-        "PUT",
-        "/repos/*/*/contents/course.xml",
-        Fault::Latency(std::time::Duration::from_millis(700)),
-        1,
-    );
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
-        .await;
-    h.fake
-        .wait_for_call(WAIT, "/contents/course.xml", "step 4 started")
-        .await;
-    h.kill();
+    let c = h.kill_while_course_xml_is_written().await;
     h.restart().await;
     // WAIT (20 s) is far below the 300 s lease.
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);

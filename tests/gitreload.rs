@@ -977,16 +977,15 @@ async fn kill_9_with_three_queued_and_one_running_ends_with_four_imports_none_tw
 
 #[test]
 fn the_binary_names_every_bad_setting_and_refuses_to_run_unsigned_by_default() {
-    let out = Command::new(env!("CARGO_BIN_EXE_orcoursetrion"))
-        .arg("gitreload")
-        .env_clear()
-        .env("NUM_THREADS", "many")
-        .env("LOG_LEVEL", "chatty")
-        .env("GITRELOAD_CONFIG", "/nonexistent/gr.env.json")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = common::refused_config(
+        env!("CARGO_BIN_EXE_orcoursetrion"),
+        &["gitreload"],
+        &[
+            ("NUM_THREADS", "many"),
+            ("LOG_LEVEL", "chatty"),
+            ("GITRELOAD_CONFIG", "/nonexistent/gr.env.json"),
+        ],
+    );
     common::assert_contains_all(
         &err,
         &[

@@ -48,3 +48,18 @@ pub fn assert_contains_all(text: &str, wanted: &[&str]) {
         assert!(text.contains(w), "{w:?} missing from:\n{text}");
     }
 }
+
+/// Runs `bin` (the test's `env!("CARGO_BIN_EXE_orcoursetrion")`; the
+/// examples share this module and have no such variable) with `args` and
+/// only `env`, which must exit 2 (bad input or configuration); its stderr.
+#[allow(dead_code)]
+pub fn refused_config(bin: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

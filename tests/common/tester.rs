@@ -330,6 +330,26 @@ impl Tester {
         self.server.take().expect("server").abort();
     }
 
+    /// Asks for an export repo and kills the server while its fourth step
+    /// (`course.xml`, slowed to 700 ms) is in flight at GitHub; returns the
+    /// comment, for the test to restart and check how the job resumes.
+    pub async fn kill_while_course_xml_is_written(&mut self) -> u64 {
+        self.fake.inject(
+            "PUT",
+            "/repos/*/*/contents/course.xml",
+            super::fake::Fault::Latency(Duration::from_millis(700)),
+            1,
+        );
+        let c = self
+            .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+            .await;
+        self.fake
+            .wait_for_call(WAIT, "/contents/course.xml", "step 4 started")
+            .await;
+        self.kill();
+        c
+    }
+
     /// An `issue_comment` payload in GitHub's shape, on issue 1.
     pub fn payload(
         &self,
