@@ -887,11 +887,7 @@ async fn bad_names_are_rejected_before_any_call() {
 /// [`cli`], which must succeed.
 fn cli_ok(e: &Env, args: &[&str]) -> std::process::Output {
     let out = cli(e, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, &format!("{args:?}: "));
     out
 }
 
@@ -1043,11 +1039,7 @@ async fn cli_dry_run_without_credentials_shows_the_checks_the_configuration_answ
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, &format!("{stdout}"));
     assert!(
         stdout.contains("create private repo mitx/content-mit-6004r-2018_Spring"),
         "{stdout}"
@@ -1078,11 +1070,7 @@ async fn cli_with_app_credentials_needs_no_installation_id() {
         .env("ORC_APP_PRIVATE_KEY_PATH", key)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, "");
     assert!(e.fake.team(XML, "from-the-cli").is_some());
 }
 

@@ -1309,11 +1309,7 @@ fn run_git(dir: &std::path::Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, &format!("git {args:?}: "));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -1359,11 +1355,7 @@ async fn git_seed_clone_push_and_contents() {
         .arg(&dest)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, "");
     assert_eq!(
         std::fs::read_to_string(dest.join("course.xml")).unwrap(),
         "<course/>\n"

@@ -34,11 +34,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "staff@example.edu")
         .output()
         .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::expect_success(&out, &format!("git {args:?}: "));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

@@ -63,3 +63,14 @@ pub fn refused_config(bin: &str, args: &[&str], env: &[(&str, &str)]) -> String 
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A child process that must have succeeded; `what` (the command, or its
+/// output so far) leads the failure message, then its stderr.
+#[allow(dead_code)]
+pub fn expect_success(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
