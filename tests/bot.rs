@@ -68,8 +68,7 @@ async fn raw_post(
 
 async fn help_lists_every_command(db: TestDb) {
     let mut h = Tester::on(db).await;
-    let c = h.comment("bob", "/help").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("bob", "/help").await;
     let comments = h.bot_comments();
     assert_eq!(comments.len(), 1, "exactly one reply");
     for spec in orcoursetrion::COMMANDS {
@@ -86,8 +85,7 @@ async fn help_lists_every_command(db: TestDb) {
 
 async fn create_export_repo_from_a_comment(db: TestDb) {
     let mut h = Tester::on(db).await;
-    let c = h.comment("alice", "Please:\r\n/create-export-repo 6.004r 2018_Spring description=\"Computation Structures\"  \r\n").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "Please:\r\n/create-export-repo 6.004r 2018_Spring description=\"Computation Structures\"  \r\n").await;
     let repo = "content-mit-6004r-2018_Spring";
     let r = h.fake.repo(STUDIO, repo).expect("repo created");
     assert_eq!(r.description.as_deref(), Some("Computation Structures"));
@@ -105,10 +103,7 @@ async fn create_export_repo_from_a_comment(db: TestDb) {
 
 async fn create_xml_repo_and_put_team_from_comments(db: TestDb) {
     let mut h = Tester::on(db).await;
-    let c = h
-        .comment("alice", "/create-xml-repo 6.004r 2018_Spring members=carol,dave\n/put-team mitx \"TA Team\" read_only=true members=carol")
-        .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/create-xml-repo 6.004r 2018_Spring members=carol,dave\n/put-team mitx \"TA Team\" read_only=true members=carol").await;
     let repo = "content-mit-6004r-2018_Spring";
     let team = h.fake.team(XML, "content-mit-6004r-2018_spring");
     let team = team.expect("course team");
@@ -127,13 +122,7 @@ async fn rerun_a_studio_course(db: TestDb) {
     h.fake.add_repo(STUDIO, "content-mit-6004r-2016_Fall");
     h.fake
         .add_hook(STUDIO, "content-mit-6004r-2017_Fall", PRODUCTION);
-    let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.bot_comments()
-    );
+    h.comment_ok("alice", "/rerun 6.004r 2018_Spring").await;
     assert!(h
         .fake
         .hooks(STUDIO, "content-mit-6004r-2017_Fall")
@@ -190,13 +179,7 @@ async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook
     h.fake.add_team_repo(XML, &team, XML, old, "push");
     h.fake
         .add_team_repo(XML, "mitx-content-deployment", XML, old, "push");
-    let c = h.comment("alice", "/rerun 6.004r 2018_Spring").await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.bot_comments()
-    );
+    h.comment_ok("alice", "/rerun 6.004r 2018_Spring").await;
     let new = "content-mit-6004r-2018_Spring";
     assert!(h.fake.hooks(XML, old).is_empty(), "old hooks removed");
     assert_eq!(h.fake.git_log(XML, new, "main").len(), 1, "history-free");
@@ -219,20 +202,14 @@ async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook
 async fn release_finds_the_org_and_plan_changes_nothing(db: TestDb) {
     let mut h = Tester::on(db).await;
     h.fake.add_repo(XML, "content-mit-801-2018_Spring");
-    let c = h.comment("bob", "/plan /release 8.01 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.comment_ok("bob", "/plan /release 8.01 2018_Spring").await;
+    h.assert_no_provisioning_writes();
     assert!(
         h.bot_comments()[0].contains("Dry run"),
         "{}",
         h.bot_comments()[0]
     );
-    let c = h.comment("alice", "/release 8.01 2018_Spring").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/release 8.01 2018_Spring").await;
     let hooks = h.fake.hooks(XML, "content-mit-801-2018_Spring");
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].url, PRODUCTION);
@@ -242,33 +219,23 @@ async fn release_finds_the_org_and_plan_changes_nothing(db: TestDb) {
 
 async fn unauthorised_user_is_refused_with_a_reply_and_no_write(db: TestDb) {
     let mut h = Tester::on(db).await;
-    let c = h
-        .comment("bob", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_confused("bob", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_provisioning_writes();
     let reply = &h.bot_comments()[0];
     assert!(
         reply.contains("@bob") && reply.contains("write access"),
         "{reply}"
     );
     // An operator without write access may.
-    let c = h
-        .comment("olivia", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_ok("olivia", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
 }
 
 async fn unknown_command_gets_did_you_mean_and_help(db: TestDb) {
     let mut h = Tester::on(db).await;
-    let c = h
-        .comment("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring")
+    h.comment_confused("alice", "/rerun-stuido 6.004r 2018_Spring 2019_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(
         reply.contains("rerun-studio") && reply.contains("/help"),
@@ -458,15 +425,8 @@ async fn github_5xx_and_secondary_limit_then_success(db: TestDb) {
         },
         1,
     );
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_ok("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(
-        h.finished(c).await,
-        vec!["eyes", "rocket"],
-        "{:#?}",
-        h.bot_comments()
-    );
     assert!(h
         .fake
         .file(STUDIO, "content-mit-6004r-2018_Spring", ".gitignore")
@@ -482,10 +442,8 @@ async fn a_permanent_422_ends_confused_with_githubs_message(db: TestDb) {
         Fault::Message(422, "Repository creation failed.".into()),
         5,
     );
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_confused("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("Repository creation failed."), "{reply}");
     assert!(reply.contains("stopped at step 1 of 4"), "{reply}");
@@ -497,15 +455,9 @@ async fn an_existing_repo_is_found_by_the_checks_before_any_write(db: TestDb) {
     let mut h = Tester::on(db).await;
     // In the other org: a run exists there under the same name.
     h.fake.add_repo(XML, "content-mit-6004r-2018_Spring");
-    let c = h
-        .comment("alice", "/create-export-repo 6.004r 2018_Spring")
+    h.comment_confused("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_provisioning_writes();
     insta::assert_snapshot!("existing_repo_checks_reply", h.replies()[0]);
 }
 

@@ -40,8 +40,7 @@ async fn a_permanent_4xx_on_a_reply_ends_the_job_at_once_and_a_502_is_retried() 
         Fault::Status(502),
         1,
     );
-    let c = h.comment("alice", "/help").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/help").await;
     assert_eq!(h.bot_comments().len(), 1);
 }
 
@@ -78,11 +77,7 @@ async fn a_repo_name_over_100_characters_is_refused_before_any_call() {
         .comment("alice", &format!("/create-xml-repo {course} {term}"))
         .await;
     assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
-    assert!(
-        h.provisioning_writes().is_empty(),
-        "{:?}",
-        h.provisioning_writes()
-    );
+    h.assert_no_provisioning_writes();
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("repository name"), "{reply}");
     assert!(reply.contains("1-100 characters"), "{reply}");
@@ -92,10 +87,8 @@ async fn a_repo_name_over_100_characters_is_refused_before_any_call() {
 async fn a_look_alike_command_gets_its_suggestion_and_runs_nothing() {
     let mut h = Tester::start().await;
     // A Cyrillic `с` in place of the Latin `c`.
-    let c = h
-        .comment("alice", "/сreate-xml-repo 6.009 2018_Spring")
+    h.comment_confused("alice", "/сreate-xml-repo 6.009 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(
         reply.contains("did you mean `/create-xml-repo`")
@@ -117,10 +110,8 @@ async fn a_hook_password_in_githubs_error_text_is_redacted_in_the_reply_and_the_
         ),
         10,
     );
-    let c = h
-        .comment("alice", "/create-xml-repo 6.004r 2018_Spring")
+    h.comment_confused("alice", "/create-xml-repo 6.004r 2018_Spring")
         .await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "confused"]);
     let reply = &h.bot_comments()[0];
     assert!(reply.contains("is not allowed here"), "{reply}");
     assert!(!reply.contains("stagingpw"), "{reply}");
@@ -153,8 +144,7 @@ async fn a_user_without_access_gets_one_answer_per_issue_per_hour() {
     }
     assert_eq!(h.bot_comments().len(), 1);
     // Someone who may write is answered as usual.
-    let c = h.comment("alice", "/help").await;
-    assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
+    h.comment_ok("alice", "/help").await;
     assert_eq!(h.bot_comments().len(), 2);
 }
 
@@ -238,8 +228,7 @@ async fn help_is_answered_while_another_users_rerun_runs() {
     h.fake
         .wait_for_call(WAIT, "/contents/.gitignore", "the rerun is under way")
         .await;
-    let help = h.comment("bob", "/help").await;
-    assert_eq!(h.finished(help).await, vec!["eyes", "rocket"]);
+    h.comment_ok("bob", "/help").await;
     // The rerun is still running when /help is answered.
     let rerun_reactions = h.fake.comment_reactions(REQ_OWNER, REQ_REPO, rerun);
     assert_eq!(rerun_reactions, vec!["eyes"], "/help waited for the rerun");

@@ -569,6 +569,12 @@ impl Tester {
     }
 
     /// Writes other than the bot's own talking (comments and reactions).
+    /// Nothing was provisioned: no write outside the requests repo's issues.
+    pub fn assert_no_provisioning_writes(&self) {
+        let writes = self.provisioning_writes();
+        assert!(writes.is_empty(), "{writes:?}");
+    }
+
     pub fn provisioning_writes(&self) -> Vec<String> {
         self.fake
             .calls()
