@@ -154,6 +154,19 @@ printf 'end %s %s\n' "$(basename "$dir")" "$(git -C "$dir" rev-parse HEAD)" >> "
             .collect()
     }
 
+    /// [`Host::vars`] plus the App's credentials and the fake GitHub, so
+    /// that gitreload posts commit statuses there.
+    fn vars_with_app(&self, gh: &FakeGitHub) -> HashMap<String, String> {
+        let mut vars = self.vars();
+        vars.insert("ORC_APP_ID".into(), common::TEST_APP_ID.to_string());
+        vars.insert(
+            "ORC_APP_PRIVATE_KEY".into(),
+            common::test_app_private_key_pem().into(),
+        );
+        vars.insert("ORC_GH_API_URL".into(), gh.url());
+        vars
+    }
+
     fn vars(&self) -> HashMap<String, String> {
         let mut v = HashMap::new();
         let root = self.root();
@@ -810,14 +823,7 @@ async fn commit_statuses_go_pending_then_success_or_failure() {
     gh.add_repo(ORG, "c");
     let host = Host::new();
     let head = host.course("c", "master");
-    let mut vars = host.vars();
-    vars.insert("ORC_APP_ID".into(), common::TEST_APP_ID.to_string());
-    vars.insert(
-        "ORC_APP_PRIVATE_KEY".into(),
-        common::test_app_private_key_pem().into(),
-    );
-    vars.insert("ORC_GH_API_URL".into(), gh.url());
-    let s = host.start_with(vars).await;
+    let s = host.start_with(host.vars_with_app(&gh)).await;
     s.hook("/", "push", &push_payload("c", "master", &head))
         .await;
     s.settle(1).await;
@@ -862,14 +868,7 @@ async fn a_refused_status_call_does_not_fail_the_import() {
     gh.set_installation_permission(77, "statuses", "read");
     let host = Host::new();
     let head = host.course("c", "master");
-    let mut vars = host.vars();
-    vars.insert("ORC_APP_ID".into(), common::TEST_APP_ID.to_string());
-    vars.insert(
-        "ORC_APP_PRIVATE_KEY".into(),
-        common::test_app_private_key_pem().into(),
-    );
-    vars.insert("ORC_GH_API_URL".into(), gh.url());
-    let s = host.start_with(vars).await;
+    let s = host.start_with(host.vars_with_app(&gh)).await;
     let a = s
         .hook("/", "push", &push_payload("c", "master", &head))
         .await;
