@@ -412,12 +412,7 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) 
     let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
     send(&h.router, signed("fails", "issue_comment", body.clone())).await;
-    let job = h
-        .store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("job");
+    let job = claim(&h.store, "w1").await.expect("job");
     let journal = json!({"done": ["create_repo"]});
     h.store
         .save_journal(job.id, "w1", &journal)
@@ -434,12 +429,7 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) 
         .await
         .expect("fail");
     // A job that failed is not claimable any more...
-    assert!(h
-        .store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .is_none());
+    assert!(claim(&h.store, "w1").await.is_none());
 
     // ...until the operator presses "Redeliver" in GitHub.
     let (status, answer) = send(&h.router, signed("fails", "issue_comment", body)).await;
@@ -450,11 +440,8 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) 
     );
     let row = h.store.job(job.id).await.expect("read").expect("job");
     assert_eq!((row.state, row.attempts), (JobState::Queued, 0));
-    let again = h
-        .store
-        .claim_job("w2", LEASE)
+    let again = claim(&h.store, "w2")
         .await
-        .expect("claim")
         .expect("requeued job is claimable");
     assert_eq!(again.id, job.id);
     assert_eq!(again.attempts, 1);
@@ -581,6 +568,19 @@ fn delivery(id: &str) -> NewDelivery {
     }
 }
 
+/// Stores a delivery with one job of `installation`.
+async fn queue_one(store: &Store, id: &str, installation: i64) {
+    store
+        .record_delivery(delivery(id), vec![job_for(installation)])
+        .await
+        .expect("record");
+}
+
+/// What `owner` claims now, if anything.
+async fn claim(store: &Store, owner: &str) -> Option<orcoursetrion::Job> {
+    store.claim_job(owner, LEASE).await.expect("claim")
+}
+
 fn job_for(installation: i64) -> NewJob {
     NewJob {
         kind: orcoursetrion::JobKind::Comment,
@@ -612,53 +612,34 @@ async fn claims_serialise_one_installation_and_parallelise_others(db: TestDb) {
             .await
             .expect("record");
     }
-    let first = store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("a1");
+    let first = claim(&store, "w1").await.expect("a1");
     assert_eq!(
         (first.delivery_id.as_str(), first.installation_id),
         ("a1", Some(1))
     );
-    let second = store
-        .claim_job("w2", LEASE)
-        .await
-        .expect("claim")
-        .expect("b1");
+    let second = claim(&store, "w2").await.expect("b1");
     assert_eq!(second.delivery_id, "b1", "installation 1 is busy; 2 is not");
-    assert!(store.claim_job("w3", LEASE).await.expect("claim").is_none());
+    assert!(claim(&store, "w3").await.is_none());
 
     store
         .finish_job(first.id, "w1", JobEnd::Done { result: json!({}) })
         .await
         .expect("done");
-    let third = store
-        .claim_job("w3", LEASE)
-        .await
-        .expect("claim")
-        .expect("a2");
+    let third = claim(&store, "w3").await.expect("a2");
     assert_eq!(third.delivery_id, "a2");
 }
 
 async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal(db: TestDb) {
     let (store, clock, _dir) = manual_store(db).await;
-    store
-        .record_delivery(delivery("crash"), vec![job_for(1)])
-        .await
-        .expect("record");
-    let job = store
-        .claim_job("dead-worker", LEASE)
-        .await
-        .expect("claim")
-        .expect("job");
+    queue_one(&store, "crash", 1).await;
+    let job = claim(&store, "dead-worker").await.expect("job");
     let journal = json!({"done": ["create_repo", "deploy_team"]});
     store
         .save_journal(job.id, "dead-worker", &journal)
         .await
         .expect("journal");
     // Still leased: nobody else may take it.
-    assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+    assert!(claim(&store, "w2").await.is_none());
     let due = store
         .next_due_in()
         .await
@@ -670,11 +651,7 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal(db: Tes
     );
 
     clock.advance(LEASE + Duration::from_secs(1));
-    let resumed = store
-        .claim_job("w2", LEASE)
-        .await
-        .expect("claim")
-        .expect("reclaimed");
+    let resumed = claim(&store, "w2").await.expect("reclaimed");
     assert_eq!(resumed.id, job.id);
     assert_eq!(resumed.journal, Some(journal));
     assert_eq!(resumed.attempts, 2, "the crashed attempt counts");
@@ -694,39 +671,25 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal(db: Tes
 
 async fn save_journal_renews_the_lease(db: TestDb) {
     let (store, clock, _dir) = manual_store(db).await;
-    store
-        .record_delivery(delivery("long"), vec![job_for(1)])
-        .await
-        .expect("record");
-    let job = store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("job");
+    queue_one(&store, "long", 1).await;
+    let job = claim(&store, "w1").await.expect("job");
     for step in 0..3 {
         clock.advance(LEASE - Duration::from_secs(10));
         store
             .save_journal(job.id, "w1", &json!({"step": step}))
             .await
             .expect("still ours");
-        assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+        assert!(claim(&store, "w2").await.is_none());
     }
     clock.advance(LEASE - Duration::from_secs(10));
     store.renew_lease(job.id, "w1").await.expect("renew");
-    assert!(store.claim_job("w2", LEASE).await.expect("claim").is_none());
+    assert!(claim(&store, "w2").await.is_none());
 }
 
 async fn a_retry_is_not_claimable_before_it_is_due(db: TestDb) {
     let (store, clock, _dir) = manual_store(db).await;
-    store
-        .record_delivery(delivery("retry"), vec![job_for(1)])
-        .await
-        .expect("record");
-    let job = store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("job");
+    queue_one(&store, "retry", 1).await;
+    let job = claim(&store, "w1").await.expect("job");
     store
         .finish_job(
             job.id,
@@ -741,20 +704,16 @@ async fn a_retry_is_not_claimable_before_it_is_due(db: TestDb) {
     let row = store.job(job.id).await.expect("read").expect("row");
     assert_eq!(row.state, JobState::Queued);
     assert_eq!(row.last_error.as_deref(), Some("secondary rate limit"));
-    assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
+    assert!(claim(&store, "w1").await.is_none());
     let due = store.next_due_in().await.expect("due").expect("queued");
     assert!(
         due > Duration::from_secs(110) && due <= Duration::from_secs(120),
         "{due:?}"
     );
     clock.advance(Duration::from_secs(119));
-    assert!(store.claim_job("w1", LEASE).await.expect("claim").is_none());
+    assert!(claim(&store, "w1").await.is_none());
     clock.advance(Duration::from_secs(2));
-    let again = store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("due");
+    let again = claim(&store, "w1").await.expect("due");
     assert_eq!((again.id, again.attempts), (job.id, 2));
 }
 
@@ -828,12 +787,7 @@ async fn a_reopened_store_still_holds_everything(db: TestDb) {
     )
     .await;
     assert_eq!(answer["outcome"], json!("stored"));
-    let job = h
-        .store
-        .claim_job("w1", LEASE)
-        .await
-        .expect("claim")
-        .expect("job");
+    let job = claim(&h.store, "w1").await.expect("job");
     h.store
         .save_journal(job.id, "w1", &json!({"done": ["create_repo"]}))
         .await
@@ -890,24 +844,11 @@ async fn health_readiness_and_metrics(db: TestDb) {
     );
     assert_eq!(get(&h.router, "/readyz").await.0, StatusCode::OK);
 
-    send(
-        &h.router,
-        signed(
-            "m-1",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
-    send(
-        &h.router,
-        signed(
-            "m-1",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    // The same delivery twice: stored, then a duplicate.
+    for _ in 0..2 {
+        let body = fixture("issue_comment_created.json");
+        send(&h.router, signed("m-1", "issue_comment", body)).await;
+    }
     send(
         &h.router,
         webhook_request(Some("m-2"), Some("issue_comment"), b"{}".to_vec(), None),
