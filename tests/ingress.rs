@@ -151,6 +151,28 @@ fn webhook_request(
     b.body(Body::from(body)).expect("request")
 }
 
+impl Harness {
+    /// The stored row of delivery `id`, which must exist.
+    async fn stored(&self, id: &str) -> orcoursetrion::DeliveryRow {
+        self.store
+            .delivery(id)
+            .await
+            .expect("read")
+            .expect("stored")
+    }
+
+    /// Sends the signed `issue_comment` fixture as delivery `id`.
+    async fn send_comment(&self, id: &str) -> (StatusCode, Value) {
+        let body = fixture("issue_comment_created.json");
+        self.send_signed(id, "issue_comment", body).await
+    }
+
+    /// Sends a delivery signed with the right secret; the status and JSON answer.
+    async fn send_signed(&self, id: &str, event: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        send(&self.router, signed(id, event, body)).await
+    }
+}
+
 fn signed(delivery: &str, event: &str, body: Vec<u8>) -> Request<Body> {
     let sig = orcoursetrion::sign(SECRET.as_bytes(), &body);
     webhook_request(Some(delivery), Some(event), body, Some(sig))
@@ -189,15 +211,7 @@ async fn total_jobs(store: &Store) -> i64 {
 
 async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker(db: TestDb) {
     let h = harness(db).await;
-    let (status, body) = send(
-        &h.router,
-        signed(
-            "d-1",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    let (status, body) = h.send_comment("d-1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         body,
@@ -208,12 +222,7 @@ async fn signed_comment_is_stored_with_one_job_and_wakes_a_worker(db: TestDb) {
         .await
         .expect("workers were woken");
 
-    let d = h
-        .store
-        .delivery("d-1")
-        .await
-        .expect("read")
-        .expect("stored");
+    let d = h.stored("d-1").await;
     assert_eq!(d.event, "issue_comment");
     assert_eq!(d.action.as_deref(), Some("created"));
     assert_eq!(d.installation_id, Some(45001234));
@@ -288,23 +297,16 @@ async fn without_a_configured_secret_everything_is_refused(db: TestDb) {
 
 async fn malformed_json_with_a_good_signature_is_stored_with_its_parse_error(db: TestDb) {
     let h = harness(db).await;
-    let (status, body) = send(
-        &h.router,
-        signed(
+    let (status, body) = h
+        .send_signed(
             "bad-json",
             "issue_comment",
             b"{\"action\": \"created\", ".to_vec(),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(body["jobs"], json!(0));
-    let d = h
-        .store
-        .delivery("bad-json")
-        .await
-        .expect("read")
-        .expect("stored");
+    let d = h.stored("bad-json").await;
     assert!(d.parse_error.is_some());
     assert_eq!(d.action, None);
     assert!(d.has_body());
@@ -350,15 +352,10 @@ async fn large_bodies_are_verified_and_parsed_off_the_runtime_threads(db: TestDb
         "installation": {"id": 77}}))
     .expect("json");
     assert!(body.len() > 256 * 1024);
-    let (status, answer) = send(&h.router, signed("big-push", "push", body.clone())).await;
+    let (status, answer) = h.send_signed("big-push", "push", body.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(answer["jobs"], json!(0));
-    let d = h
-        .store
-        .delivery("big-push")
-        .await
-        .expect("read")
-        .expect("row");
+    let d = h.stored("big-push").await;
     assert_eq!((d.installation_id, d.size), (Some(77), body.len() as i64));
     // And a forged one of the same size is still refused.
     let req = webhook_request(
@@ -396,8 +393,8 @@ async fn missing_delivery_or_event_header_is_a_400_after_verification(db: TestDb
 async fn the_same_delivery_twice_makes_one_job(db: TestDb) {
     let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
-    let (_, first) = send(&h.router, signed("dup", "issue_comment", body.clone())).await;
-    let (status, second) = send(&h.router, signed("dup", "issue_comment", body)).await;
+    let (_, first) = h.send_signed("dup", "issue_comment", body.clone()).await;
+    let (status, second) = h.send_signed("dup", "issue_comment", body).await;
     assert_eq!(first["outcome"], json!("stored"));
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
@@ -411,7 +408,7 @@ async fn the_same_delivery_twice_makes_one_job(db: TestDb) {
 async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) {
     let h = harness(db).await;
     let body = fixture("issue_comment_created.json");
-    send(&h.router, signed("fails", "issue_comment", body.clone())).await;
+    h.send_signed("fails", "issue_comment", body.clone()).await;
     let job = claim(&h.store, "w1").await.expect("job");
     let journal = json!({"done": ["create_repo"]});
     h.store
@@ -432,7 +429,7 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) 
     assert!(claim(&h.store, "w1").await.is_none());
 
     // ...until the operator presses "Redeliver" in GitHub.
-    let (status, answer) = send(&h.router, signed("fails", "issue_comment", body)).await;
+    let (status, answer) = h.send_signed("fails", "issue_comment", body).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         answer,
@@ -449,15 +446,7 @@ async fn a_redelivered_failed_delivery_is_requeued_with_its_journal(db: TestDb) 
     assert_eq!(total_jobs(&h.store).await, 1);
 
     // A delivery whose job is done (or still running) is only a duplicate.
-    let (_, answer) = send(
-        &h.router,
-        signed(
-            "fails",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    let (_, answer) = h.send_comment("fails").await;
     assert_eq!(answer["outcome"], json!("duplicate"));
 }
 
@@ -497,7 +486,7 @@ async fn deliveries_that_are_not_commands_are_stored_without_a_job(db: TestDb) {
         ),
     ];
     for (id, event, body) in cases {
-        let (status, answer) = send(&h.router, signed(id, event, body)).await;
+        let (status, answer) = h.send_signed(id, event, body).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{id}");
         assert_eq!(
             answer,
@@ -506,12 +495,7 @@ async fn deliveries_that_are_not_commands_are_stored_without_a_job(db: TestDb) {
         );
         assert!(h.store.delivery(id).await.expect("read").is_some(), "{id}");
     }
-    let issues = h
-        .store
-        .delivery("issues")
-        .await
-        .expect("read")
-        .expect("row");
+    let issues = h.stored("issues").await;
     assert_eq!(
         (issues.action.as_deref(), issues.installation_id),
         (Some("opened"), Some(9))
@@ -540,15 +524,13 @@ async fn edited_comments_run_only_commands_they_did_not_hold_before(db: TestDb) 
     assert_eq!(answer["jobs"], json!(0));
 
     // The fixture adds a /put-team line: one job, with the previous body.
-    let (_, answer) = send(
-        &h.router,
-        signed(
+    let (_, answer) = h
+        .send_signed(
             "edit-new",
             "issue_comment",
             fixture("issue_comment_edited.json"),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(answer["jobs"], json!(1));
     let jobs = h.store.jobs_of_delivery("edit-new").await.expect("jobs");
     assert_eq!(jobs[0].payload["previous_body"], previous);
@@ -777,15 +759,7 @@ async fn concurrent_ingest_stores_every_delivery_exactly_once(db: TestDb) {
 
 async fn a_reopened_store_still_holds_everything(db: TestDb) {
     let (h, url) = file_harness(db).await;
-    let (_, answer) = send(
-        &h.router,
-        signed(
-            "kept",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    let (_, answer) = h.send_comment("kept").await;
     assert_eq!(answer["outcome"], json!("stored"));
     let job = claim(&h.store, "w1").await.expect("job");
     h.store
@@ -806,15 +780,7 @@ async fn a_reopened_store_still_holds_everything(db: TestDb) {
     assert_eq!(row.journal, Some(json!({"done": ["create_repo"]})));
     // A redelivery after the restart is still recognised.
     let h2 = harness_for(reopened, &[SECRET], None);
-    let (_, answer) = send(
-        &h2.router,
-        signed(
-            "kept",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    let (_, answer) = h2.send_comment("kept").await;
     assert_eq!(answer["outcome"], json!("duplicate"));
     drop(h);
 }
@@ -847,7 +813,7 @@ async fn health_readiness_and_metrics(db: TestDb) {
     // The same delivery twice: stored, then a duplicate.
     for _ in 0..2 {
         let body = fixture("issue_comment_created.json");
-        send(&h.router, signed("m-1", "issue_comment", body)).await;
+        h.send_signed("m-1", "issue_comment", body).await;
     }
     send(
         &h.router,
@@ -885,14 +851,6 @@ async fn health_readiness_and_metrics(db: TestDb) {
     );
     assert_eq!(get(&h.router, "/healthz").await.0, StatusCode::OK);
     // A closed store answers 503 so GitHub's delivery shows as failed.
-    let (status, _) = send(
-        &h.router,
-        signed(
-            "after-close",
-            "issue_comment",
-            fixture("issue_comment_created.json"),
-        ),
-    )
-    .await;
+    let (status, _) = h.send_comment("after-close").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
