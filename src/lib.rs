@@ -38,9 +38,9 @@ pub mod cli;
 // tests, benchmarks and examples drive. Everything else stays inside.
 
 pub use actions::{
-    execute, plan, Action, ActionError, ActionResult, CourseRun, CreateExportRepo, CreateXmlRepo,
-    HookTarget, Journal, JournalError, JournalSink, NoJournal, Outcome, Plan, PutTeam, RerunStudio,
-    RerunXmlCourse, SaveFuture, ShallowCopyRepo, Step, StepReport,
+    execute, plan, Action, ActionError, ActionResult, CourseRerun, CourseRun, CreateExportRepo,
+    CreateXmlRepo, HookTarget, Journal, JournalError, JournalSink, NoJournal, Outcome, Plan,
+    PutTeam, RerunStudio, RerunXmlCourse, SaveFuture, ShallowCopyRepo, Step, StepReport,
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use command::{help_text, parse_comment, Command, CommandSpec, Invocation, COMMANDS};

@@ -101,9 +101,11 @@ fn course_run(course: &str, term: &str) -> orcoursetrion::CourseRun {
 
 fn rerun_studio(course: &str, term: &str, new_term: &str) -> Action {
     Action::RerunStudio(orcoursetrion::RerunStudio {
-        course: c(course),
-        term: t(term),
-        new_term: t(new_term),
+        run: orcoursetrion::CourseRerun {
+            course: c(course),
+            term: t(term),
+            new_term: t(new_term),
+        },
         description: None,
     })
 }

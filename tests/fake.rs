@@ -54,20 +54,54 @@ fn good_jwt() -> String {
     sign(&json!({"iat": now() - 60, "exp": now() + 540, "iss": TEST_APP_ID.to_string()}))
 }
 
-async fn call(
-    fake: &FakeGitHub,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Response {
-    let mut req = client()
-        .request(method, format!("{}{path}", fake.url()))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
+/// Calls on the fake as one token: `api(&fake, PAT).get(path)`.
+fn api<'a>(fake: &'a FakeGitHub, token: &'a str) -> Api<'a> {
+    Api { fake, token }
+}
+
+struct Api<'a> {
+    fake: &'a FakeGitHub,
+    token: &'a str,
+}
+
+impl Api<'_> {
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut req = client()
+            .request(method, format!("{}{path}", self.fake.url()))
+            .bearer_auth(self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
     }
-    req.send().await.unwrap()
+
+    async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn delete(&self, path: &str) -> Response {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Response {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn post_empty(&self, path: &str) -> Response {
+        self.send(Method::POST, path, None).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    async fn put_empty(&self, path: &str) -> Response {
+        self.send(Method::PUT, path, None).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
 }
 
 async fn json_of(resp: Response) -> Value {
@@ -76,7 +110,7 @@ async fn json_of(resp: Response) -> Value {
 
 async fn installation_token(fake: &FakeGitHub) -> String {
     let path = format!("/app/installations/{INSTALLATION}/access_tokens");
-    let resp = call(fake, Method::POST, &path, &good_jwt(), None).await;
+    let resp = api(fake, &good_jwt()).post_empty(&path).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     json_of(resp).await["token"].as_str().unwrap().to_string()
 }
@@ -106,7 +140,7 @@ fn links(resp: &Response) -> Vec<(String, String)> {
 #[tokio::test]
 async fn every_response_has_github_headers_and_error_shape() {
     let fake = fake().await;
-    let resp = call(&fake, Method::GET, "/repos/mitx/nope", PAT, None).await;
+    let resp = api(&fake, PAT).get("/repos/mitx/nope").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let id1 = resp.headers()["x-github-request-id"]
         .to_str()
@@ -122,11 +156,13 @@ async fn every_response_has_github_headers_and_error_shape() {
     let body = json_of(resp).await;
     assert_eq!(body["message"], "Not Found");
     assert_eq!(body["documentation_url"], "https://docs.github.com/rest");
-    let resp = call(&fake, Method::GET, "/no/such/route", PAT, None).await;
+    let resp = api(&fake, PAT).get("/no/such/route").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_ne!(resp.headers()["x-github-request-id"].to_str().unwrap(), id1);
     // Unknown method on a known route is a GitHub-style 404 too.
-    let resp = call(&fake, Method::PATCH, "/orgs/mitx/repos", PAT, None).await;
+    let resp = api(&fake, PAT)
+        .send(Method::PATCH, "/orgs/mitx/repos", None)
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_of(resp).await["message"], "Not Found");
 }
@@ -163,7 +199,7 @@ async fn auth_is_required_and_checked() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // And a token is not a JWT.
-    let resp = call(&fake, Method::GET, "/app", PAT, None).await;
+    let resp = api(&fake, PAT).get("/app").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // GitHub refuses requests without a User-Agent.
     let resp = reqwest::Client::new()
@@ -203,7 +239,7 @@ async fn jwt_checks() {
         json!({"iat": t + 30, "exp": t + 600, "iss": TEST_APP_ID}),
     ];
     for claims in &ok {
-        let resp = call(&fake, Method::POST, &path, &sign(claims), None).await;
+        let resp = api(&fake, &sign(claims)).post_empty(&path).await;
         assert_eq!(resp.status(), StatusCode::CREATED, "{claims}");
         let body = json_of(resp).await;
         assert!(body["token"].as_str().unwrap().starts_with("ghs_"));
@@ -245,7 +281,7 @@ async fn jwt_checks() {
         ("not-a-jwt".to_string(), "could not be decoded"),
     ];
     for (jwt, why) in &rejected {
-        let resp = call(&fake, Method::POST, &path, jwt, None).await;
+        let resp = api(&fake, jwt).post_empty(&path).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{why}");
         let msg = json_of(resp).await["message"].as_str().unwrap().to_string();
         assert!(msg.contains(why), "{why}: {msg}");
@@ -257,31 +293,19 @@ async fn jwt_checks() {
     assert_eq!(claims[1]["iss"], json!(TEST_APP_ID));
 
     // Unknown installation: 404.
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/app/installations/1/access_tokens",
-        &good_jwt(),
-        None,
-    )
-    .await;
+    let resp = api(&fake, &good_jwt())
+        .post_empty("/app/installations/1/access_tokens")
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     // GET /app and the installations.
-    let app = json_of(call(&fake, Method::GET, "/app", &good_jwt(), None).await).await;
+    let app = json_of(api(&fake, &good_jwt()).get("/app").await).await;
     assert_eq!(app["id"], json!(4242));
     assert_eq!(app["slug"], "orcoursetrion-test");
-    let resp = call(&fake, Method::GET, "/app/installations", &good_jwt(), None).await;
+    let resp = api(&fake, &good_jwt()).get("/app/installations").await;
     let list = json_of(resp).await;
     assert_eq!(list[0]["id"], json!(INSTALLATION));
     assert_eq!(list[0]["account"]["login"], "mitx");
-    let resp = call(
-        &fake,
-        Method::GET,
-        "/orgs/MITx/installation",
-        &good_jwt(),
-        None,
-    )
-    .await;
+    let resp = api(&fake, &good_jwt()).get("/orgs/MITx/installation").await;
     assert_eq!(json_of(resp).await["id"], json!(INSTALLATION));
     // The token endpoint is not among the calls.
     assert!(fake.calls().iter().all(|c| !c.contains("access_tokens")));
@@ -294,10 +318,10 @@ async fn installation_tokens_expire() {
     fake.set_token_ttl(Duration::from_millis(1200));
     let token = installation_token(&fake).await;
     assert_eq!(fake.token_installation(&token), Some(INSTALLATION));
-    let resp = call(&fake, Method::GET, "/orgs/mitx", &token, None).await;
+    let resp = api(&fake, &token).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let resp = call(&fake, Method::GET, "/orgs/mitx", &token, None).await;
+    let resp = api(&fake, &token).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json_of(resp).await["message"], "Bad credentials");
     let log = fake.requests();
@@ -306,16 +330,12 @@ async fn installation_tokens_expire() {
     fake.set_token_ttl(Duration::from_secs(3600));
     let token = installation_token(&fake).await;
     assert_eq!(
-        call(&fake, Method::GET, "/orgs/mitx", &token, None)
-            .await
-            .status(),
+        api(&fake, &token).get("/orgs/mitx").await.status(),
         StatusCode::OK
     );
     fake.expire_all_tokens();
     assert_eq!(
-        call(&fake, Method::GET, "/orgs/mitx", &token, None)
-            .await
-            .status(),
+        api(&fake, &token).get("/orgs/mitx").await.status(),
         StatusCode::UNAUTHORIZED
     );
 }
@@ -331,28 +351,22 @@ async fn installation_tokens_reach_only_their_own_account() {
     let token = fake.issue_token(INSTALLATION);
     for path in ["/orgs/other/teams", "/repos/other/r/hooks"] {
         assert_eq!(
-            call(&fake, Method::GET, path, &token, None).await.status(),
+            api(&fake, &token).get(path).await.status(),
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
     assert_eq!(
-        call(&fake, Method::GET, "/repos/other/r", &token, None)
-            .await
-            .status(),
+        api(&fake, &token).get("/repos/other/r").await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&fake, Method::GET, "/repos/MITx/r", &token, None)
-            .await
-            .status(),
+        api(&fake, &token).get("/repos/MITx/r").await.status(),
         StatusCode::OK
     );
     fake.set_installation_scope(false);
     assert_eq!(
-        call(&fake, Method::GET, "/repos/other/r", &token, None)
-            .await
-            .status(),
+        api(&fake, &token).get("/repos/other/r").await.status(),
         StatusCode::OK
     );
     assert_eq!(fake.tokens_issued(), 0);
@@ -402,19 +416,12 @@ async fn pagination_over_250_teams() {
     assert_eq!(names[0], "Team 000");
     assert_eq!(names[249], "Team 249");
     // Default per_page is 30, max 100.
-    let resp = call(&fake, Method::GET, "/orgs/mitx/teams", PAT, None).await;
+    let resp = api(&fake, PAT).get("/orgs/mitx/teams").await;
     assert!(links(&resp)
         .iter()
         .any(|(r, u)| r == "last" && u.ends_with("/orgs/mitx/teams?page=9")));
     assert_eq!(json_of(resp).await.as_array().unwrap().len(), 30);
-    let resp = call(
-        &fake,
-        Method::GET,
-        "/orgs/mitx/teams?per_page=500",
-        PAT,
-        None,
-    )
-    .await;
+    let resp = api(&fake, PAT).get("/orgs/mitx/teams?per_page=500").await;
     assert_eq!(json_of(resp).await.as_array().unwrap().len(), 100);
     assert_eq!(
         fake.calls()[..2],
@@ -430,14 +437,7 @@ async fn repos_create_get_list_delete() {
     let fake = fake().await;
     let body =
         json!({"name": "content-mit-6004r-2018_Spring", "description": "6.004r", "private": true});
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/orgs/MITx/repos",
-        PAT,
-        Some(body.clone()),
-    )
-    .await;
+    let resp = api(&fake, PAT).post("/orgs/MITx/repos", body.clone()).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let repo = json_of(resp).await;
     assert_eq!(repo["full_name"], "mitx/content-mit-6004r-2018_Spring");
@@ -465,7 +465,7 @@ async fn repos_create_get_list_delete() {
     // It exists (case-insensitively): 422 with GitHub's body.
     let mut again = body.clone();
     again["name"] = json!("CONTENT-mit-6004r-2018_spring");
-    let resp = call(&fake, Method::POST, "/orgs/mitx/repos", PAT, Some(again)).await;
+    let resp = api(&fake, PAT).post("/orgs/mitx/repos", again).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let err = json_of(resp).await;
     assert_eq!(err["message"], "Repository creation failed.");
@@ -475,32 +475,17 @@ async fn repos_create_get_list_delete() {
     );
     assert_eq!(err["errors"][0]["field"], "name");
 
-    let resp = call(&fake, Method::POST, "/orgs/nobody/repos", PAT, Some(body)).await;
+    let resp = api(&fake, PAT).post("/orgs/nobody/repos", body).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
-    let resp = call(
-        &fake,
-        Method::GET,
-        "/repos/MITX/Content-Mit-6004r-2018_Spring",
-        PAT,
-        None,
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .get("/repos/MITX/Content-Mit-6004r-2018_Spring")
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(json_of(resp).await["id"], repo["id"]);
 
     fake.add_repo("mitx", "second");
-    let list = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/orgs/mitx/repos?sort=full_name",
-            PAT,
-            None,
-        )
-        .await,
-    )
-    .await;
+    let list = json_of(api(&fake, PAT).get("/orgs/mitx/repos?sort=full_name").await).await;
     let names: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -509,7 +494,7 @@ async fn repos_create_get_list_delete() {
         .collect();
     assert_eq!(names, ["content-mit-6004r-2018_Spring", "second"]);
 
-    let resp = call(&fake, Method::DELETE, "/repos/mitx/second", PAT, None).await;
+    let resp = api(&fake, PAT).delete("/repos/mitx/second").await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(fake.repo("mitx", "second").is_none());
     assert_eq!(fake.repos("mitx").len(), 1);
@@ -541,14 +526,9 @@ async fn hooks_add_list_delete() {
         "events": ["push"],
         "active": true
     });
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/repos/mitx/course/hooks",
-        PAT,
-        Some(body.clone()),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .post("/repos/mitx/course/hooks", body.clone())
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let hook = json_of(resp).await;
     assert_eq!(hook["config"]["secret"], "********");
@@ -556,26 +536,16 @@ async fn hooks_add_list_delete() {
     assert_eq!(hook["events"], json!(["push"]));
     assert_eq!(hook["type"], "Repository");
     // The same URL again: 422.
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/repos/mitx/course/hooks",
-        PAT,
-        Some(body.clone()),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .post("/repos/mitx/course/hooks", body.clone())
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/repos/mitx/missing/hooks",
-        PAT,
-        Some(body),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .post("/repos/mitx/missing/hooks", body)
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
-    let list = json_of(call(&fake, Method::GET, "/repos/mitx/course/hooks", PAT, None).await).await;
+    let list = json_of(api(&fake, PAT).get("/repos/mitx/course/hooks").await).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["id"], json!(seeded));
     let hooks = fake.hooks("mitx", "course");
@@ -584,11 +554,11 @@ async fn hooks_add_list_delete() {
 
     let path = format!("/repos/mitx/course/hooks/{seeded}");
     assert_eq!(
-        call(&fake, Method::DELETE, &path, PAT, None).await.status(),
+        api(&fake, PAT).delete(&path).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        call(&fake, Method::DELETE, &path, PAT, None).await.status(),
+        api(&fake, PAT).delete(&path).await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(fake.hooks("mitx", "course").len(), 1);
@@ -606,14 +576,7 @@ async fn contents_create_update_and_sha_rules() {
         b
     };
     let path = "/repos/mitx/course/contents/course/course.xml";
-    let resp = call(
-        &fake,
-        Method::PUT,
-        path,
-        PAT,
-        Some(put("<course/>\n", None)),
-    )
-    .await;
+    let resp = api(&fake, PAT).put(path, put("<course/>\n", None)).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let created = json_of(resp).await;
     assert_eq!(created["content"]["path"], "course/course.xml");
@@ -622,43 +585,26 @@ async fn contents_create_update_and_sha_rules() {
     assert_eq!(sha.len(), 40);
     assert!(created["commit"]["sha"].is_string());
 
-    let resp = call(
-        &fake,
-        Method::PUT,
-        path,
-        PAT,
-        Some(put("<course x/>\n", None)),
-    )
-    .await;
+    let resp = api(&fake, PAT).put(path, put("<course x/>\n", None)).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(json_of(resp).await["message"]
         .as_str()
         .unwrap()
         .contains("\"sha\" wasn't supplied"));
-    let resp = call(
-        &fake,
-        Method::PUT,
-        path,
-        PAT,
-        Some(put("<course x/>\n", Some("0000"))),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .put(path, put("<course x/>\n", Some("0000")))
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
-    let resp = call(
-        &fake,
-        Method::PUT,
-        path,
-        PAT,
-        Some(put("<course x/>\n", Some(&sha))),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .put(path, put("<course x/>\n", Some(&sha)))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         fake.file("mitx", "course", "course/course.xml").as_deref(),
         Some("<course x/>\n")
     );
 
-    let got = json_of(call(&fake, Method::GET, path, PAT, None).await).await;
+    let got = json_of(api(&fake, PAT).get(path).await).await;
     assert_eq!(got["encoding"], "base64");
     let raw: String = got["content"]
         .as_str()
@@ -666,21 +612,18 @@ async fn contents_create_update_and_sha_rules() {
         .split_whitespace()
         .collect();
     assert_eq!(B64.decode(raw).unwrap(), b"<course x/>\n");
-    let dir =
-        json_of(call(&fake, Method::GET, "/repos/mitx/course/contents", PAT, None).await).await;
+    let dir = json_of(api(&fake, PAT).get("/repos/mitx/course/contents").await).await;
     assert_eq!(dir[0]["type"], "dir");
     assert_eq!(dir[0]["name"], "course");
 
     let missing = "/repos/mitx/nope/contents/x";
     assert_eq!(
-        call(&fake, Method::PUT, missing, PAT, Some(put("x", None)))
-            .await
-            .status(),
+        api(&fake, PAT).put(missing, put("x", None)).await.status(),
         StatusCode::NOT_FOUND
     );
     let nofile = "/repos/mitx/course/contents/nofile";
     assert_eq!(
-        call(&fake, Method::GET, nofile, PAT, None).await.status(),
+        api(&fake, PAT).get(nofile).await.status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -701,21 +644,14 @@ async fn teams_create_membership_and_repos() {
         "repo_names": ["mitx/course", "other"],
         "maintainers": ["bob"]
     });
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/orgs/mitx/teams",
-        PAT,
-        Some(body.clone()),
-    )
-    .await;
+    let resp = api(&fake, PAT).post("/orgs/mitx/teams", body.clone()).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let team = json_of(resp).await;
     assert_eq!(team["slug"], "content-mit-6-004r-staff");
     assert_eq!(team["permission"], "push");
     assert_eq!(team["organization"]["login"], "mitx");
     let slug = "content-mit-6-004r-staff";
-    let resp = call(&fake, Method::POST, "/orgs/mitx/teams", PAT, Some(body)).await;
+    let resp = api(&fake, PAT).post("/orgs/mitx/teams", body).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let t = fake.team("mitx", slug).unwrap();
@@ -727,14 +663,7 @@ async fn teams_create_membership_and_repos() {
     // Deploy-team style access grant.
     fake.add_team("mitx", "deploy", "pull");
     let p = "/orgs/mitx/teams/deploy/repos/mitx/course";
-    let resp = call(
-        &fake,
-        Method::PUT,
-        p,
-        PAT,
-        Some(json!({"permission": "pull"})),
-    )
-    .await;
+    let resp = api(&fake, PAT).put(p, json!({"permission": "pull"})).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         fake.team("mitx", "deploy").unwrap().repos["mitx/course"],
@@ -742,56 +671,43 @@ async fn teams_create_membership_and_repos() {
     );
     let p404 = "/orgs/mitx/teams/nope/repos/mitx/course";
     assert_eq!(
-        call(&fake, Method::PUT, p404, PAT, None).await.status(),
+        api(&fake, PAT).put_empty(p404).await.status(),
         StatusCode::NOT_FOUND
     );
     let p404 = "/orgs/mitx/teams/deploy/repos/mitx/nope";
     assert_eq!(
-        call(&fake, Method::PUT, p404, PAT, None).await.status(),
+        api(&fake, PAT).put_empty(p404).await.status(),
         StatusCode::NOT_FOUND
     );
     let p422 = "/orgs/mitx/teams/deploy/repos/elsewhere/foreign";
     assert_eq!(
-        call(&fake, Method::PUT, p422, PAT, None).await.status(),
+        api(&fake, PAT).put_empty(p422).await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let repos = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/orgs/mitx/teams/deploy/repos",
-            PAT,
-            None,
-        )
-        .await,
-    )
-    .await;
+    let repos = json_of(api(&fake, PAT).get("/orgs/mitx/teams/deploy/repos").await).await;
     assert_eq!(repos[0]["full_name"], "mitx/course");
     assert_eq!(repos[0]["role_name"], "read");
 
     // Memberships.
     let m = format!("/orgs/mitx/teams/{slug}/memberships/carol");
     assert_eq!(
-        call(&fake, Method::GET, &m, PAT, None).await.status(),
+        api(&fake, PAT).get(&m).await.status(),
         StatusCode::NOT_FOUND
     );
-    let resp = call(&fake, Method::PUT, &m, PAT, Some(json!({"role": "member"}))).await;
+    let resp = api(&fake, PAT).put(&m, json!({"role": "member"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let ms = json_of(resp).await;
     assert_eq!(ms["role"], "member");
     assert_eq!(ms["state"], "active");
     assert!(ms["url"].as_str().unwrap().ends_with("/memberships/carol"));
-    assert_eq!(
-        call(&fake, Method::GET, &m, PAT, None).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(api(&fake, PAT).get(&m).await.status(), StatusCode::OK);
     let ghost = format!("/orgs/mitx/teams/{slug}/memberships/ghost");
     assert_eq!(
-        call(&fake, Method::PUT, &ghost, PAT, None).await.status(),
+        api(&fake, PAT).put_empty(&ghost).await.status(),
         StatusCode::NOT_FOUND
     );
     let members_path = format!("/orgs/mitx/teams/{slug}/members");
-    let members = json_of(call(&fake, Method::GET, &members_path, PAT, None).await).await;
+    let members = json_of(api(&fake, PAT).get(&members_path).await).await;
     let logins: Vec<&str> = members
         .as_array()
         .unwrap()
@@ -801,38 +717,26 @@ async fn teams_create_membership_and_repos() {
     assert_eq!(logins, ["bob", "carol"]);
     assert_eq!(members[0]["type"], "User");
     assert_eq!(
-        call(&fake, Method::DELETE, &m, PAT, None).await.status(),
+        api(&fake, PAT).delete(&m).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(fake.team("mitx", slug).unwrap().members, ["bob"]);
 
     // Team lookups.
-    let resp = call(
-        &fake,
-        Method::GET,
-        &format!("/orgs/MITx/teams/{slug}"),
-        PAT,
-        None,
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .get(&format!("/orgs/MITx/teams/{slug}"))
+        .await;
     assert_eq!(json_of(resp).await["name"], "Content MIT 6.004r Staff!");
     assert_eq!(
-        call(&fake, Method::GET, "/orgs/mitx/teams/ghost", PAT, None)
-            .await
-            .status(),
+        api(&fake, PAT).get("/orgs/mitx/teams/ghost").await.status(),
         StatusCode::NOT_FOUND
     );
 
     // GitHub adds the creator of a team (personal token) as a maintainer.
     fake.set_creator_joins_team(true);
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/orgs/mitx/teams",
-        PAT,
-        Some(json!({"name": "Mine"})),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .post("/orgs/mitx/teams", json!({"name": "Mine"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(fake.team("mitx", "mine").unwrap().maintainers, ["alice"]);
 }
@@ -852,14 +756,9 @@ async fn comments_reactions_and_edits() {
     let token = installation_token(&fake).await;
 
     let issue = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/repos/mitx/requests/issues/7",
-            &token,
-            None,
-        )
-        .await,
+        api(&fake, &token)
+            .get("/repos/mitx/requests/issues/7")
+            .await,
     )
     .await;
     assert_eq!(issue["number"], 7);
@@ -867,44 +766,22 @@ async fn comments_reactions_and_edits() {
     assert_eq!(issue["comments"], 1);
 
     let r = format!("/repos/mitx/requests/issues/comments/{user_comment}/reactions");
-    let resp = call(
-        &fake,
-        Method::POST,
-        &r,
-        &token,
-        Some(json!({"content": "eyes"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(&r, json!({"content": "eyes"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let reaction = json_of(resp).await;
     assert_eq!(reaction["user"]["login"], BOT_LOGIN);
-    let resp = call(
-        &fake,
-        Method::POST,
-        &r,
-        &token,
-        Some(json!({"content": "eyes"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(&r, json!({"content": "eyes"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(json_of(resp).await["id"], reaction["id"]);
-    let resp = call(
-        &fake,
-        Method::POST,
-        &r,
-        &token,
-        Some(json!({"content": "thumbsup"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(&r, json!({"content": "thumbsup"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let resp = call(
-        &fake,
-        Method::POST,
-        &r,
-        PAT,
-        Some(json!({"content": "eyes"})),
-    )
-    .await;
+    let resp = api(&fake, PAT).post(&r, json!({"content": "eyes"})).await;
     assert_eq!(
         resp.status(),
         StatusCode::CREATED,
@@ -912,14 +789,9 @@ async fn comments_reactions_and_edits() {
     );
 
     let c = "/repos/mitx/requests/issues/7/comments";
-    let resp = call(
-        &fake,
-        Method::POST,
-        c,
-        &token,
-        Some(json!({"body": "Working on it…"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(c, json!({"body": "Working on it…"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let status = json_of(resp).await;
     assert_eq!(status["user"]["login"], "orcoursetrion-test[bot]");
@@ -935,37 +807,23 @@ async fn comments_reactions_and_edits() {
         .ends_with(&format!("/mitx/requests/issues/7#issuecomment-{id}")));
     let e = format!("/repos/mitx/requests/issues/comments/{id}");
     for body in ["step 1 done", "all done"] {
-        let resp = call(
-            &fake,
-            Method::PATCH,
-            &e,
-            &token,
-            Some(json!({"body": body})),
-        )
-        .await;
+        let resp = api(&fake, &token).patch(&e, json!({"body": body})).await;
         assert_eq!(resp.status(), StatusCode::OK);
     }
     assert_eq!(
-        json_of(call(&fake, Method::GET, &e, &token, None).await).await["body"],
+        json_of(api(&fake, &token).get(&e).await).await["body"],
         "all done"
     );
-    let resp = call(
-        &fake,
-        Method::POST,
-        &format!("{e}/reactions"),
-        &token,
-        Some(json!({"content": "rocket"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(&format!("{e}/reactions"), json!({"content": "rocket"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/repos/mitx/requests/issues/7/reactions",
-        &token,
-        Some(json!({"content": "+1"})),
-    )
-    .await;
+    let resp = api(&fake, &token)
+        .post(
+            "/repos/mitx/requests/issues/7/reactions",
+            json!({"content": "+1"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
 
     let comments = fake.comments("mitx", "requests", 7);
@@ -981,24 +839,19 @@ async fn comments_reactions_and_edits() {
     assert_eq!(fake.comment_reactions("mitx", "requests", id), ["rocket"]);
     assert_eq!(fake.issue_reactions("mitx", "requests", 7), ["+1"]);
 
-    let list = json_of(call(&fake, Method::GET, c, PAT, None).await).await;
+    let list = json_of(api(&fake, PAT).get(c).await).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["reactions"]["eyes"], 2);
     assert_eq!(list[0]["reactions"]["total_count"], 2);
     // Personal-token comments are the user's.
-    let resp = call(&fake, Method::POST, c, PAT, Some(json!({"body": "thanks"}))).await;
+    let resp = api(&fake, PAT).post(c, json!({"body": "thanks"})).await;
     assert_eq!(json_of(resp).await["user"]["login"], "alice");
     let missing = "/repos/mitx/requests/issues/8/comments";
     assert_eq!(
-        call(
-            &fake,
-            Method::POST,
-            missing,
-            PAT,
-            Some(json!({"body": "x"}))
-        )
-        .await
-        .status(),
+        api(&fake, PAT)
+            .post(missing, json!({"body": "x"}))
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -1010,39 +863,24 @@ async fn permissions() {
     fake.set_permission("mitx", "requests", "dana", "write");
     fake.add_user("eve");
     let p = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/repos/mitx/requests/collaborators/dana/permission",
-            PAT,
-            None,
-        )
-        .await,
+        api(&fake, PAT)
+            .get("/repos/mitx/requests/collaborators/dana/permission")
+            .await,
     )
     .await;
     assert_eq!(p["permission"], "write");
     assert_eq!(p["role_name"], "write");
     assert_eq!(p["user"]["login"], "dana");
     let p = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/repos/mitx/requests/collaborators/eve/permission",
-            PAT,
-            None,
-        )
-        .await,
+        api(&fake, PAT)
+            .get("/repos/mitx/requests/collaborators/eve/permission")
+            .await,
     )
     .await;
     assert_eq!(p["permission"], "read");
-    let resp = call(
-        &fake,
-        Method::GET,
-        "/repos/mitx/requests/collaborators/ghost/permission",
-        PAT,
-        None,
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .get("/repos/mitx/requests/collaborators/ghost/permission")
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
@@ -1055,16 +893,11 @@ async fn injected_status_then_success() {
     let mut statuses = Vec::new();
     for _ in 0..4 {
         statuses.push(
-            call(
-                &fake,
-                Method::POST,
-                "/orgs/mitx/repos",
-                PAT,
-                Some(body.clone()),
-            )
-            .await
-            .status()
-            .as_u16(),
+            api(&fake, PAT)
+                .post("/orgs/mitx/repos", body.clone())
+                .await
+                .status()
+                .as_u16(),
         );
     }
     assert_eq!(statuses, [502, 502, 500, 201]);
@@ -1075,19 +908,18 @@ async fn injected_status_then_success() {
     // Faults that do not match are left alone.
     fake.inject("DELETE", "/repos/*/*", Fault::Status(503), 1);
     assert_eq!(
-        call(&fake, Method::GET, "/repos/mitx/r", PAT, None)
-            .await
-            .status(),
+        api(&fake, PAT).get("/repos/mitx/r").await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        call(&fake, Method::DELETE, "/repos/mitx/r", PAT, None)
+        api(&fake, PAT)
+            .delete("/repos/mitx/r")
             .await
             .status()
             .as_u16(),
         503
     );
-    let resp = call(&fake, Method::DELETE, "/repos/mitx/r", PAT, None).await;
+    let resp = api(&fake, PAT).delete("/repos/mitx/r").await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     fake.clear_log();
     assert!(fake.requests().is_empty());
@@ -1120,7 +952,7 @@ async fn rate_limit_faults() {
         1,
     );
 
-    let resp = call(&fake, Method::GET, "/orgs/mitx", PAT, None).await;
+    let resp = api(&fake, PAT).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(resp.headers()["retry-after"], "3");
     assert_ne!(resp.headers()["x-ratelimit-remaining"], "0");
@@ -1129,11 +961,11 @@ async fn rate_limit_faults() {
         .unwrap()
         .starts_with("You have exceeded a secondary rate limit"));
 
-    let resp = call(&fake, Method::GET, "/orgs/mitx", PAT, None).await;
+    let resp = api(&fake, PAT).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(!resp.headers().contains_key("retry-after"));
 
-    let resp = call(&fake, Method::GET, "/orgs/mitx", PAT, None).await;
+    let resp = api(&fake, PAT).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(resp.headers()["x-ratelimit-remaining"], "0");
     let reset: i64 = resp.headers()["x-ratelimit-reset"]
@@ -1147,14 +979,12 @@ async fn rate_limit_faults() {
         .unwrap()
         .starts_with("API rate limit exceeded"));
 
-    let resp = call(&fake, Method::GET, "/orgs/mitx", PAT, None).await;
+    let resp = api(&fake, PAT).get("/orgs/mitx").await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers()["retry-after"], "1");
 
     assert_eq!(
-        call(&fake, Method::GET, "/orgs/mitx", PAT, None)
-            .await
-            .status(),
+        api(&fake, PAT).get("/orgs/mitx").await.status(),
         StatusCode::OK
     );
 }
@@ -1170,15 +1000,13 @@ async fn latency() {
     );
     let t = Instant::now();
     assert_eq!(
-        call(&fake, Method::GET, "/orgs/mitx", PAT, None)
-            .await
-            .status(),
+        api(&fake, PAT).get("/orgs/mitx").await.status(),
         StatusCode::OK
     );
     assert!(t.elapsed() >= Duration::from_millis(300));
     fake.set_latency(Duration::from_millis(100));
     let t = Instant::now();
-    call(&fake, Method::GET, "/orgs/mitx", PAT, None).await;
+    api(&fake, PAT).get("/orgs/mitx").await;
     assert!(t.elapsed() >= Duration::from_millis(100));
 }
 
@@ -1253,7 +1081,7 @@ async fn wait_until_polls() {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let path = "/repos/mitx/requests/issues/1/comments";
-        call(&f2, Method::POST, path, PAT, Some(json!({"body": "hi"}))).await;
+        api(&f2, PAT).post(path, json!({"body": "hi"})).await;
     });
     let seen = fake
         .wait_until(Duration::from_secs(5), |f| {
@@ -1362,14 +1190,9 @@ async fn git_seed_clone_push_and_contents() {
     );
 
     // Created by the API: an empty bare repo to push into.
-    let resp = call(
-        &fake,
-        Method::POST,
-        "/orgs/mitx/repos",
-        PAT,
-        Some(json!({"name": "copy"})),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .post("/orgs/mitx/repos", json!({"name": "copy"}))
+        .await;
     let copy = json_of(resp).await;
     let copy_url = copy["clone_url"].as_str().unwrap().to_string();
     assert!(copy_url.ends_with("/mitx/copy.git"));
@@ -1397,14 +1220,9 @@ async fn git_seed_clone_push_and_contents() {
 
     // The contents API reads and commits into the bare repo.
     let got = json_of(
-        call(
-            &fake,
-            Method::GET,
-            "/repos/mitx/copy/contents/new.txt",
-            PAT,
-            None,
-        )
-        .await,
+        api(&fake, PAT)
+            .get("/repos/mitx/copy/contents/new.txt")
+            .await,
     )
     .await;
     let sha = got["sha"].as_str().unwrap().to_string();
@@ -1417,14 +1235,9 @@ async fn git_seed_clone_push_and_contents() {
         .trim()
     );
     let body = json!({"message": "Update new.txt", "content": B64.encode("api\n"), "sha": sha});
-    let resp = call(
-        &fake,
-        Method::PUT,
-        "/repos/mitx/copy/contents/new.txt",
-        PAT,
-        Some(body),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .put("/repos/mitx/copy/contents/new.txt", body)
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(fake.git_log("mitx", "copy", "main")[0], "Update new.txt");
     assert_eq!(
@@ -1432,20 +1245,16 @@ async fn git_seed_clone_push_and_contents() {
         Some("api\n")
     );
     let body = json!({"message": "again", "content": B64.encode("x")});
-    let resp = call(
-        &fake,
-        Method::PUT,
-        "/repos/mitx/copy/contents/new.txt",
-        PAT,
-        Some(body),
-    )
-    .await;
+    let resp = api(&fake, PAT)
+        .put("/repos/mitx/copy/contents/new.txt", body)
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // auto_init commits a README.
     let body = json!({"name": "inited", "auto_init": true});
     assert_eq!(
-        call(&fake, Method::POST, "/orgs/mitx/repos", PAT, Some(body))
+        api(&fake, PAT)
+            .post("/orgs/mitx/repos", body)
             .await
             .status(),
         StatusCode::CREATED

@@ -47,9 +47,9 @@ pub struct CreateExportRepo {
     pub description: Option<String>,
 }
 
-/// `rerun_studio`: the old run's hooks off, the new run's export repo.
+/// A run and the term it is rerun into: what every rerun names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
-pub struct RerunStudio {
+pub struct CourseRerun {
     /// Course to work on (e.g. 6.004r)
     #[arg(short = 'c', long)]
     pub course: Course,
@@ -59,6 +59,14 @@ pub struct RerunStudio {
     /// The new term (e.g. 2019_Spring)
     #[arg(short = 'n', long = "new-term", alias = "new_term")]
     pub new_term: Term,
+}
+
+/// `rerun_studio`: the old run's hooks off, the new run's export repo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct RerunStudio {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub run: CourseRerun,
     /// Description of the new repository
     #[arg(short = 'd', long)]
     pub description: Option<String>,
@@ -149,19 +157,8 @@ pub struct AddHook {
 
 /// The whole XML rerun that orcoursetrion promised "eventually": a new repo
 /// with a history-free copy, the same course team(s) and the staging hook,
-/// then the old run's hooks off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
-pub struct RerunXmlCourse {
-    /// Course to work on (e.g. 6.004r)
-    #[arg(short = 'c', long)]
-    pub course: Course,
-    /// Term of the run being rerun (e.g. 2018_Spring)
-    #[arg(short = 't', long)]
-    pub term: Term,
-    /// The new term (e.g. 2019_Spring)
-    #[arg(short = 'n', long = "new-term", alias = "new_term")]
-    pub new_term: Term,
-}
+/// then the old run's hooks off. It names nothing beyond the [`CourseRerun`].
+pub type RerunXmlCourse = CourseRerun;
 
 /// One provisioning action with validated arguments: what the CLI's
 /// subcommands are, what chat commands resolve to, and what a job journals.
@@ -262,7 +259,7 @@ impl Action {
         let release = Some(HookTarget::Production);
         match self {
             Action::CreateExportRepo(a) => run(Studio, &a.course, None, Some(&a.term), None),
-            Action::RerunStudio(a) => {
+            Action::RerunStudio(RerunStudio { run: a, .. }) => {
                 run(Studio, &a.course, Some(&a.term), Some(&a.new_term), None)
             }
             Action::ReleaseStudio(a) => run(Studio, &a.course, Some(&a.term), None, release),

@@ -3,8 +3,8 @@
 //! lines up with the steps it was written for.
 
 use super::{
-    Action, ActionError, AddHook, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio,
-    RerunXmlCourse, Settings, ShallowCopyRepo,
+    Action, ActionError, AddHook, CourseRerun, CourseRun, CreateExportRepo, CreateXmlRepo, PutTeam,
+    RerunStudio, RerunXmlCourse, Settings, ShallowCopyRepo,
 };
 pub use crate::catalog::HookTarget;
 use crate::github::types::Permission;
@@ -256,9 +256,12 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             (format!("create_export_repo {course} {term}"), steps)
         }
         Action::RerunStudio(RerunStudio {
-            course,
-            term,
-            new_term,
+            run:
+                CourseRerun {
+                    course,
+                    term,
+                    new_term,
+                },
             description,
         }) => {
             let org = &s.studio_org;

@@ -3,7 +3,8 @@
 //! it (studio or xml) and which term is the latest. Read-only calls.
 
 use super::{
-    Action, ActionError, AddHook, CourseRun, HookTarget, RerunStudio, RerunXmlCourse, Settings,
+    Action, ActionError, AddHook, CourseRerun, CourseRun, HookTarget, RerunStudio, RerunXmlCourse,
+    Settings,
 };
 use crate::catalog::{CatalogRun, CourseKind, RunState};
 use crate::github::GitHub;
@@ -217,9 +218,11 @@ pub async fn resolve_rerun(
     }
     Ok(match run.kind {
         CourseKind::Studio => Action::RerunStudio(RerunStudio {
-            course: course.clone(),
-            term: run.term,
-            new_term: new_term.clone(),
+            run: CourseRerun {
+                course: course.clone(),
+                term: run.term,
+                new_term: new_term.clone(),
+            },
             // The new run keeps the old one's description.
             description: run.description,
         }),

@@ -12,8 +12,8 @@ use super::args::Args;
 use super::render::Line;
 use super::{Command, CommandError, HookRequest, Rerun};
 use crate::actions::{
-    Action, AddHook, CourseRun, CreateExportRepo, CreateXmlRepo, HookTarget, PutTeam, RerunStudio,
-    RerunXmlCourse, ShallowCopyRepo,
+    Action, AddHook, CourseRerun, CourseRun, CreateExportRepo, CreateXmlRepo, HookTarget, PutTeam,
+    RerunStudio, RerunXmlCourse, ShallowCopyRepo,
 };
 use crate::naming::{parse_members, Course, OrgName, TeamName, Term};
 
@@ -110,9 +110,11 @@ pub static RERUN_STUDIO: CommandSpec = row(
     "/rerun-studio 6.004r 2018_Spring 2019_Spring",
     |a| {
         Ok(Command::Run(Action::RerunStudio(RerunStudio {
-            course: a.positional(0, Course::parse)?,
-            term: a.positional(1, Term::parse)?,
-            new_term: a.positional(2, Term::parse)?,
+            run: CourseRerun {
+                course: a.positional(0, Course::parse)?,
+                term: a.positional(1, Term::parse)?,
+                new_term: a.positional(2, Term::parse)?,
+            },
             description: a.description(),
         })))
     },
@@ -411,9 +413,12 @@ pub(super) fn render_action(a: &Action, l: &mut Line) {
             l.opt("description", description.as_deref());
         }
         Action::RerunStudio(RerunStudio {
-            course,
-            term,
-            new_term,
+            run:
+                CourseRerun {
+                    course,
+                    term,
+                    new_term,
+                },
             description,
         }) => {
             l.words(&[course.as_str(), term.as_str(), new_term.as_str()]);

@@ -1,7 +1,7 @@
 use super::lexer::Arg;
 use super::markdown::arb_markdown;
 use super::*;
-use crate::actions::{CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio};
+use crate::actions::{CourseRerun, CreateExportRepo, CreateXmlRepo, PutTeam, RerunStudio};
 use crate::naming::{Login, OrgName, TeamName};
 
 use proptest::prelude::*;
@@ -99,9 +99,11 @@ fn rerun_studio() {
     assert_eq!(
         one("/rerun-studio 6.004r 2018_Spring 2019_Spring description=x"),
         Command::Run(Action::RerunStudio(RerunStudio {
-            course: course("6.004r"),
-            term: term("2018_Spring"),
-            new_term: term("2019_Spring"),
+            run: CourseRerun {
+                course: course("6.004r"),
+                term: term("2018_Spring"),
+                new_term: term("2019_Spring"),
+            },
             description: Some("x".into())
         }))
     );
@@ -808,9 +810,11 @@ fn arb_mutating() -> impl Strategy<Value = Command> {
         (arb_course(), arb_term(), arb_term(), arb_description()).prop_map(
             |(course, term, new_term, description)| Command::Run(Action::RerunStudio(
                 RerunStudio {
-                    course,
-                    term,
-                    new_term,
+                    run: CourseRerun {
+                        course,
+                        term,
+                        new_term
+                    },
                     description
                 }
             ))

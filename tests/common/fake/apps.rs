@@ -103,7 +103,7 @@ pub(crate) fn router(s: S) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/issues/{number}/reactions",
-            get(list_issue_reactions).post(create_issue_reaction),
+            get(list_reactions::<ON_ISSUE>).post(create_reaction::<ON_ISSUE>),
         )
         .route(
             "/repos/{owner}/{repo}/issues/comments/{id}",
@@ -113,11 +113,15 @@ pub(crate) fn router(s: S) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
-            get(list_comment_reactions).post(create_comment_reaction),
+            get(list_reactions::<ON_COMMENT>).post(create_reaction::<ON_COMMENT>),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/reactions/{reaction_id}",
+            axum::routing::delete(delete_reaction::<ON_ISSUE>),
         )
         .route(
             "/repos/{owner}/{repo}/issues/comments/{id}/reactions/{reaction_id}",
-            axum::routing::delete(delete_comment_reaction),
+            axum::routing::delete(delete_reaction::<ON_COMMENT>),
         )
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(s.clone(), gate))

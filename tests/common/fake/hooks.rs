@@ -6,19 +6,11 @@ use super::*;
 
 // ----- hooks --------------------------------------------------------------------
 
-pub(crate) async fn list_hooks(
-    State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    uri: Uri,
-) -> R {
-    let items = s.with(|w| {
-        let r = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
-        Ok(r.hooks
-            .iter()
-            .map(|(h, t)| hook_json(&s, &r.repo.full_name, h, *t))
-            .collect())
-    })?;
-    paginate(&s, &uri, items)
+pub(crate) async fn list_hooks(State(s): State<S>, P(at): P<(String, String)>, uri: Uri) -> R {
+    repo_page(&s, &at, &uri, |r| {
+        let json = |(h, t): &(Hook, _)| hook_json(&s, &r.repo.full_name, h, *t);
+        r.hooks.iter().map(json).collect()
+    })
 }
 
 pub(crate) async fn create_hook(

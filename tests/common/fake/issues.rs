@@ -184,19 +184,7 @@ pub(crate) fn add_reaction(
     content: &str,
 ) -> R {
     let id = w.id();
-    let list = match target {
-        ReactionTarget::Comment(c) => &mut w.comments.get_mut(&c).expect("comment").reactions,
-        ReactionTarget::Issue(r, n) => {
-            &mut w
-                .repos
-                .get_mut(&r)
-                .expect("repo")
-                .issues
-                .get_mut(&n)
-                .expect("issue")
-                .reactions
-        }
-    };
+    let list = target.list_mut(w);
     if let Some(existing) = list
         .iter()
         .find(|r| r.user.eq_ignore_ascii_case(user) && r.content == content)
@@ -227,43 +215,61 @@ pub(crate) fn reactions_page(s: &Shared, w: &World, list: &[ReactionRec], uri: &
         .collect()
 }
 
-pub(crate) async fn create_comment_reaction(
+/// Reactions routes come in pairs, on an issue and on an issue comment
+/// (https://docs.github.com/en/rest/reactions/reactions): one handler serves
+/// both, told which by its `ON_COMMENT` parameter.
+pub(crate) const ON_COMMENT: bool = true;
+pub(crate) const ON_ISSUE: bool = false;
+
+fn reaction_target(
+    w: &World,
+    on_comment: bool,
+    (owner, repo, id): &(String, String, String),
+) -> Result<ReactionTarget, ApiError> {
+    if on_comment {
+        return Ok(ReactionTarget::Comment(comment_of(w, owner, repo, id)?));
+    }
+    let (rid, n) = issue_of(w, owner, repo, id)?;
+    Ok(ReactionTarget::Issue(rid, n))
+}
+
+pub(crate) async fn create_reaction<const ON_COMMENT: bool>(
     State(s): State<S>,
     Extension(who): Who,
-    P((owner, repo, id)): P<(String, String, String)>,
+    P(at): P<(String, String, String)>,
     body: Bytes,
 ) -> R {
     let content = reaction_content(&body_json(&body)?)?;
     s.with(|w| {
-        let id = comment_of(w, &owner, &repo, &id)?;
-        add_reaction(&s, w, ReactionTarget::Comment(id), &who.login, &content)
+        let target = reaction_target(w, ON_COMMENT, &at)?;
+        add_reaction(&s, w, target, &who.login, &content)
     })
 }
 
-pub(crate) async fn list_comment_reactions(
+pub(crate) async fn list_reactions<const ON_COMMENT: bool>(
     State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
+    P(at): P<(String, String, String)>,
     uri: Uri,
 ) -> R {
     let items = s.with(|w| {
-        let id = comment_of(w, &owner, &repo, &id)?;
-        Ok(reactions_page(&s, w, &w.comments[&id].reactions, &uri))
+        let target = reaction_target(w, ON_COMMENT, &at)?;
+        Ok(reactions_page(&s, w, target.list(w), &uri))
     })?;
     paginate(&s, &uri, items)
 }
 
-/// `DELETE …/comments/{id}/reactions/{reaction_id}`
+/// `DELETE …/reactions/{reaction_id}`
 /// (https://docs.github.com/en/rest/reactions/reactions#delete-an-issue-comment-reaction):
 /// a user removes their own reaction; someone else's is not theirs to remove.
-pub(crate) async fn delete_comment_reaction(
+pub(crate) async fn delete_reaction<const ON_COMMENT: bool>(
     State(s): State<S>,
     Extension(who): Who,
     P((owner, repo, id, reaction)): P<(String, String, String, String)>,
 ) -> R {
     let reaction = parse_id(&reaction)?;
     s.with(|w| {
-        let id = comment_of(w, &owner, &repo, &id)?;
-        let list = &mut w.comments.get_mut(&id).expect("comment").reactions;
+        let target = reaction_target(w, ON_COMMENT, &(owner, repo, id))?;
+        let list = target.list_mut(w);
         let Some(pos) = list.iter().position(|r| r.id == reaction) else {
             return Err(not_found());
         };
@@ -275,32 +281,21 @@ pub(crate) async fn delete_comment_reaction(
     })
 }
 
-pub(crate) async fn create_issue_reaction(
-    State(s): State<S>,
-    Extension(who): Who,
-    P((owner, repo, number)): P<(String, String, String)>,
-    body: Bytes,
-) -> R {
-    let content = reaction_content(&body_json(&body)?)?;
-    s.with(|w| {
-        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
-        add_reaction(&s, w, ReactionTarget::Issue(rid, n), &who.login, &content)
-    })
-}
+impl ReactionTarget {
+    fn list<'w>(&self, w: &'w World) -> &'w [ReactionRec] {
+        match *self {
+            ReactionTarget::Comment(c) => &w.comments[&c].reactions,
+            ReactionTarget::Issue(r, n) => &w.repos[&r].issues[&n].reactions,
+        }
+    }
 
-pub(crate) async fn list_issue_reactions(
-    State(s): State<S>,
-    P((owner, repo, number)): P<(String, String, String)>,
-    uri: Uri,
-) -> R {
-    let items = s.with(|w| {
-        let (rid, n) = issue_of(w, &owner, &repo, &number)?;
-        Ok(reactions_page(
-            &s,
-            w,
-            &w.repos[&rid].issues[&n].reactions,
-            &uri,
-        ))
-    })?;
-    paginate(&s, &uri, items)
+    fn list_mut<'w>(&self, w: &'w mut World) -> &'w mut Vec<ReactionRec> {
+        match *self {
+            ReactionTarget::Comment(c) => &mut w.comments.get_mut(&c).expect("comment").reactions,
+            ReactionTarget::Issue(r, n) => {
+                let repo = w.repos.get_mut(&r).expect("repo");
+                &mut repo.issues.get_mut(&n).expect("issue").reactions
+            }
+        }
+    }
 }

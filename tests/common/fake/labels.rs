@@ -38,19 +38,11 @@ fn labels_json(s: &Shared, r: &RepoRec, on: &[String]) -> Value {
         .collect()
 }
 
-pub(crate) async fn list_labels(
-    State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    uri: Uri,
-) -> R {
-    let items = s.with(|w| {
-        let r = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
-        Ok(r.labels
-            .iter()
-            .map(|l| label_json(&s, &r.repo.full_name, l))
-            .collect())
-    })?;
-    paginate(&s, &uri, items)
+pub(crate) async fn list_labels(State(s): State<S>, P(at): P<(String, String)>, uri: Uri) -> R {
+    repo_page(&s, &at, &uri, |r| {
+        let json = |l: &LabelRec| label_json(&s, &r.repo.full_name, l);
+        r.labels.iter().map(json).collect()
+    })
 }
 
 pub(crate) async fn create_label(

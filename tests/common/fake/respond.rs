@@ -129,6 +129,18 @@ pub(crate) fn paginate(s: &Shared, uri: &Uri, items: Vec<Value>) -> R {
     paginate_map(s, uri, items, |page, _| Value::Array(page))
 }
 
+/// A page of one repo's things (hooks, labels, …); 404 when the repo is not
+/// there (or not the token's to see).
+pub(crate) fn repo_page(
+    s: &Shared,
+    (owner, repo): &(String, String),
+    uri: &Uri,
+    items: impl FnOnce(&RepoRec) -> Vec<Value>,
+) -> R {
+    let items = s.with(|w| Ok(items(w.repo_rec(owner, repo).ok_or_else(not_found)?)))?;
+    paginate(s, uri, items)
+}
+
 /// Like [`paginate`], the page wrapped by `wrap(page, total_count)`.
 pub(crate) fn paginate_map(
     s: &Shared,
