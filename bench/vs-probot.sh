@@ -85,6 +85,7 @@ ours_port=$(free_port)
   ORC_WEBHOOK_SECRET="$SECRET" ORC_REQUESTS_REPOS="${OURS_REQUESTS_REPOS:-mitx-staff/course-requests}" \
   ORC_GH_API_URL=http://127.0.0.1:9 ORC_DATABASE_URL="sqlite://$work/orc.db" \
   ORC_REDELIVER_EVERY=off ORC_LOG_FORMAT=json RUST_LOG=warn ORC_DURABILITY="${ORC_DURABILITY:-power-loss}" \
+  ${TOKIO_WORKER_THREADS:+TOKIO_WORKER_THREADS="$TOKIO_WORKER_THREADS"} \
   "$BIN" serve >"$work/ours.log" 2>&1) &
 sleep 0.2
 ours=$(pgrep -n -f "$BIN serve")

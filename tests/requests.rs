@@ -73,9 +73,9 @@ fn repo_creates(t: &Tester) -> usize {
 async fn a_valid_new_course_form_is_checked_labelled_and_run() {
     let mut t = Tester::start().await;
     let body = new_xml("2018_Spring", "@carol\ndave");
-    t.open_request(10, "alice", &body).await;
-    t.wait_label(10, "request: done").await;
-    let replies = t.issue_replies(10);
+    let replies = t
+        .open_request_until(10, "alice", &body, "request: done")
+        .await;
     // The validation, the command's status, and the checklist of what is left.
     assert_eq!(replies.len(), 3, "{replies:#?}");
     assert!(replies[2].starts_with("**What is left for a person**"));
@@ -105,17 +105,17 @@ async fn a_valid_new_course_form_is_checked_labelled_and_run() {
 async fn an_invalid_form_gets_every_reason_and_writes_nothing() {
     let mut t = Tester::start().await;
     let body = new_xml("Spring 2018", "carol, zed");
-    t.open_request(11, "alice", &body).await;
-    t.wait_label(11, "request: invalid").await;
-    let replies = t.issue_replies(11);
+    let replies = t
+        .open_request_until(11, "alice", &body, "request: invalid")
+        .await;
     assert_eq!(replies.len(), 1, "{replies:#?}");
     insta::assert_snapshot!("invalid_term_validation", replies[0]);
     assert_eq!(repo_creates(&t), 0);
 
     // A good term but an unknown member: the checks on GitHub say which.
     let body = new_xml("2018_Spring", "carol, zed");
-    t.open_request(12, "alice", &body).await;
-    t.wait_label(12, "request: invalid").await;
+    t.open_request_until(12, "alice", &body, "request: invalid")
+        .await;
     insta::assert_snapshot!("unknown_member_validation", t.issue_replies(12)[0]);
     assert_eq!(repo_creates(&t), 0);
 }
@@ -129,8 +129,8 @@ async fn a_run_that_exists_already_is_refused() {
         .start()
         .await;
     let body = new_xml("2018_Spring", "carol");
-    t.open_request(13, "alice", &body).await;
-    t.wait_label(13, "request: invalid").await;
+    t.open_request_until(13, "alice", &body, "request: invalid")
+        .await;
     let reply = &t.issue_replies(13)[0];
     assert!(reply.contains("✗"), "{reply}");
     assert!(reply.contains(REPO), "{reply}");
@@ -141,8 +141,8 @@ async fn a_run_that_exists_already_is_refused() {
 async fn an_edit_that_fixes_the_form_edits_the_same_comment_and_runs() {
     let mut t = Tester::start().await;
     let bad = new_xml("Spring 2018", "carol");
-    t.open_request(14, "alice", &bad).await;
-    t.wait_label(14, "request: invalid").await;
+    t.open_request_until(14, "alice", &bad, "request: invalid")
+        .await;
     let good = new_xml("2018_Spring", "carol");
     t.edit_request(14, "alice", &good).await;
     t.wait_label(14, "request: done").await;
@@ -191,8 +191,8 @@ async fn a_redelivered_issues_delivery_runs_nothing_twice() {
 async fn a_rerun_and_a_release_form_become_their_commands() {
     let mut t = Tester::start().await;
     let body = new_xml("2018_Spring", "carol");
-    t.open_request(16, "alice", &body).await;
-    t.wait_label(16, "request: done").await;
+    t.open_request_until(16, "alice", &body, "request: done")
+        .await;
     let rerun = form(
         "Rerun",
         "xml",
@@ -201,8 +201,8 @@ async fn a_rerun_and_a_release_form_become_their_commands() {
         "2019_Spring",
         "_No response_",
     );
-    t.open_request(17, "alice", &rerun).await;
-    t.wait_label(17, "request: done").await;
+    t.open_request_until(17, "alice", &rerun, "request: done")
+        .await;
     assert!(t.issue_replies(17)[0].contains("\n/rerun 6.004r 2019_Spring from 2018_Spring\n"));
     assert!(t.fake.repo(XML, "content-mit-6004r-2019_Spring").is_some());
     let release = form(
@@ -213,8 +213,8 @@ async fn a_rerun_and_a_release_form_become_their_commands() {
         "_No response_",
         "_No response_",
     );
-    t.open_request(18, "alice", &release).await;
-    t.wait_label(18, "request: done").await;
+    t.open_request_until(18, "alice", &release, "request: done")
+        .await;
     assert!(t.issue_replies(18)[0].contains("\n/release 6.004r 2019_Spring\n"));
 }
 
@@ -223,8 +223,8 @@ async fn without_approval_a_request_its_author_may_not_run_waits_for_an_operator
     let mut t = Tester::start().await;
     let body = new_xml("2018_Spring", "carol");
     // bob may only read the requests repo.
-    t.open_request(19, "bob", &body).await;
-    t.wait_label(19, "request: pending approval").await;
+    t.open_request_until(19, "bob", &body, "request: pending approval")
+        .await;
     insta::assert_snapshot!("waits_for_an_operator", t.issue_replies(19)[0]);
     assert_eq!(repo_creates(&t), 0);
     // bob may not approve his own request; carol is no operator.
@@ -264,8 +264,8 @@ async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
     let mut t = with_approval().await;
     // alice may write, yet her request waits: approval is required.
     let body = new_xml("2018_Spring", "carol");
-    t.open_request(40, "alice", &body).await;
-    t.wait_label(40, "request: pending approval").await;
+    t.open_request_until(40, "alice", &body, "request: pending approval")
+        .await;
     t.comment_on(40, "alice", "/approve").await;
     assert!(t.last_reply_on(40).contains("someone else must approve"));
     t.comment_on(40, "olivia", "/approve").await;
@@ -286,8 +286,8 @@ async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
         "_No response_",
         "_No response_",
     );
-    t.open_request(41, "alice", &other).await;
-    t.wait_label(41, "request: pending approval").await;
+    t.open_request_until(41, "alice", &other, "request: pending approval")
+        .await;
     t.comment_on(41, "bob", "/cancel").await;
     assert!(t
         .last_reply_on(41)
@@ -323,8 +323,8 @@ async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
 async fn an_edit_after_approval_but_before_the_run_drops_the_approval() {
     let mut t = with_approval().await;
     let body = new_xml("2018_Spring", "carol");
-    t.open_request(42, "alice", &body).await;
-    t.wait_label(42, "request: pending approval").await;
+    t.open_request_until(42, "alice", &body, "request: pending approval")
+        .await;
     // An operator's long command holds the installation, so the approved
     // run waits in the queue behind it.
     t.fake.inject(
@@ -422,8 +422,8 @@ async fn the_repos_own_template_labels_are_read() {
         .start()
         .await;
     let body = new_xml("2018_Spring", "carol").replace("### Course\n", "### Course number\n");
-    t.open_request(22, "alice", &body).await;
-    t.wait_label(22, "request: done").await;
+    t.open_request_until(22, "alice", &body, "request: done")
+        .await;
     assert!(t.issue_replies(22)[0].contains("| Course number | `6.004r` |"));
 }
 
@@ -580,8 +580,8 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
         .start()
         .await;
     let body = new_xml("2018_Spring", "carol, dave");
-    t.open_request(30, "alice", &body).await;
-    t.wait_label(30, "request: done").await;
+    t.open_request_until(30, "alice", &body, "request: done")
+        .await;
     let bad = form(
         "Rerun",
         "xml",
@@ -590,8 +590,8 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
         "_No response_",
         "_No response_",
     );
-    t.open_request(31, "alice", &bad).await;
-    t.wait_label(31, "request: invalid").await;
+    t.open_request_until(31, "alice", &bad, "request: invalid")
+        .await;
 
     let path = "/api/requests?repo=mitx/course-requests";
     assert_eq!(api(&t, path, None).await.0, 401);
@@ -708,8 +708,8 @@ async fn the_lms_checklist_is_posted_and_ticking_it_all_closes_the_issue() {
         .start()
         .await;
     let body = new_xml("2018_Spring", "carol");
-    t.open_request(50, "alice", &body).await;
-    t.wait_label(50, "request: done").await;
+    t.open_request_until(50, "alice", &body, "request: done")
+        .await;
     let posted = t.fake.wait_until(common::tester::WAIT, |f| {
         f.comments(REQ_OWNER, REQ_REPO, 50)
             .iter()
@@ -857,8 +857,8 @@ async fn a_form_under_another_name_in_the_issue_template_folder_is_found() {
         .start()
         .await;
     let body = new_xml("2018_Spring", "carol").replace("### Term\n", "### Run\n");
-    t.open_request(23, "alice", &body).await;
-    t.wait_label(23, "request: done").await;
+    t.open_request_until(23, "alice", &body, "request: done")
+        .await;
     assert!(t.issue_replies(23)[0].contains("| Run | `2018_Spring` |"));
 }
 

@@ -33,6 +33,18 @@ fn err(body: &str) -> CommandError {
     invs[0].result.clone().expect_err(body)
 }
 
+/// The parse error for `input` says `part`.
+fn err_contains(input: &str, part: &str) {
+    let e = err(input);
+    assert!(e.message.contains(part), "{input}: {e}");
+}
+
+/// The parse error for `input` begins with `start`.
+fn err_starts_with(input: &str, start: &str) {
+    let e = err(input);
+    assert!(e.message.starts_with(start), "{input}: {e}");
+}
+
 fn names(body: &str) -> Vec<&'static str> {
     parse_comment(body)
         .into_iter()
@@ -209,11 +221,9 @@ fn put_team() {
             ..
         }))
     ));
-    let e = err("/put-team o t read_only=maybe");
-    assert!(
-        e.message
-            .contains("expected `true` or `false`, got `maybe`"),
-        "{e}"
+    err_contains(
+        "/put-team o t read_only=maybe",
+        "expected `true` or `false`, got `maybe`",
     );
     assert!(err("/put-team -o t")
         .message
@@ -304,8 +314,10 @@ fn quoting() {
     assert_eq!(tokenize("=x").unwrap(), vec![Arg::Word("=x".into())]);
     assert!(tokenize(r#"a "b c"#).is_err());
     assert!(tokenize(r#"a "b c\""#).is_err());
-    let e = err(r#"/create-export-repo a b description="oops"#);
-    assert!(e.message.starts_with("Unterminated quote"), "{e}");
+    err_starts_with(
+        r#"/create-export-repo a b description="oops"#,
+        "Unterminated quote",
+    );
 }
 
 #[test]
@@ -380,22 +392,19 @@ fn not_commands() {
 
 #[test]
 fn fenced_code_is_ignored() {
-    let body = "```\n/help\n```\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    let body = "```rust title=\"x\"\n/help\n```\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    let body = "~~~\n/help\n~~~\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    let body = "   ```\n/help\n   ```\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    // A fence closes only with at least as many of the same character.
-    let body = "````\n/help\n```\n/help\n~~~~\n/help\n````\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    let body = "~~~\n/help\n```\n/help\n~~~\n/release a b";
-    assert_eq!(names(body), ["release"]);
-    // A closing fence has nothing after it but spaces.
-    let body = "```\n/help\n``` x\n/help\n```  \n/release a b";
-    assert_eq!(names(body), ["release"]);
+    for body in [
+        "```\n/help\n```\n/release a b",
+        "```rust title=\"x\"\n/help\n```\n/release a b",
+        "~~~\n/help\n~~~\n/release a b",
+        "   ```\n/help\n   ```\n/release a b",
+        // A fence closes only with at least as many of the same character.
+        "````\n/help\n```\n/help\n~~~~\n/help\n````\n/release a b",
+        "~~~\n/help\n```\n/help\n~~~\n/release a b",
+        // A closing fence has nothing after it but spaces.
+        "```\n/help\n``` x\n/help\n```  \n/release a b",
+    ] {
+        assert_eq!(names(body), ["release"], "{body:?}");
+    }
     // An unclosed fence runs to the end.
     assert!(parse_comment("```\n/help\n/release a b").is_empty());
     // Backticks in the info string: inline code, not a fence.
@@ -495,11 +504,7 @@ fn missing_and_extra_arguments() {
          (see `/help rerun-studio`)."
     );
     assert!(err("/release").message.starts_with("Missing COURSE TERM."));
-    let e = err("/release a b c d");
-    assert!(
-        e.message.starts_with("Unexpected extra arguments `c` `d`."),
-        "{e}"
-    );
+    err_starts_with("/release a b c d", "Unexpected extra arguments `c` `d`.");
 }
 
 #[test]
@@ -512,27 +517,20 @@ fn bad_values_name_the_rule() {
          Usage: `/create-xml-repo COURSE TERM [team=…] [members=…] [description=…]` \
          (see `/help create-xml-repo`)."
     );
-    let e = err("/create-xml-repo 6.004r 2018.Spring");
-    assert!(
-        e.message
-            .contains("Bad TERM: term `2018.Spring` is invalid"),
-        "{e}"
+    err_contains(
+        "/create-xml-repo 6.004r 2018.Spring",
+        "Bad TERM: term `2018.Spring` is invalid",
     );
-    let e = err("/create-xml-repo 6.004r 2018_Spring members=alice,-bob");
-    assert!(
-        e.message
-            .contains("Bad `members=`: GitHub login `-bob` is invalid"),
-        "{e}"
+    err_contains(
+        "/create-xml-repo 6.004r 2018_Spring members=alice,-bob",
+        "Bad `members=`: GitHub login `-bob` is invalid",
     );
-    let e = err("/create-xml-repo 6.004r 2018_Spring members=");
-    assert!(
-        e.message
-            .contains("Bad `members=`: members (empty) is invalid"),
-        "{e}"
+    err_contains(
+        "/create-xml-repo 6.004r 2018_Spring members=",
+        "Bad `members=`: members (empty) is invalid",
     );
     // A mention in a bad value is shown as code, so it pings no one.
-    let e = err("/put-team o @org/team");
-    assert!(e.message.contains("team `@org/team` is invalid"), "{e}");
+    err_contains("/put-team o @org/team", "team `@org/team` is invalid");
 }
 
 #[test]
@@ -547,23 +545,19 @@ fn option_errors() {
     assert_eq!(e.suggestion.as_deref(), Some("members="));
     let e = err("/create-xml-repo 6.004r 2018_Spring color=red");
     assert_eq!(e.suggestion, None);
-    let e = err("/release 6.004r 2018_Spring description=x");
-    assert!(
-        e.message
-            .starts_with("`/release` takes no options, got `description=`."),
-        "{e}"
+    err_starts_with(
+        "/release 6.004r 2018_Spring description=x",
+        "`/release` takes no options, got `description=`.",
     );
-    let e = err("/create-xml-repo a b team=x Team=y");
-    assert!(
-        e.message.starts_with("Option `team=` is given twice."),
-        "{e}"
+    err_starts_with(
+        "/create-xml-repo a b team=x Team=y",
+        "Option `team=` is given twice.",
     );
 }
 
 #[test]
 fn echoed_input_is_code() {
-    let e = err("/release a b ```@everyone```");
-    assert!(e.message.contains("```` ```@everyone``` ````"), "{e}");
+    err_contains("/release a b ```@everyone```", "```` ```@everyone``` ````");
 }
 
 // --- /plan
@@ -599,8 +593,7 @@ fn plan() {
         err("/plan relase a b").suggestion.as_deref(),
         Some("/release")
     );
-    let e = err("/plan release a");
-    assert!(e.message.contains("Usage: `/release COURSE TERM`"), "{e}");
+    err_contains("/plan release a", "Usage: `/release COURSE TERM`");
 }
 
 // --- edits

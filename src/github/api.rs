@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::types::{Hook, Permission, Repo, Team};
-use super::{seg, GitHub, GitHubError, Request, Response};
+use super::{repo_path, seg, GitHub, GitHubError, Request, Response};
 use crate::naming::team_slug;
 use crate::secret::Secret;
 
@@ -40,6 +40,16 @@ impl GitHub {
         let path = req.path.clone();
         let resp = self.send(req).await?;
         Ok((resp, method, path))
+    }
+
+    /// A call whose answer carries nothing we need: done when its status is
+    /// one of `ok`, an error naming the call otherwise.
+    pub(super) async fn call_ok(&self, req: Request, ok: &[u16]) -> Result<(), GitHubError> {
+        let (resp, m, p) = self.call(req).await?;
+        if ok.contains(&resp.status) {
+            return Ok(());
+        }
+        Err(resp.unexpected(&m, &p))
     }
 
     /// `POST /orgs/{org}/repos`: no existence check first, the 422 says it exists.
@@ -82,8 +92,7 @@ impl GitHub {
 
     /// `GET /repos/{owner}/{repo}`; `None` when it does not exist.
     pub async fn get_repo(&self, owner: &str, repo: &str) -> Result<Option<Repo>, GitHubError> {
-        self.get_one(format!("/repos/{}/{}", seg(owner), seg(repo)))
-            .await
+        self.get_one(repo_path(owner, repo, "")).await
     }
 
     /// Every repo of an org (paginated).
@@ -232,11 +241,8 @@ impl GitHub {
         user: &str,
     ) -> Result<(), GitHubError> {
         let path = membership_path(org, slug, user);
-        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
-        match resp.status {
-            204 | 200 | 404 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.call_ok(Request::new(Method::DELETE, path), &[204, 200, 404])
+            .await
     }
 
     /// Whether `user` is an active member of the team (`GET …/memberships/{user}`).
@@ -264,13 +270,12 @@ impl GitHub {
         owner: &str,
         repo: &str,
     ) -> Result<Option<Vec<Team>>, GitHubError> {
-        self.get_all_or_404(&format!("/repos/{}/{}/teams", seg(owner), seg(repo)))
-            .await
+        self.get_all_or_404(&repo_path(owner, repo, "/teams")).await
     }
 
     /// A repo's hooks (paginated); `RepoNotFound` on 404.
     pub async fn list_hooks(&self, owner: &str, repo: &str) -> Result<Vec<Hook>, GitHubError> {
-        let path = format!("/repos/{}/{}/hooks", seg(owner), seg(repo));
+        let path = repo_path(owner, repo, "/hooks");
         self.get_all_or_404(&path)
             .await?
             .ok_or_else(|| GitHubError::repo_not_found(owner, repo))
@@ -291,13 +296,7 @@ impl GitHub {
         }
         let body = json!({ "name": "web", "active": true, "events": ["push"], "config": config });
         let (resp, m, p) = self
-            .call(
-                Request::new(
-                    Method::POST,
-                    format!("/repos/{}/{}/hooks", seg(owner), seg(repo)),
-                )
-                .json(body),
-            )
+            .call(Request::new(Method::POST, repo_path(owner, repo, "/hooks")).json(body))
             .await?;
         match resp.status {
             201 => resp.json(&m, &p),
@@ -321,7 +320,7 @@ impl GitHub {
             "description": status.description,
             "context": status.context,
         });
-        let path = format!("/repos/{}/{}/statuses/{}", seg(owner), seg(repo), seg(sha));
+        let path = repo_path(owner, repo, format_args!("/statuses/{}", seg(sha)));
         let (resp, m, p) = self
             .call(Request::new(Method::POST, path).json(body))
             .await?;
@@ -334,12 +333,9 @@ impl GitHub {
 
     /// `DELETE /repos/{owner}/{repo}/hooks/{id}`; a 404 (already gone) is done.
     pub async fn delete_hook(&self, owner: &str, repo: &str, id: u64) -> Result<(), GitHubError> {
-        let path = format!("/repos/{}/{}/hooks/{id}", seg(owner), seg(repo));
-        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
-        match resp.status {
-            204 | 404 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let path = repo_path(owner, repo, format_args!("/hooks/{id}"));
+        self.call_ok(Request::new(Method::DELETE, path), &[204, 404])
+            .await
     }
 
     // ---- issues, comments, reactions, permissions (the chat bot) ----

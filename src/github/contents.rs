@@ -4,17 +4,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::api::Committer;
-use super::{seg, GitHub, GitHubError, Request};
+use super::{repo_path, seg, GitHub, GitHubError, Request};
 
 /// `/repos/{owner}/{repo}/contents/{path}`, each segment encoded.
 fn contents_url(owner: &str, repo: &str, path: &str) -> String {
     let encoded: Vec<String> = path.split('/').map(seg).collect();
-    format!(
-        "/repos/{}/{}/contents/{}",
-        seg(owner),
-        seg(repo),
-        encoded.join("/")
-    )
+    repo_path(owner, repo, format_args!("/contents/{}", encoded.join("/")))
 }
 
 impl GitHub {

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::types::{Comment, Reaction, ReactionItem, RepoRole};
-use super::{seg, GitHub, GitHubError, Request};
+use super::{repo_path, seg, GitHub, GitHubError, Request};
 
 impl GitHub {
     pub async fn create_comment(
@@ -15,11 +15,7 @@ impl GitHub {
         issue: u64,
         body: &str,
     ) -> Result<Comment, GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/{issue}/comments",
-            seg(owner),
-            seg(repo)
-        );
+        let path = repo_path(owner, repo, format_args!("/issues/{issue}/comments"));
         let (resp, m, p) = self
             .call(Request::new(Method::POST, path).json(json!({ "body": body })))
             .await?;
@@ -36,18 +32,12 @@ impl GitHub {
         comment_id: u64,
         body: &str,
     ) -> Result<(), GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/comments/{comment_id}",
-            seg(owner),
-            seg(repo)
-        );
-        let (resp, m, p) = self
-            .call(Request::new(Method::PATCH, path).json(json!({ "body": body })))
-            .await?;
-        match resp.status {
-            200 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let path = repo_path(owner, repo, format_args!("/issues/comments/{comment_id}"));
+        self.call_ok(
+            Request::new(Method::PATCH, path).json(json!({ "body": body })),
+            &[200],
+        )
+        .await
     }
 
     pub async fn list_issue_comments(
@@ -56,12 +46,8 @@ impl GitHub {
         repo: &str,
         issue: u64,
     ) -> Result<Vec<Comment>, GitHubError> {
-        self.get_all(&format!(
-            "/repos/{}/{}/issues/{issue}/comments",
-            seg(owner),
-            seg(repo)
-        ))
-        .await
+        let path = repo_path(owner, repo, format_args!("/issues/{issue}/comments"));
+        self.get_all(&path).await
     }
 
     pub async fn get_comment(
@@ -70,11 +56,7 @@ impl GitHub {
         repo: &str,
         comment_id: u64,
     ) -> Result<Option<Comment>, GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/comments/{comment_id}",
-            seg(owner),
-            seg(repo)
-        );
+        let path = repo_path(owner, repo, format_args!("/issues/comments/{comment_id}"));
         let (resp, m, p) = self.call(Request::get(path)).await?;
         match resp.status {
             200 => resp.json(&m, &p).map(Some),
@@ -89,12 +71,12 @@ impl GitHub {
         repo: &str,
         comment_id: u64,
     ) -> Result<Vec<ReactionItem>, GitHubError> {
-        self.get_all(&format!(
-            "/repos/{}/{}/issues/comments/{comment_id}/reactions",
-            seg(owner),
-            seg(repo)
-        ))
-        .await
+        let path = repo_path(
+            owner,
+            repo,
+            format_args!("/issues/comments/{comment_id}/reactions"),
+        );
+        self.get_all(&path).await
     }
 
     /// Removes one of our own reactions; one already gone (404) is fine.
@@ -105,18 +87,16 @@ impl GitHub {
         comment_id: u64,
         reaction_id: u64,
     ) -> Result<(), GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/comments/{comment_id}/reactions/{reaction_id}",
-            seg(owner),
-            seg(repo)
+        let path = repo_path(
+            owner,
+            repo,
+            format_args!("/issues/comments/{comment_id}/reactions/{reaction_id}"),
         );
-        let (resp, m, p) = self
-            .call(Request::new(Method::DELETE, path).replayable(true))
-            .await?;
-        match resp.status {
-            204 | 404 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.call_ok(
+            Request::new(Method::DELETE, path).replayable(true),
+            &[204, 404],
+        )
+        .await
     }
 
     /// React to a comment; GitHub answers 200 for a reaction we already left,
@@ -128,10 +108,10 @@ impl GitHub {
         comment_id: u64,
         content: Reaction,
     ) -> Result<ReactionItem, GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/comments/{comment_id}/reactions",
-            seg(owner),
-            seg(repo)
+        let path = repo_path(
+            owner,
+            repo,
+            format_args!("/issues/comments/{comment_id}/reactions"),
         );
         self.post_reaction(path, content).await
     }
@@ -174,11 +154,10 @@ impl GitHub {
         repo: &str,
         user: &str,
     ) -> Result<RepoRole, GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/collaborators/{}/permission",
-            seg(owner),
-            seg(repo),
-            seg(user)
+        let path = repo_path(
+            owner,
+            repo,
+            format_args!("/collaborators/{}/permission", seg(user)),
         );
         let (resp, m, p) = self.call(Request::get(path)).await?;
         match resp.status {
@@ -203,11 +182,7 @@ impl GitHub {
         issue: u64,
         content: Reaction,
     ) -> Result<ReactionItem, GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/{issue}/reactions",
-            seg(owner),
-            seg(repo)
-        );
+        let path = repo_path(owner, repo, format_args!("/issues/{issue}/reactions"));
         self.post_reaction(path, content).await
     }
 
@@ -221,7 +196,7 @@ impl GitHub {
         color: &str,
         description: &str,
     ) -> Result<(), GitHubError> {
-        let path = format!("/repos/{}/{}/labels", seg(owner), seg(repo));
+        let path = repo_path(owner, repo, "/labels");
         let body = json!({ "name": name, "color": color, "description": description });
         let (resp, m, p) = self
             .call(Request::new(Method::POST, path).json(body))
@@ -248,18 +223,14 @@ impl GitHub {
         issue: u64,
         labels: &[&str],
     ) -> Result<(), GitHubError> {
-        let path = format!("/repos/{}/{}/issues/{issue}/labels", seg(owner), seg(repo));
-        let (resp, m, p) = self
-            .call(
-                Request::new(Method::POST, path)
-                    .json(json!({ "labels": labels }))
-                    .replayable(true),
-            )
-            .await?;
-        match resp.status {
-            200 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let path = repo_path(owner, repo, format_args!("/issues/{issue}/labels"));
+        self.call_ok(
+            Request::new(Method::POST, path)
+                .json(json!({ "labels": labels }))
+                .replayable(true),
+            &[200],
+        )
+        .await
     }
 
     /// Removes a label from an issue; one that is not there (404) is done.
@@ -270,17 +241,13 @@ impl GitHub {
         issue: u64,
         label: &str,
     ) -> Result<(), GitHubError> {
-        let path = format!(
-            "/repos/{}/{}/issues/{issue}/labels/{}",
-            seg(owner),
-            seg(repo),
-            seg(label)
+        let path = repo_path(
+            owner,
+            repo,
+            format_args!("/issues/{issue}/labels/{}", seg(label)),
         );
-        let (resp, m, p) = self.call(Request::new(Method::DELETE, path)).await?;
-        match resp.status {
-            200 | 404 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.call_ok(Request::new(Method::DELETE, path), &[200, 404])
+            .await
     }
 
     /// Closes an issue (`PATCH …/issues/{n}` with `state: closed`).
@@ -290,17 +257,13 @@ impl GitHub {
         repo: &str,
         issue: u64,
     ) -> Result<(), GitHubError> {
-        let path = format!("/repos/{}/{}/issues/{issue}", seg(owner), seg(repo));
-        let (resp, m, p) = self
-            .call(
-                Request::new(Method::PATCH, path)
-                    .json(json!({ "state": "closed", "state_reason": "completed" }))
-                    .replayable(true),
-            )
-            .await?;
-        match resp.status {
-            200 => Ok(()),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let path = repo_path(owner, repo, format_args!("/issues/{issue}"));
+        self.call_ok(
+            Request::new(Method::PATCH, path)
+                .json(json!({ "state": "closed", "state_reason": "completed" }))
+                .replayable(true),
+            &[200],
+        )
+        .await
     }
 }

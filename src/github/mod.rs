@@ -471,6 +471,12 @@ impl GitHub {
     }
 }
 
+/// `/repos/{owner}/{repo}` and then `rest` (empty, or starting with `/`),
+/// the owner and name percent-encoded by [`seg`].
+pub(crate) fn repo_path(owner: &str, repo: &str, rest: impl std::fmt::Display) -> String {
+    format!("/repos/{}/{}{rest}", seg(owner), seg(repo))
+}
+
 /// Percent-encode one path segment (names are validated already; this is the
 /// second line of defence so no name can change the path's shape).
 pub fn seg(s: &str) -> String {

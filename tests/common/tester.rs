@@ -655,6 +655,19 @@ impl Tester {
         delivery
     }
 
+    /// Opens request `number` and waits for `label`; the bot's replies then.
+    pub async fn open_request_until(
+        &mut self,
+        number: u64,
+        author: &str,
+        body: &str,
+        label: &str,
+    ) -> Vec<String> {
+        self.open_request(number, author, body).await;
+        self.wait_label(number, label).await;
+        self.issue_replies(number)
+    }
+
     /// Waits until the request on issue `number` carries `label`.
     pub async fn wait_label(&self, number: u64, label: &str) {
         let ok = self

@@ -27,17 +27,9 @@ pub(crate) async fn create_hook(
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::new(422, "Validation Failed").with_errors(json!([{"resource": "Hook", "code": "custom", "message": "Config must contain url"}])))?
         .to_string();
-    let content_type = str_field(&config, "content_type")
+    let content_type = one_of(&config, "Hook", "content_type", &["json", "form"])?
         .unwrap_or("form")
         .to_string();
-    if content_type != "json" && content_type != "form" {
-        return Err(invalid(
-            "Hook",
-            "content_type",
-            "invalid",
-            Some("content_type must be json or form"),
-        ));
-    }
     let insecure_ssl = match config.get("insecure_ssl") {
         Some(Value::String(x)) => x.clone(),
         Some(Value::Number(n)) => n.to_string(),

@@ -91,6 +91,23 @@ pub(crate) fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
+/// `v[k]` when it is absent or one of `allowed`; GitHub's 422 ("`k` must be
+/// a or b") when it is anything else.
+pub(crate) fn one_of<'a>(
+    v: &'a Value,
+    resource: &str,
+    k: &str,
+    allowed: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    match str_field(v, k) {
+        Some(x) if !allowed.contains(&x) => {
+            let msg = format!("{k} must be {}", allowed.join(" or "));
+            Err(invalid(resource, k, "invalid", Some(&msg)))
+        }
+        x => Ok(x),
+    }
+}
+
 pub(crate) fn parse_id(s: &str) -> Result<u64, ApiError> {
     s.parse().map_err(|_| not_found())
 }

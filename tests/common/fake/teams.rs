@@ -44,24 +44,12 @@ pub(crate) async fn create_team(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| invalid("Team", "name", "missing_field", None))?
         .to_string();
-    let permission = str_field(&b, "permission").unwrap_or("pull").to_string();
-    if permission != "pull" && permission != "push" {
-        return Err(invalid(
-            "Team",
-            "permission",
-            "invalid",
-            Some("permission must be pull or push"),
-        ));
-    }
-    let privacy = str_field(&b, "privacy").unwrap_or("secret").to_string();
-    if privacy != "secret" && privacy != "closed" {
-        return Err(invalid(
-            "Team",
-            "privacy",
-            "invalid",
-            Some("privacy must be secret or closed"),
-        ));
-    }
+    let permission = one_of(&b, "Team", "permission", &["pull", "push"])?
+        .unwrap_or("pull")
+        .to_string();
+    let privacy = one_of(&b, "Team", "privacy", &["secret", "closed"])?
+        .unwrap_or("secret")
+        .to_string();
     let description = str_field(&b, "description").map(str::to_string);
     let maintainers = string_list(&b, "maintainers")?;
     let repo_names = string_list(&b, "repo_names")?;
@@ -152,26 +140,8 @@ pub(crate) async fn update_team(
     let b = body_json(&body)?;
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
-        if let Some(p) = str_field(&b, "permission") {
-            if p != "pull" && p != "push" {
-                return Err(invalid(
-                    "Team",
-                    "permission",
-                    "invalid",
-                    Some("permission must be pull or push"),
-                ));
-            }
-        }
-        if let Some(p) = str_field(&b, "privacy") {
-            if p != "secret" && p != "closed" {
-                return Err(invalid(
-                    "Team",
-                    "privacy",
-                    "invalid",
-                    Some("privacy must be secret or closed"),
-                ));
-            }
-        }
+        one_of(&b, "Team", "permission", &["pull", "push"])?;
+        one_of(&b, "Team", "privacy", &["secret", "closed"])?;
         if let Some(n) = str_field(&b, "name") {
             let new_slug = slugify(n);
             let lc = org.to_lowercase();
@@ -376,15 +346,9 @@ pub(crate) async fn put_membership(
     body: Bytes,
 ) -> R {
     let b = body_json(&body)?;
-    let role = str_field(&b, "role").unwrap_or("member").to_string();
-    if role != "member" && role != "maintainer" {
-        return Err(invalid(
-            "TeamMember",
-            "role",
-            "invalid",
-            Some("role must be member or maintainer"),
-        ));
-    }
+    let role = one_of(&b, "TeamMember", "role", &["member", "maintainer"])?
+        .unwrap_or("member")
+        .to_string();
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         let login = w
