@@ -24,7 +24,9 @@ pub(super) fn option_key_len(s: &str) -> Option<usize> {
 }
 
 /// Splits arguments: whitespace-separated words, where `"…"` groups words (with
-/// `\"` and `\\` escapes inside), and an unquoted leading `key=` makes an option.
+/// `\"`, `\\` and `\<` escapes inside), and an unquoted leading `key=` makes an
+/// option. `\<` is Markdown's own escape: a bare `<A>` is an HTML tag that
+/// GitHub hides, so a value with `<` in it is written `"\<A>"`.
 pub(super) fn tokenize(s: &str) -> Result<Vec<Arg>, String> {
     let mut out = Vec::new();
     let mut rest = s.trim_start();
@@ -54,7 +56,7 @@ pub(super) fn tokenize(s: &str) -> Result<Vec<Arg>, String> {
                         break;
                     }
                     '\\' => match chars.clone().next() {
-                        Some((_, e @ ('"' | '\\'))) => {
+                        Some((_, e @ ('"' | '\\' | '<'))) => {
                             value.push(e);
                             chars.next();
                         }
@@ -85,7 +87,7 @@ pub(super) fn quoted(s: &str) -> String {
     if !s.is_empty()
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '<')
     {
         return s.to_owned();
     }
@@ -96,7 +98,7 @@ fn always_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if c == '"' || c == '\\' || c == '<' {
             out.push('\\');
         }
         out.push(c);

@@ -390,6 +390,29 @@ fn not_commands() {
     }
 }
 
+/// GitHub hides `<A>` as an HTML tag, so a team named `<A>` is written with
+/// Markdown's escape, `"\<A>"`, and the canonical line writes it that way too.
+#[test]
+fn a_value_with_a_tag_in_it_is_written_escaped() {
+    let line = r#"/put-team mitx "\<A> staff""#;
+    let cmd = one(line);
+    let Command::Run(Action::PutTeam(PutTeam { team, .. })) = &cmd else {
+        panic!("{cmd:?}");
+    };
+    assert_eq!(team.as_str(), "<A> staff");
+    assert_eq!(cmd.to_string(), line);
+    let Command::Run(Action::PutTeam(put)) = one("/put-team mitx x") else {
+        panic!("put-team");
+    };
+    let tagged = Command::Run(Action::PutTeam(PutTeam {
+        team: TeamName::parse("<A>").unwrap(),
+        ..put
+    }));
+    assert_eq!(one(&tagged.to_string()), tagged);
+    // Written bare, the tag is hidden, and so the team is missing.
+    err_contains("/put-team mitx <A>", "Missing TEAM");
+}
+
 #[test]
 fn fenced_code_is_ignored() {
     for body in [
