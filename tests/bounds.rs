@@ -54,12 +54,7 @@ async fn a_delivery_without_an_installation_is_refused_at_ingress_and_counted() 
         let mut p = h.payload("created", 50 + n as u64, "alice", "User", "/help", None);
         p["installation"] = installation;
         assert_eq!(h.deliver(&format!("no-inst-{n}"), &p).await, 202);
-        assert!(h
-            .store()
-            .jobs_of_delivery(&format!("no-inst-{n}"))
-            .await
-            .expect("jobs")
-            .is_empty());
+        assert!(h.jobs(&format!("no-inst-{n}")).await.is_empty());
     }
     let metrics = h.metrics().await;
     assert!(
@@ -116,11 +111,7 @@ async fn a_hook_password_in_githubs_error_text_is_redacted_in_the_reply_and_the_
     assert!(reply.contains("is not allowed here"), "{reply}");
     assert!(!reply.contains("stagingpw"), "{reply}");
     assert!(reply.contains("***"), "{reply}");
-    let jobs = h
-        .store()
-        .jobs_of_delivery(&h.last_delivery())
-        .await
-        .expect("jobs");
+    let jobs = h.jobs(&h.last_delivery()).await;
     let stored = format!("{:?}", jobs);
     assert!(stored.contains("is not allowed here"), "{stored}");
     assert!(!stored.contains("stagingpw"), "{stored}");
@@ -204,12 +195,7 @@ async fn bots_never_count_as_users() {
         )
         .await;
     assert_eq!(resp.status(), 202);
-    assert!(h
-        .store()
-        .jobs_of_delivery("bot-x")
-        .await
-        .expect("jobs")
-        .is_empty());
+    assert!(h.jobs("bot-x").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -379,7 +379,7 @@ async fn a_github_outage_uses_no_attempts_and_the_comment_is_answered_when_it_en
     // Then look at the job between two tries.
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let job = loop {
-        let jobs = h.store().jobs_of_delivery(&delivery).await.expect("jobs");
+        let jobs = h.jobs(&delivery).await;
         assert_eq!(jobs.len(), 1);
         if jobs[0].state == orcoursetrion::JobState::Queued {
             break jobs[0].clone();
@@ -399,7 +399,7 @@ async fn a_github_outage_uses_no_attempts_and_the_comment_is_answered_when_it_en
     forward(listener, fake.trim_start_matches("http://").to_owned());
     assert_eq!(h.finished(c).await, vec!["eyes", "rocket"]);
     h.settled(&delivery).await;
-    let jobs = h.store().jobs_of_delivery(&delivery).await.expect("jobs");
+    let jobs = h.jobs(&delivery).await;
     assert_eq!(
         (jobs[0].state, jobs[0].attempts),
         (orcoursetrion::JobState::Done, 1)
@@ -472,11 +472,7 @@ async fn a_job_whose_payload_cannot_be_read_fails_at_once_without_calling_github
         .await
         .expect("record");
     h.settled("unreadable").await;
-    let job = &h
-        .store()
-        .jobs_of_delivery("unreadable")
-        .await
-        .expect("jobs")[0];
+    let job = &h.jobs("unreadable").await[0];
     assert_eq!(job.state, orcoursetrion::JobState::Failed);
     assert_eq!(job.attempts, 1);
     let error = job.last_error.as_deref().unwrap_or_default();

@@ -253,6 +253,11 @@ impl Tester {
         &self.server().store
     }
 
+    /// The jobs that delivery `delivery` made, oldest first.
+    pub async fn jobs(&self, delivery: &str) -> Vec<JobRow> {
+        self.store().jobs_of_delivery(delivery).await.expect("jobs")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.server().addr)
     }
@@ -440,7 +445,7 @@ impl Tester {
     pub async fn settled(&self, delivery: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let jobs = self.store().jobs_of_delivery(delivery).await.expect("jobs");
+            let jobs = self.jobs(delivery).await;
             if !jobs.is_empty()
                 && jobs
                     .iter()
@@ -504,7 +509,7 @@ impl Tester {
     pub async fn jobs_in(&self, delivery: &str, state: JobState) -> Vec<JobRow> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let jobs = self.store().jobs_of_delivery(delivery).await.expect("jobs");
+            let jobs = self.jobs(delivery).await;
             if !jobs.is_empty() && jobs.iter().all(|j| j.state == state) {
                 return jobs;
             }
