@@ -52,6 +52,37 @@ impl GitHub {
         Err(resp.unexpected(&m, &p))
     }
 
+    /// [`call_ok`](Self::call_ok), with a 404 that is `missing` (a repo or
+    /// team that is not there, or not the installation's to see).
+    pub(super) async fn call_ok_or(
+        &self,
+        req: Request,
+        ok: &[u16],
+        missing: GitHubError,
+    ) -> Result<(), GitHubError> {
+        let (resp, m, p) = self.call(req).await?;
+        match resp.status {
+            s if ok.contains(&s) => Ok(()),
+            404 => Err(missing),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
+    /// A create: the new thing on 201; on GitHub's "already exists" 422, the
+    /// error `exists` makes, so the caller can adopt or report it.
+    async fn create<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Request,
+        exists: impl FnOnce() -> GitHubError,
+    ) -> Result<T, GitHubError> {
+        let (resp, m, p) = self.call(req).await?;
+        match resp.status {
+            201 => resp.json(&m, &p),
+            422 if is_already_exists(&resp) => Err(exists()),
+            _ => Err(resp.unexpected(&m, &p)),
+        }
+    }
+
     /// `POST /orgs/{org}/repos`: no existence check first, the 422 says it exists.
     pub async fn create_repo(
         &self,
@@ -64,17 +95,12 @@ impl GitHub {
         if let Some(d) = description {
             body["description"] = Value::String(d.to_string());
         }
-        let (resp, m, p) = self
-            .call(Request::new(Method::POST, format!("/orgs/{}/repos", seg(org))).json(body))
-            .await?;
-        match resp.status {
-            201 => resp.json(&m, &p),
-            422 if is_already_exists(&resp) => Err(GitHubError::RepoExists {
-                owner: org.to_string(),
-                repo: name.to_string(),
-            }),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let req = Request::new(Method::POST, format!("/orgs/{}/repos", seg(org))).json(body);
+        self.create(req, || GitHubError::RepoExists {
+            owner: org.to_string(),
+            repo: name.to_string(),
+        })
+        .await
     }
 
     /// One resource; `None` on 404.
@@ -143,21 +169,14 @@ impl GitHub {
             "permission": permission.as_str(),
             "repo_names": repos,
         });
-        let (resp, m, p) = self
-            .call(
-                Request::new(Method::POST, format!("/orgs/{}/teams", seg(org)))
-                    .json(body)
-                    .replayable(false),
-            )
-            .await?;
-        match resp.status {
-            201 => resp.json(&m, &p),
-            422 if is_already_exists(&resp) => Err(GitHubError::TeamExists {
-                org: org.to_string(),
-                team: name.to_string(),
-            }),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let req = Request::new(Method::POST, format!("/orgs/{}/teams", seg(org)))
+            .json(body)
+            .replayable(false);
+        self.create(req, || GitHubError::TeamExists {
+            org: org.to_string(),
+            team: name.to_string(),
+        })
+        .await
     }
 
     /// `PUT /orgs/{org}/teams/{slug}/repos/{owner}/{repo}`. A 404 means the
@@ -177,20 +196,16 @@ impl GitHub {
             seg(owner),
             seg(repo)
         );
-        let (resp, m, p) = self
-            .call(
-                // No permission: GitHub uses the team's own permission attribute.
-                Request::new(Method::PUT, path).json(match permission {
-                    Some(p) => json!({ "permission": p.as_str() }),
-                    None => json!({}),
-                }),
-            )
-            .await?;
-        match resp.status {
-            204 | 200 => Ok(()),
-            404 => Err(GitHubError::team_not_found(org, slug)),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.call_ok_or(
+            // No permission: GitHub uses the team's own permission attribute.
+            Request::new(Method::PUT, path).json(match permission {
+                Some(p) => json!({ "permission": p.as_str() }),
+                None => json!({}),
+            }),
+            &[204, 200],
+            GitHubError::team_not_found(org, slug),
+        )
+        .await
     }
 
     /// Logins of a team's members (paginated).
@@ -217,19 +232,14 @@ impl GitHub {
         slug: &str,
         user: &str,
     ) -> Result<(), GitHubError> {
-        let path = membership_path(org, slug, user);
-        let (resp, m, p) = self
-            .call(Request::new(Method::PUT, path).json(json!({ "role": "member" })))
-            .await?;
-        match resp.status {
-            200 | 201 => Ok(()),
-            // Callers reach this with a team they just made or listed, so a
-            // 404 means the login is unknown.
-            404 => Err(GitHubError::UserNotFound {
-                login: user.to_string(),
-            }),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        let req = Request::new(Method::PUT, membership_path(org, slug, user))
+            .json(json!({ "role": "member" }));
+        // Callers reach this with a team they just made or listed, so a 404
+        // means the login is unknown.
+        let unknown = GitHubError::UserNotFound {
+            login: user.to_string(),
+        };
+        self.call_ok_or(req, &[200, 201], unknown).await
     }
 
     /// `DELETE /orgs/{org}/teams/{slug}/memberships/{user}`; a 404 (already
@@ -321,14 +331,12 @@ impl GitHub {
             "context": status.context,
         });
         let path = repo_path(owner, repo, format_args!("/statuses/{}", seg(sha)));
-        let (resp, m, p) = self
-            .call(Request::new(Method::POST, path).json(body))
-            .await?;
-        match resp.status {
-            201 => Ok(()),
-            404 => Err(GitHubError::repo_not_found(owner, repo)),
-            _ => Err(resp.unexpected(&m, &p)),
-        }
+        self.call_ok_or(
+            Request::new(Method::POST, path).json(body),
+            &[201],
+            GitHubError::repo_not_found(owner, repo),
+        )
+        .await
     }
 
     /// `DELETE /repos/{owner}/{repo}/hooks/{id}`; a 404 (already gone) is done.
