@@ -166,10 +166,7 @@ pub(crate) async fn get_org_installation(State(s): State<S>, P(org): P<String>) 
     reply(200, v.ok_or_else(not_found)?)
 }
 
-pub(crate) async fn get_repo_installation(
-    State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-) -> R {
+pub(crate) async fn get_repo_installation(State(s): State<S>, P((owner, repo)): P2) -> R {
     let v = s.with(|w| {
         w.repo_id(&owner, &repo)?;
         w.installations
@@ -180,9 +177,12 @@ pub(crate) async fn get_repo_installation(
     reply(200, v.ok_or_else(not_found)?)
 }
 
-pub(crate) async fn create_access_token(State(s): State<S>, P(id): P<String>, body: Bytes) -> R {
+pub(crate) async fn create_access_token(
+    State(s): State<S>,
+    P(id): P<String>,
+    JsonObject(b): JsonObject,
+) -> R {
     let id = parse_id(&id)?;
-    let b = body_json(&body)?;
     s.with(|w| {
         if !w.installations.contains_key(&id) {
             return Err(not_found());

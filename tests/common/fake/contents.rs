@@ -256,29 +256,20 @@ pub(crate) async fn contents_get(s: S, owner: String, repo: String, path: String
     }
 }
 
-pub(crate) async fn get_contents_root(
-    State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn get_contents_root(State(s): State<S>, P((owner, repo)): P2, uri: Uri) -> R {
     contents_get(s, owner, repo, String::new(), uri).await
 }
 
-pub(crate) async fn get_contents(
-    State(s): State<S>,
-    P((owner, repo, path)): P<(String, String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn get_contents(State(s): State<S>, P((owner, repo, path)): P3, uri: Uri) -> R {
     contents_get(s, owner, repo, path, uri).await
 }
 
 pub(crate) async fn put_contents(
     State(s): State<S>,
     Extension(who): Who,
-    P((owner, repo, path)): P<(String, String, String)>,
-    body: Bytes,
+    P((owner, repo, path)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let path = path.trim_matches('/').to_string();
     let message = str_field(&b, "message")
         .ok_or_else(|| ApiError::new(422, "Invalid request.\n\n\"message\" wasn't supplied."))?

@@ -6,7 +6,7 @@ use super::*;
 
 // ----- hooks --------------------------------------------------------------------
 
-pub(crate) async fn list_hooks(State(s): State<S>, P(at): P<(String, String)>, uri: Uri) -> R {
+pub(crate) async fn list_hooks(State(s): State<S>, P(at): P2, uri: Uri) -> R {
     repo_page(&s, &at, &uri, |r| {
         let json = |(h, t): &(Hook, _)| hook_json(&s, &r.repo.full_name, h, *t);
         r.hooks.iter().map(json).collect()
@@ -15,10 +15,9 @@ pub(crate) async fn list_hooks(State(s): State<S>, P(at): P<(String, String)>, u
 
 pub(crate) async fn create_hook(
     State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    body: Bytes,
+    P((owner, repo)): P2,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     if str_field(&b, "name").is_some_and(|n| n != "web") {
         return Err(invalid("Hook", "name", "invalid", Some("name must be web")));
     }
@@ -63,10 +62,7 @@ pub(crate) async fn create_hook(
     })
 }
 
-pub(crate) async fn get_hook(
-    State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn get_hook(State(s): State<S>, P((owner, repo, id)): P3) -> R {
     let id = parse_id(&id)?;
     s.with(|w| {
         let r = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
@@ -79,10 +75,7 @@ pub(crate) async fn get_hook(
     })
 }
 
-pub(crate) async fn delete_hook(
-    State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn delete_hook(State(s): State<S>, P((owner, repo, id)): P3) -> R {
     let id = parse_id(&id)?;
     s.with(|w| {
         let r = w.repo_mut(&owner, &repo).ok_or_else(not_found)?;

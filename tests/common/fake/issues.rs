@@ -6,10 +6,7 @@ use super::*;
 
 // ----- issues, comments, reactions ------------------------------------------------
 
-pub(crate) async fn get_issue(
-    State(s): State<S>,
-    P((owner, repo, number)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn get_issue(State(s): State<S>, P((owner, repo, number)): P3) -> R {
     let n = parse_id(&number)?;
     s.with(|w| {
         let r = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
@@ -22,11 +19,10 @@ pub(crate) async fn get_issue(
 /// 422), title, body (https://docs.github.com/rest/issues/issues#update-an-issue).
 pub(crate) async fn update_issue(
     State(s): State<S>,
-    P((owner, repo, number)): P<(String, String, String)>,
-    body: Bytes,
+    P((owner, repo, number)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
     let n = parse_id(&number)?;
-    let b = body_json(&body)?;
     let state = str_field(&b, "state").map(str::to_string);
     if state
         .as_deref()
@@ -66,11 +62,7 @@ pub(crate) fn issue_of(
     Ok((r.repo.id, n))
 }
 
-pub(crate) async fn list_comments(
-    State(s): State<S>,
-    P((owner, repo, number)): P<(String, String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn list_comments(State(s): State<S>, P((owner, repo, number)): P3, uri: Uri) -> R {
     let items = s.with(|w| {
         let (rid, n) = issue_of(w, &owner, &repo, &number)?;
         Ok(w.comments
@@ -104,10 +96,9 @@ pub(crate) fn comment_body(b: &Value) -> Result<String, ApiError> {
 pub(crate) async fn create_comment(
     State(s): State<S>,
     Extension(who): Who,
-    P((owner, repo, number)): P<(String, String, String)>,
-    body: Bytes,
+    P((owner, repo, number)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let text = comment_body(&b)?;
     s.with(|w| {
         let (rid, n) = issue_of(w, &owner, &repo, &number)?;
@@ -127,10 +118,7 @@ pub(crate) fn comment_of(w: &World, owner: &str, repo: &str, id: &str) -> Result
     Ok(id)
 }
 
-pub(crate) async fn get_comment(
-    State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn get_comment(State(s): State<S>, P((owner, repo, id)): P3) -> R {
     s.with(|w| {
         let id = comment_of(w, &owner, &repo, &id)?;
         reply(200, comment_json(&s, w, &w.comments[&id]))
@@ -139,10 +127,9 @@ pub(crate) async fn get_comment(
 
 pub(crate) async fn update_comment(
     State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
-    body: Bytes,
+    P((owner, repo, id)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let text = comment_body(&b)?;
     s.with(|w| {
         let id = comment_of(w, &owner, &repo, &id)?;
@@ -154,10 +141,7 @@ pub(crate) async fn update_comment(
     })
 }
 
-pub(crate) async fn delete_comment(
-    State(s): State<S>,
-    P((owner, repo, id)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn delete_comment(State(s): State<S>, P((owner, repo, id)): P3) -> R {
     s.with(|w| {
         let id = comment_of(w, &owner, &repo, &id)?;
         w.comments.remove(&id);
@@ -236,10 +220,10 @@ fn reaction_target(
 pub(crate) async fn create_reaction<const ON_COMMENT: bool>(
     State(s): State<S>,
     Extension(who): Who,
-    P(at): P<(String, String, String)>,
-    body: Bytes,
+    P(at): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let content = reaction_content(&body_json(&body)?)?;
+    let content = reaction_content(&b)?;
     s.with(|w| {
         let target = reaction_target(w, ON_COMMENT, &at)?;
         add_reaction(&s, w, target, &who.login, &content)
@@ -248,7 +232,7 @@ pub(crate) async fn create_reaction<const ON_COMMENT: bool>(
 
 pub(crate) async fn list_reactions<const ON_COMMENT: bool>(
     State(s): State<S>,
-    P(at): P<(String, String, String)>,
+    P(at): P3,
     uri: Uri,
 ) -> R {
     let items = s.with(|w| {
@@ -264,7 +248,7 @@ pub(crate) async fn list_reactions<const ON_COMMENT: bool>(
 pub(crate) async fn delete_reaction<const ON_COMMENT: bool>(
     State(s): State<S>,
     Extension(who): Who,
-    P((owner, repo, id, reaction)): P<(String, String, String, String)>,
+    P((owner, repo, id, reaction)): P4,
 ) -> R {
     let reaction = parse_id(&reaction)?;
     s.with(|w| {

@@ -38,7 +38,7 @@ fn labels_json(s: &Shared, r: &RepoRec, on: &[String]) -> Value {
         .collect()
 }
 
-pub(crate) async fn list_labels(State(s): State<S>, P(at): P<(String, String)>, uri: Uri) -> R {
+pub(crate) async fn list_labels(State(s): State<S>, P(at): P2, uri: Uri) -> R {
     repo_page(&s, &at, &uri, |r| {
         let json = |l: &LabelRec| label_json(&s, &r.repo.full_name, l);
         r.labels.iter().map(json).collect()
@@ -47,10 +47,9 @@ pub(crate) async fn list_labels(State(s): State<S>, P(at): P<(String, String)>, 
 
 pub(crate) async fn create_label(
     State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    body: Bytes,
+    P((owner, repo)): P2,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let name = str_field(&b, "name")
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| invalid("Label", "name", "missing_field", None))?
@@ -81,9 +80,8 @@ pub(crate) async fn create_label(
 pub(crate) async fn add_issue_labels(
     State(s): State<S>,
     P((owner, repo, number)): P<(String, String, u64)>,
-    body: Bytes,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let names: Vec<String> = match b.get("labels") {
         Some(Value::Array(a)) => a
             .iter()

@@ -53,12 +53,12 @@ pub(crate) fn sanitize_repo_name(name: &str) -> String {
         .collect()
 }
 
-pub(crate) async fn create_repo(State(s): State<S>, P(org): P<String>, body: Bytes) -> R {
-    let b = body_json(&body)?;
-    let name = str_field(&b, "name")
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| invalid("Repository", "name", "missing_field", None))?;
+pub(crate) async fn create_repo(
+    State(s): State<S>,
+    P(org): P<String>,
+    JsonObject(b): JsonObject,
+) -> R {
+    let name = required(&b, "Repository", "name")?;
     let name = sanitize_repo_name(name);
     let private = match str_field(&b, "visibility") {
         Some("private" | "internal") => true,
@@ -120,12 +120,12 @@ pub(crate) async fn create_repo(State(s): State<S>, P(org): P<String>, body: Byt
     reply(201, v)
 }
 
-pub(crate) async fn get_repo(State(s): State<S>, P((owner, repo)): P<(String, String)>) -> R {
+pub(crate) async fn get_repo(State(s): State<S>, P((owner, repo)): P2) -> R {
     let v = s.with(|w| w.repo_rec(&owner, &repo).map(|r| repo_json(&s, w, r)));
     reply(200, v.ok_or_else(not_found)?)
 }
 
-pub(crate) async fn delete_repo(State(s): State<S>, P((owner, repo)): P<(String, String)>) -> R {
+pub(crate) async fn delete_repo(State(s): State<S>, P((owner, repo)): P2) -> R {
     let dir = s.with(|w| {
         let id = w.repo_id(&owner, &repo).ok_or_else(not_found)?;
         let rec = w.repos.remove(&id).expect("repo");
@@ -141,10 +141,7 @@ pub(crate) async fn delete_repo(State(s): State<S>, P((owner, repo)): P<(String,
     no_content()
 }
 
-pub(crate) async fn get_permission(
-    State(s): State<S>,
-    P((owner, repo, user)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn get_permission(State(s): State<S>, P((owner, repo, user)): P3) -> R {
     s.with(|w| {
         let rec = w.repo_rec(&owner, &repo).ok_or_else(not_found)?;
         let u = w.user(&user).ok_or_else(|| ApiError::new(404, format!("{user} is not a user")))?;

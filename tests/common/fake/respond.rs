@@ -66,6 +66,12 @@ impl IntoResponse for ApiError {
 
 pub(crate) type R = Result<Response, ApiError>;
 
+/// A route's path parameters, two, three or four segments
+/// (`/repos/{owner}/{repo}/hooks/{id}` is a `P3`).
+pub(crate) type P2 = P<(String, String)>;
+pub(crate) type P3 = P<(String, String, String)>;
+pub(crate) type P4 = P<(String, String, String, String)>;
+
 pub(crate) fn reply(status: u16, v: Value) -> R {
     Ok((StatusCode::from_u16(status).expect("status"), Json(v)).into_response())
 }
@@ -87,8 +93,32 @@ pub(crate) fn body_json(bytes: &Bytes) -> Result<Value, ApiError> {
     Ok(v)
 }
 
+/// A request's body as a handler takes it: a JSON object, parsed as
+/// [`body_json`] does, before the handler runs.
+pub(crate) struct JsonObject(pub(crate) Value);
+
+impl<St: Send + Sync> axum::extract::FromRequest<St> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::new(400, "Problems parsing JSON"))?;
+        body_json(&bytes).map(JsonObject)
+    }
+}
+
 pub(crate) fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
+}
+
+/// `v[k]` trimmed, or GitHub's 422 `missing_field` when it is absent or
+/// blank (a repo's, team's or label's name).
+pub(crate) fn required<'a>(v: &'a Value, resource: &str, k: &str) -> Result<&'a str, ApiError> {
+    str_field(v, k)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid(resource, k, "missing_field", None))
 }
 
 /// `v[k]` when it is absent or one of `allowed`; GitHub's 422 ("`k` must be

@@ -28,10 +28,9 @@ const PER_SHA_AND_CONTEXT: usize = 1000;
 pub(crate) async fn create_status(
     State(s): State<S>,
     Extension(who): Who,
-    P((owner, repo, sha)): P<(String, String, String)>,
-    body: Bytes,
+    P((owner, repo, sha)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     s.with(|w| {
         if let Some(inst) = who.installation {
             let level = w

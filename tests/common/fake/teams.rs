@@ -36,14 +36,9 @@ pub(crate) async fn create_team(
     State(s): State<S>,
     Extension(who): Who,
     P(org): P<String>,
-    body: Bytes,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
-    let name = str_field(&b, "name")
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| invalid("Team", "name", "missing_field", None))?
-        .to_string();
+    let name = required(&b, "Team", "name")?.to_string();
     let permission = one_of(&b, "Team", "permission", &["pull", "push"])?
         .unwrap_or("pull")
         .to_string();
@@ -125,7 +120,7 @@ pub(crate) fn team_of(w: &World, org: &str, slug: &str) -> Result<u64, ApiError>
     w.team_id(org, slug).ok_or_else(not_found)
 }
 
-pub(crate) async fn get_team(State(s): State<S>, P((org, slug)): P<(String, String)>) -> R {
+pub(crate) async fn get_team(State(s): State<S>, P((org, slug)): P2) -> R {
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         reply(200, team_json(&s, w, &w.teams[&id], true))
@@ -134,10 +129,9 @@ pub(crate) async fn get_team(State(s): State<S>, P((org, slug)): P<(String, Stri
 
 pub(crate) async fn update_team(
     State(s): State<S>,
-    P((org, slug)): P<(String, String)>,
-    body: Bytes,
+    P((org, slug)): P2,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         one_of(&b, "Team", "permission", &["pull", "push"])?;
@@ -175,7 +169,7 @@ pub(crate) async fn update_team(
     })
 }
 
-pub(crate) async fn delete_team(State(s): State<S>, P((org, slug)): P<(String, String)>) -> R {
+pub(crate) async fn delete_team(State(s): State<S>, P((org, slug)): P2) -> R {
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         w.teams.remove(&id);
@@ -198,11 +192,7 @@ pub(crate) fn team_repo_json(s: &Shared, w: &World, rec: &RepoRec, permission: &
     v
 }
 
-pub(crate) async fn list_team_repos(
-    State(s): State<S>,
-    P((org, slug)): P<(String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn list_team_repos(State(s): State<S>, P((org, slug)): P2, uri: Uri) -> R {
     let items = s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         Ok(w.teams[&id]
@@ -216,11 +206,7 @@ pub(crate) async fn list_team_repos(
 
 /// `GET /repos/{owner}/{repo}/teams`: teams with access, each with its
 /// `permission` on this repo (as GitHub answers).
-pub(crate) async fn list_repo_teams(
-    State(s): State<S>,
-    P((owner, repo)): P<(String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn list_repo_teams(State(s): State<S>, P((owner, repo)): P2, uri: Uri) -> R {
     let items = s.with(|w| {
         let rid = w.repo_id(&owner, &repo).ok_or_else(not_found)?;
         Ok(w.teams
@@ -239,7 +225,7 @@ pub(crate) async fn list_repo_teams(
 
 pub(crate) async fn check_team_repo(
     State(s): State<S>,
-    P((org, slug, owner, repo)): P<(String, String, String, String)>,
+    P((org, slug, owner, repo)): P4,
     headers: HeaderMap,
 ) -> R {
     s.with(|w| {
@@ -256,10 +242,9 @@ pub(crate) async fn check_team_repo(
 
 pub(crate) async fn put_team_repo(
     State(s): State<S>,
-    P((org, slug, owner, repo)): P<(String, String, String, String)>,
-    body: Bytes,
+    P((org, slug, owner, repo)): P4,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         let rid = w.repo_id(&owner, &repo).ok_or_else(not_found)?;
@@ -286,10 +271,7 @@ pub(crate) async fn put_team_repo(
     })
 }
 
-pub(crate) async fn delete_team_repo(
-    State(s): State<S>,
-    P((org, slug, owner, repo)): P<(String, String, String, String)>,
-) -> R {
+pub(crate) async fn delete_team_repo(State(s): State<S>, P((org, slug, owner, repo)): P4) -> R {
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         let rid = w.repo_id(&owner, &repo).ok_or_else(not_found)?;
@@ -298,11 +280,7 @@ pub(crate) async fn delete_team_repo(
     })
 }
 
-pub(crate) async fn list_team_members(
-    State(s): State<S>,
-    P((org, slug)): P<(String, String)>,
-    uri: Uri,
-) -> R {
+pub(crate) async fn list_team_members(State(s): State<S>, P((org, slug)): P2, uri: Uri) -> R {
     let role = query_get(&uri, "role").unwrap_or_else(|| "all".into());
     let items = s.with(|w| {
         let id = team_of(w, &org, &slug)?;
@@ -325,10 +303,7 @@ pub(crate) fn membership_json(s: &Shared, w: &World, team: u64, login: &str, rol
     })
 }
 
-pub(crate) async fn get_membership(
-    State(s): State<S>,
-    P((org, slug, user)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn get_membership(State(s): State<S>, P((org, slug, user)): P3) -> R {
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         let (login, role) = w.teams[&id]
@@ -342,10 +317,9 @@ pub(crate) async fn get_membership(
 
 pub(crate) async fn put_membership(
     State(s): State<S>,
-    P((org, slug, user)): P<(String, String, String)>,
-    body: Bytes,
+    P((org, slug, user)): P3,
+    JsonObject(b): JsonObject,
 ) -> R {
-    let b = body_json(&body)?;
     let role = one_of(&b, "TeamMember", "role", &["member", "maintainer"])?
         .unwrap_or("member")
         .to_string();
@@ -366,10 +340,7 @@ pub(crate) async fn put_membership(
     })
 }
 
-pub(crate) async fn delete_membership(
-    State(s): State<S>,
-    P((org, slug, user)): P<(String, String, String)>,
-) -> R {
+pub(crate) async fn delete_membership(State(s): State<S>, P((org, slug, user)): P3) -> R {
     s.with(|w| {
         let id = team_of(w, &org, &slug)?;
         w.user(&user).ok_or_else(not_found)?;
