@@ -825,6 +825,21 @@ async fn comments_reactions_and_edits() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
+    // An issue's reaction is removed by its own user only
+    // (https://docs.github.com/en/rest/reactions/reactions#delete-an-issue-reaction).
+    let issue_reactions = "/repos/mitx/requests/issues/7/reactions";
+    let heart = api(&fake, PAT)
+        .post(issue_reactions, json!({"content": "heart"}))
+        .await;
+    let heart = format!("{issue_reactions}/{}", json_of(heart).await["id"]);
+    let by_bot = api(&fake, &token).delete(&heart).await;
+    assert_eq!(by_bot.status(), StatusCode::FORBIDDEN);
+    let by_alice = api(&fake, PAT).delete(&heart).await;
+    assert_eq!(by_alice.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api(&fake, PAT).delete(&heart).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     let comments = fake.comments("mitx", "requests", 7);
     assert_eq!(comments.len(), 2);
