@@ -85,11 +85,11 @@ pub(super) async fn requeue_failed(
     delivery_id: &str,
     now: i64,
 ) -> Result<usize, sqlx::Error> {
-    let done = q(
+    let done = q(format!(
         "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = $2,
                 lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = $2
-          WHERE delivery_id = $1 AND state = 'failed'",
-    )
+          WHERE id IN ({JOBS_OF_DELIVERY} AND j.state = 'failed')"
+    ))
     .bind(delivery_id)
     .bind(now)
     .execute(&mut *conn)

@@ -47,6 +47,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "fewer_job_indexes",
         include_str!("migrations/sqlite/0009_fewer_job_indexes.sql"),
     ),
+    (
+        10,
+        "ordered_delivery_link",
+        include_str!("migrations/sqlite/0010_ordered_delivery_link.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -91,7 +96,18 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "fewer_job_indexes",
         include_str!("migrations/postgres/0009_fewer_job_indexes.sql"),
     ),
+    (
+        10,
+        "ordered_delivery_link",
+        include_str!("migrations/postgres/0010_ordered_delivery_link.sql"),
+    ),
 ];
+
+/// SQLite migrations that rebuild a table other tables point to. SQLite
+/// allows that only with foreign keys off, which must be set outside the
+/// transaction; the keys are checked (`foreign_key_check`) before the
+/// commit and turned back on after it.
+const SQLITE_REBUILDS: &[i64] = &[10];
 
 pub(super) fn migrations(backend: Backend) -> &'static [(i64, &'static str, &'static str)] {
     match backend {
@@ -150,39 +166,66 @@ async fn apply(
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (version, name, sql) in migrations {
-        let begin = conn.backend().begin();
-        conn.raw(begin).await?;
-        let applied = async {
-            let done: Option<i64> = q("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-            if done.is_none() {
-                conn.raw(sql).await?;
-                q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                    .bind(version)
-                    .bind(*name)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                tracing::info!(version, name, "applied database migration");
-            }
-            Ok::<(), sqlx::Error>(())
+        let rebuild = conn.backend() == Backend::Sqlite && SQLITE_REBUILDS.contains(version);
+        if rebuild {
+            conn.raw("PRAGMA foreign_keys = OFF").await?;
         }
-        .await;
-        match applied {
-            Ok(()) => {
-                conn.raw("COMMIT").await?;
-            }
-            Err(e) => {
-                let _ = conn.raw("ROLLBACK").await;
-                return Err(e.into());
-            }
+        let done = apply_one(conn, (*version, name, sql), rebuild, now).await;
+        if rebuild {
+            conn.raw("PRAGMA foreign_keys = ON").await?;
         }
+        done?;
     }
     Ok(())
+}
+
+/// One migration in its own transaction, unless it is recorded already.
+/// `check_keys`: run SQLite's `foreign_key_check` before the commit, and
+/// roll back if any row points nowhere.
+async fn apply_one(
+    conn: &mut Conn,
+    (version, name, sql): (i64, &str, &str),
+    check_keys: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.raw(conn.backend().begin()).await?;
+    let applied = async {
+        let done: Option<i64> = q("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if done.is_some() {
+            return Ok(());
+        }
+        conn.raw(sql).await?;
+        if check_keys {
+            let broken = q("PRAGMA foreign_key_check").fetch_all(&mut *conn).await?;
+            if !broken.is_empty() {
+                return Err(StoreError::BrokenKeys {
+                    version,
+                    rows: broken.len(),
+                });
+            }
+        }
+        q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(version)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        tracing::info!(version, name, "applied database migration");
+        Ok::<(), StoreError>(())
+    }
+    .await;
+    match applied {
+        Ok(()) => Ok(conn.raw("COMMIT").await?),
+        Err(e) => {
+            let _ = conn.raw("ROLLBACK").await;
+            Err(e)
+        }
+    }
 }
 
 impl Store {

@@ -474,3 +474,5 @@ fn truncate_error(s: String) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;

@@ -14,6 +14,10 @@ pub enum StoreError {
     BadUrl(String),
     #[error("the database schema is at version {found}, newer than this build knows ({known}); refusing to run an older binary on it")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A migration that rebuilt a table left rows pointing nowhere; it was
+    /// rolled back, and the database is as it was.
+    #[error("database migration {version} would leave {rows} rows with a broken foreign key; rolled back")]
+    BrokenKeys { version: i64, rows: usize },
     /// The job is no longer running under this owner: its lease expired and
     /// another worker claimed it, or it was finished already. The caller must
     /// stop working on it without further side effects.

@@ -71,7 +71,8 @@ pub(super) async fn prune(conn: &mut Conn, op: &PruneOp, now: i64) -> Result<Pru
     let bodies = q("UPDATE deliveries SET body = $1, pruned_at = $2
           WHERE id IN (SELECT d.id FROM deliveries d
                         WHERE d.received_at < $3 AND d.pruned_at IS NULL
-                          AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.delivery_id = d.id
+                          AND NOT EXISTS (SELECT 1 FROM jobs j
+                                       WHERE j.delivery_at = d.received_at AND j.delivery_id = d.id
                                              AND j.state IN ('queued', 'running'))
                         LIMIT $4)")
     .bind(empty)
@@ -100,7 +101,8 @@ pub(super) async fn prune(conn: &mut Conn, op: &PruneOp, now: i64) -> Result<Pru
         "DELETE FROM deliveries
           WHERE id IN (SELECT d.id FROM deliveries d
                         WHERE d.pruned_at IS NOT NULL AND d.received_at < $1
-                          AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.delivery_id = d.id)
+                          AND NOT EXISTS (SELECT 1 FROM jobs j
+                                       WHERE j.delivery_at = d.received_at AND j.delivery_id = d.id)
                         LIMIT $2)",
     ]
     .map(|sql| (sql, 0u64));
