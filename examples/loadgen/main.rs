@@ -82,9 +82,16 @@ struct Args {
     /// Delivery ids that sort in no useful order (`loadgen-9` after
     /// `loadgen-10`), as `bench/wrk-delivery.lua` sends by default, instead
     /// of ids that sort in the order they are sent, like GitHub's
-    /// version-1 UUIDs.
+    /// version-1 UUIDs. Each id still lands next to the one before it in an
+    /// index (`loadgen-12346` follows `loadgen-12345`): for ids that land
+    /// anywhere, use --random-ids.
     #[arg(long)]
     unordered_ids: bool,
+    /// Random delivery ids (shaped like version-4 UUIDs): every new id lands
+    /// on a page of its own in each index that starts with it, the worst
+    /// case for the bytes a commit writes.
+    #[arg(long, conflicts_with = "unordered_ids")]
+    random_ids: bool,
     /// Profile by the server's tracing spans (`ORC_LOG_SPANS=true`): each
     /// span's busy and idle time, summed by span name from the server log.
     /// One more log line per span, so the rate itself drops.
@@ -132,7 +139,7 @@ async fn load(
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("http client");
-            let unordered = args.unordered_ids;
+            let ids = (args.unordered_ids, args.random_ids);
             let (next, url, body, signature, per_second) = (
                 next.clone(),
                 url.clone(),
@@ -161,10 +168,10 @@ async fn load(
                         .header("x-github-event", "issue_comment")
                         .header(
                             "x-github-delivery",
-                            if unordered {
-                                format!("loadgen-{n}")
-                            } else {
-                                format!("loadgen-{n:08}")
+                            match ids {
+                                (_, true) => random_id(),
+                                (true, _) => format!("loadgen-{n}"),
+                                _ => format!("loadgen-{n:08}"),
                             },
                         )
                         .header("x-hub-signature-256", &signature)
@@ -469,4 +476,18 @@ async fn main() {
     if !ok {
         std::process::exit(1);
     }
+}
+
+/// A random id shaped like a version-4 UUID.
+fn random_id() -> String {
+    let r: u128 = rand::random();
+    let hex = format!("{r:032x}");
+    format!(
+        "{}-{}-4{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
