@@ -70,11 +70,9 @@ struct Step {
 fn seed(fake: &FakeGitHub) {
     // An XML course with history, a team and a staging hook, for `/rerun`.
     let old = "content-mit-1801-2017_Fall";
-    fake.add_repo(XML, old);
-    fake.seed_git(
+    fake.add_repo_with_files(
         XML,
         old,
-        "main",
         &[
             ("course.xml", "<course/>\n"),
             ("chapter/1.xml", "<chapter/>\n"),

@@ -107,20 +107,72 @@ impl Histogram {
     }
 }
 
+/// A counter family: a count per label value (or pair of values), behind
+/// one short lock. Every labelled counter of [`Metrics`] is one of these, so
+/// counting, reading and rendering are written once.
+#[derive(Debug)]
+struct Family<K>(Mutex<BTreeMap<K, u64>>);
+
+impl<K> Default for Family<K> {
+    fn default() -> Self {
+        Family(Mutex::default())
+    }
+}
+
+impl<K: Ord> Family<K> {
+    /// A family whose `keys` are shown from the start, at 0.
+    fn zeroed(keys: impl IntoIterator<Item = K>) -> Self {
+        Family(Mutex::new(keys.into_iter().map(|k| (k, 0)).collect()))
+    }
+
+    fn add(&self, key: K, n: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(key).or_default() += n;
+        }
+    }
+
+    /// The sum over the keys that `pick` accepts.
+    fn sum(&self, pick: impl Fn(&K) -> bool) -> u64 {
+        self.0
+            .lock()
+            .map(|m| m.iter().filter(|(k, _)| pick(k)).map(|(_, n)| *n).sum())
+            .unwrap_or(0)
+    }
+
+    /// `# HELP`, `# TYPE` and one line per key; `labels` writes a key's
+    /// labels (escaped where the value is not a fixed word).
+    fn render(&self, out: &mut String, name: &str, help: &str, labels: impl Fn(&K) -> String) {
+        let Ok(m) = self.0.lock() else { return };
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n");
+        for (key, n) in m.iter() {
+            let _ = writeln!(out, "{name}{{{}}} {n}", labels(key));
+        }
+    }
+}
+
 /// Everything `/metrics` shows besides the job counts, which come from the store.
 #[derive(Debug)]
 pub struct Metrics {
-    deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
-    jobs_finished: Mutex<BTreeMap<String, u64>>,
-    github_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
-    refused_jobs: Mutex<BTreeMap<&'static str, u64>>,
-    commands: Mutex<BTreeMap<&'static str, u64>>,
-    redeliveries: Mutex<BTreeMap<&'static str, u64>>,
+    deliveries: Family<(String, &'static str)>,
+    jobs_finished: Family<String>,
+    github_calls: Family<(&'static str, String)>,
+    refused_jobs: Family<&'static str>,
+    commands: Family<&'static str>,
+    redeliveries: Family<&'static str>,
     instance: Mutex<String>,
     ingest_latency: Histogram,
     job_duration: Histogram,
     github_latency: Histogram,
 }
+
+/// The redelivery sweep's outcomes.
+const REDELIVERY_OUTCOMES: [&str; 5] = [
+    "found_missing",
+    "asked",
+    "refused",
+    "sweeps",
+    "failed_sweeps",
+];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -131,12 +183,14 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         Metrics {
-            deliveries: Mutex::default(),
-            jobs_finished: Mutex::default(),
-            github_calls: Mutex::default(),
-            refused_jobs: Mutex::default(),
-            commands: Mutex::default(),
-            redeliveries: Mutex::default(),
+            deliveries: Family::default(),
+            jobs_finished: Family::default(),
+            github_calls: Family::default(),
+            refused_jobs: Family::default(),
+            commands: Family::default(),
+            // Every outcome is shown, 0 until counted, so a dashboard can
+            // tell "none found" from "never swept".
+            redeliveries: Family::zeroed(REDELIVERY_OUTCOMES),
             instance: Mutex::default(),
             ingest_latency: Histogram::new(INGEST_BUCKETS),
             job_duration: Histogram::new(JOB_BUCKETS),
@@ -149,26 +203,20 @@ impl Metrics {
     /// `requeued`, `unauthorized`, `bad_request`, `too_large`, `unavailable`,
     /// `error`).
     pub fn observe_delivery(&self, event: &str, outcome: &'static str, elapsed: Duration) {
-        if let Ok(mut m) = self.deliveries.lock() {
-            *m.entry((event.to_owned(), outcome)).or_default() += 1;
-        }
+        self.deliveries.add((event.to_owned(), outcome), 1);
         self.ingest_latency.observe(elapsed);
     }
 
     /// A job left a worker's hands: `state` is `done`, `failed` or `retry`.
     pub fn observe_job(&self, state: &str, elapsed: Duration) {
-        if let Ok(mut m) = self.jobs_finished.lock() {
-            *m.entry(state.to_owned()).or_default() += 1;
-        }
+        self.jobs_finished.add(state.to_owned(), 1);
         self.job_duration.observe(elapsed);
     }
 
     /// One command answered: `done`, `failed`, or a user mistake (`invalid`,
     /// `refused`), kept apart so mistakes do not look like failures.
     pub fn observe_command(&self, state: &'static str) {
-        if let Ok(mut m) = self.commands.lock() {
-            *m.entry(state).or_default() += 1;
-        }
+        self.commands.add(state, 1);
     }
 
     /// The name of this instance, shown as `orcoursetrion_instance_info`.
@@ -182,45 +230,27 @@ impl Metrics {
     /// hand to any instance), `asked` (redeliveries requested), `refused`
     /// (GitHub's 422 anti-spam answer), `sweeps`, `failed_sweeps`.
     pub fn observe_redelivery(&self, outcome: &'static str, n: u64) {
-        if let Ok(mut m) = self.redeliveries.lock() {
-            *m.entry(outcome).or_default() += n;
-        }
+        self.redeliveries.add(outcome, n);
     }
 
     /// The redelivery counter for `outcome`.
     pub fn redeliveries(&self, outcome: &str) -> u64 {
-        self.redeliveries
-            .lock()
-            .map(|m| m.get(outcome).copied().unwrap_or(0))
-            .unwrap_or(0)
+        self.redeliveries.sum(|k| *k == outcome)
     }
 
     /// A delivery asked for work that could not run (e.g. no installation).
     pub fn observe_refused_job(&self, reason: &'static str) {
-        if let Ok(mut m) = self.refused_jobs.lock() {
-            *m.entry(reason).or_default() += 1;
-        }
+        self.refused_jobs.add(reason, 1);
     }
 
     /// Deliveries asking for work that could not run, for `reason`.
     pub fn refused_jobs(&self, reason: &str) -> u64 {
-        self.refused_jobs
-            .lock()
-            .map(|m| m.get(reason).copied().unwrap_or(0))
-            .unwrap_or(0)
+        self.refused_jobs.sum(|k| *k == reason)
     }
 
     /// Deliveries counted so far for `(event, outcome)`.
     pub fn deliveries(&self, event: &str, outcome: &str) -> u64 {
-        self.deliveries
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|((e, o), _)| e == event && *o == outcome)
-                    .map(|(_, n)| *n)
-                    .sum()
-            })
-            .unwrap_or(0)
+        self.deliveries.sum(|(e, o)| e == event && *o == outcome)
     }
 
     /// The exposition text. `job_counts` is the store's jobs by state.
@@ -232,20 +262,12 @@ impl Metrics {
     /// group-commit counters), so this module depends on none of them.
     pub fn render_with(&self, job_counts: &BTreeMap<String, i64>, extra: &[Series]) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str(
-            "# HELP orcoursetrion_webhook_deliveries_total Webhook requests by event and outcome.\n\
-             # TYPE orcoursetrion_webhook_deliveries_total counter\n",
+        self.deliveries.render(
+            &mut out,
+            "orcoursetrion_webhook_deliveries_total",
+            "Webhook requests by event and outcome.",
+            |(event, outcome)| format!("event=\"{}\",outcome=\"{outcome}\"", escape(event)),
         );
-        if let Ok(m) = self.deliveries.lock() {
-            for ((event, outcome), n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "orcoursetrion_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
-                    escape(event),
-                    outcome
-                );
-            }
-        }
         out.push_str(
             "# HELP orcoursetrion_jobs Jobs in the queue by state.\n\
              # TYPE orcoursetrion_jobs gauge\n",
@@ -253,31 +275,18 @@ impl Metrics {
         for (state, n) in job_counts {
             let _ = writeln!(out, "orcoursetrion_jobs{{state=\"{}\"}} {n}", escape(state));
         }
-        out.push_str(
-            "# HELP orcoursetrion_jobs_finished_total Job attempts ended by this process, by how they ended.\n\
-             # TYPE orcoursetrion_jobs_finished_total counter\n",
+        self.jobs_finished.render(
+            &mut out,
+            "orcoursetrion_jobs_finished_total",
+            "Job attempts ended by this process, by how they ended.",
+            |state| format!("state=\"{}\"", escape(state)),
         );
-        if let Ok(m) = self.jobs_finished.lock() {
-            for (state, n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "orcoursetrion_jobs_finished_total{{state=\"{}\"}} {n}",
-                    escape(state)
-                );
-            }
-        }
-        out.push_str(
-            "# HELP orcoursetrion_github_calls_total GitHub HTTP exchanges by status (class none: no answer).\n\
-             # TYPE orcoursetrion_github_calls_total counter\n",
+        self.github_calls.render(
+            &mut out,
+            "orcoursetrion_github_calls_total",
+            "GitHub HTTP exchanges by status (class none: no answer).",
+            |(class, code)| format!("class=\"{class}\",code=\"{code}\""),
         );
-        if let Ok(m) = self.github_calls.lock() {
-            for ((class, code), n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "orcoursetrion_github_calls_total{{class=\"{class}\",code=\"{code}\"}} {n}"
-                );
-            }
-        }
         self.ingest_latency.render(
             &mut out,
             "orcoursetrion_webhook_duration_seconds",
@@ -303,15 +312,12 @@ impl Metrics {
                 value = series.value
             );
         }
-        if let Ok(m) = self.commands.lock() {
-            out.push_str(
-                "# HELP orcoursetrion_commands_total Commands answered, by outcome (invalid and refused are user mistakes).\n\
-                 # TYPE orcoursetrion_commands_total counter\n",
-            );
-            for (state, n) in m.iter() {
-                let _ = writeln!(out, "orcoursetrion_commands_total{{state=\"{state}\"}} {n}");
-            }
-        }
+        self.commands.render(
+            &mut out,
+            "orcoursetrion_commands_total",
+            "Commands answered, by outcome (invalid and refused are user mistakes).",
+            |state| format!("state=\"{state}\""),
+        );
         if let Ok(name) = self.instance.lock() {
             if !name.is_empty() {
                 out.push_str(
@@ -325,37 +331,18 @@ impl Metrics {
                 );
             }
         }
-        if let Ok(m) = self.redeliveries.lock() {
-            out.push_str(
-                "# HELP orcoursetrion_redeliveries_total The redelivery sweep: deliveries found missing, redeliveries asked and refused, sweeps.\n\
-                 # TYPE orcoursetrion_redeliveries_total counter\n",
-            );
-            for outcome in [
-                "found_missing",
-                "asked",
-                "refused",
-                "sweeps",
-                "failed_sweeps",
-            ] {
-                let n = m.get(outcome).copied().unwrap_or(0);
-                let _ = writeln!(
-                    out,
-                    "orcoursetrion_redeliveries_total{{outcome=\"{outcome}\"}} {n}"
-                );
-            }
-        }
-        if let Ok(m) = self.refused_jobs.lock() {
-            out.push_str(
-                "# HELP orcoursetrion_webhook_refused_jobs_total Deliveries that asked for work that could not run, by reason.\n\
-                 # TYPE orcoursetrion_webhook_refused_jobs_total counter\n",
-            );
-            for (reason, n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "orcoursetrion_webhook_refused_jobs_total{{reason=\"{reason}\"}} {n}"
-                );
-            }
-        }
+        self.redeliveries.render(
+            &mut out,
+            "orcoursetrion_redeliveries_total",
+            "The redelivery sweep: deliveries found missing, redeliveries asked and refused, sweeps.",
+            |outcome| format!("outcome=\"{outcome}\""),
+        );
+        self.refused_jobs.render(
+            &mut out,
+            "orcoursetrion_webhook_refused_jobs_total",
+            "Deliveries that asked for work that could not run, by reason.",
+            |reason| format!("reason=\"{reason}\""),
+        );
         out
     }
 }
@@ -376,9 +363,7 @@ impl CallObserver for Metrics {
             ),
             None => ("none", "none".to_owned()),
         };
-        if let Ok(mut m) = self.github_calls.lock() {
-            *m.entry((class, code)).or_default() += 1;
-        }
+        self.github_calls.add((class, code), 1);
         self.github_latency.observe(call.elapsed);
     }
 }

@@ -164,11 +164,9 @@ async fn rerun_a_studio_course(db: TestDb) {
 async fn rerun_an_xml_course_copies_without_history_keeps_team_adds_staging_hook(db: TestDb) {
     let mut h = Tester::on(db).await;
     let old = "content-mit-6004r-2017_Fall";
-    h.fake.add_repo(XML, old);
-    h.fake.seed_git(
+    h.fake.add_repo_with_files(
         XML,
         old,
-        "main",
         &[
             ("course.xml", "<course/>\n"),
             ("chapter/1.xml", "<chapter/>\n"),

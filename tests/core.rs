@@ -704,11 +704,9 @@ async fn rerun_xml_returns_hook_count() {
 #[tokio::test]
 async fn shallow_copy_over_file_remotes_including_a_branch() {
     let e = env_with(FakeGitHub::start_with_git().await).await;
-    e.fake.add_repo(XML, "src");
-    e.fake.seed_git(
+    e.fake.add_repo_with_files(
         XML,
         "src",
-        "main",
         &[("course.xml", "<course/>\n"), ("a/b.txt", "main b\n")],
     );
     e.fake

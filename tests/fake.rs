@@ -1161,11 +1161,9 @@ async fn git_seed_clone_push_and_contents() {
     let fake = FakeGitHub::start_with_git().await;
     fake.add_org("mitx");
     fake.add_personal_token(PAT, "alice");
-    fake.add_repo("mitx", "template");
-    fake.seed_git(
+    fake.add_repo_with_files(
         "mitx",
         "template",
-        "main",
         &[
             ("course.xml", "<course/>\n"),
             ("chapter/a.xml", "<chapter/>\n"),

@@ -208,11 +208,9 @@ async fn plan_shows_a_cross_for_an_existing_repo_an_unknown_member_and_a_missing
 async fn rerun_without_from_picks_the_latest_run_across_both_orgs() {
     let mut h = Tester::start().await;
     h.fake.add_repo(STUDIO, "content-mit-801-2017_Fall");
-    h.fake.add_repo(XML, "content-mit-801-2018_Spring");
-    h.fake.seed_git(
+    h.fake.add_repo_with_files(
         XML,
         "content-mit-801-2018_Spring",
-        "main",
         &[("course.xml", "<course/>\n")],
     );
     h.comment_ok("alice", "/rerun 8.01 2018_Fall").await;
@@ -289,11 +287,9 @@ async fn every_audited_write_names_its_job_delivery_and_asker() {
 async fn an_xml_reruns_copy_carries_the_new_term() {
     let mut h = Tester::start().await;
     let old = "content-mit-6004r-2018_Spring";
-    h.fake.add_repo(XML, old);
-    h.fake.seed_git(
+    h.fake.add_repo_with_files(
         XML,
         old,
-        "main",
         &[
             (
                 "course.xml",

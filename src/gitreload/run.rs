@@ -252,36 +252,27 @@ pub async fn run(mut cmd: Command, owner: &str, timeout: Duration, tail: &mut Ta
 mod tests {
     use super::*;
 
-    fn sh(script: &str) -> Command {
+    /// Runs `script` under `sh -c` with `timeout`: how it ended, and its tail.
+    async fn sh(script: &str, timeout: Duration) -> (Ended, Tail) {
         let mut c = Command::new("sh");
         c.arg("-c").arg(script);
-        c
+        let mut tail = Tail::default();
+        let end = run(c, "test", timeout, &mut tail).await;
+        (end, tail)
     }
 
     #[tokio::test]
     async fn stdout_and_stderr_are_merged_in_order() {
-        let mut tail = Tail::default();
-        let end = run(
-            sh("echo one; echo two >&2; echo three; exit 3"),
-            "test",
-            Duration::from_secs(10),
-            &mut tail,
-        )
-        .await;
+        let script = "echo one; echo two >&2; echo three; exit 3";
+        let (end, tail) = sh(script, Duration::from_secs(10)).await;
         assert_eq!(end, Ended::Exited(3));
         assert_eq!(tail.into_text(), "one\ntwo\nthree\n");
     }
 
     #[tokio::test]
     async fn the_tail_keeps_the_last_64_kib() {
-        let mut tail = Tail::default();
-        let end = run(
-            sh("head -c 300000 /dev/zero | tr '\\0' a; echo END"),
-            "test",
-            Duration::from_secs(10),
-            &mut tail,
-        )
-        .await;
+        let script = "head -c 300000 /dev/zero | tr '\\0' a; echo END";
+        let (end, tail) = sh(script, Duration::from_secs(10)).await;
         assert!(end.succeeded());
         let text = tail.into_text();
         assert!(text.ends_with("aaaEND\n"));
@@ -294,8 +285,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let pidfile = dir.path().join("child.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
-        let mut tail = Tail::default();
-        let end = run(sh(&script), "test", Duration::from_millis(1500), &mut tail).await;
+        let (end, tail) = sh(&script, Duration::from_millis(1500)).await;
         assert!(matches!(end, Ended::TimedOut(_)), "{end:?}");
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .expect("pid")

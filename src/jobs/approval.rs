@@ -260,12 +260,7 @@ pub(super) async fn approve_in_store(
         }
     }
     for c in &waiting.commands {
-        let mut row = c.clone();
-        row.state = RequestState::Approved;
-        store
-            .record_request(&row)
-            .await
-            .map_err(|e| e.to_string())?;
+        set_request_state(store, c, RequestState::Approved).await?;
         let run = CommentJob {
             repo: via.repo.clone(),
             issue: via.issue,
@@ -293,12 +288,20 @@ pub(super) async fn cancel_in_store(store: &Store, waiting: &Waiting) -> Result<
             .map_err(|e| e.to_string())?;
     }
     for c in &waiting.commands {
-        let mut row = c.clone();
-        row.state = RequestState::Cancelled;
-        store
-            .record_request(&row)
-            .await
-            .map_err(|e| e.to_string())?;
+        set_request_state(store, c, RequestState::Cancelled).await?;
     }
     Ok(())
+}
+
+/// Records a waiting command in its new `state`.
+async fn set_request_state(
+    store: &Store,
+    request: &RequestRecord,
+    state: RequestState,
+) -> Result<(), String> {
+    let row = RequestRecord {
+        state,
+        ..request.clone()
+    };
+    store.record_request(&row).await.map_err(|e| e.to_string())
 }

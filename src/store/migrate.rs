@@ -2,104 +2,37 @@
 
 use super::*;
 
-/// The schema of each backend, in order. Append only: a shipped migration is
-/// never edited. Both lists have the same versions, so `schema_version`
-/// means the same on either; only the SQL of types and keys differs.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
-    (
-        2,
-        "request_index",
-        include_str!("migrations/sqlite/0002_request_index.sql"),
-    ),
-    (
-        3,
-        "audit_actor",
-        include_str!("migrations/sqlite/0003_audit_actor.sql"),
-    ),
-    (
-        4,
-        "made_repos",
-        include_str!("migrations/sqlite/0004_made_repos.sql"),
-    ),
-    (
-        5,
-        "catalog_events",
-        include_str!("migrations/sqlite/0005_catalog_events.sql"),
-    ),
-    (
-        6,
-        "form_requests",
-        include_str!("migrations/sqlite/0006_form_requests.sql"),
-    ),
-    (
-        7,
-        "instances",
-        include_str!("migrations/sqlite/0007_instances.sql"),
-    ),
-    (
-        8,
-        "delivery_size",
-        include_str!("migrations/sqlite/0008_delivery_size.sql"),
-    ),
-    (
-        9,
-        "fewer_job_indexes",
-        include_str!("migrations/sqlite/0009_fewer_job_indexes.sql"),
-    ),
-    (
-        10,
-        "ordered_delivery_link",
-        include_str!("migrations/sqlite/0010_ordered_delivery_link.sql"),
-    ),
-];
+/// Declares the migrations once: each is a version, a name and a file that
+/// exists in both `migrations/sqlite/` and `migrations/postgres/`, so the two
+/// lists cannot drift apart.
+macro_rules! migrations {
+    ($(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
+        const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[$(
+            ($version, $name, include_str!(concat!("migrations/sqlite/", $file))),
+        )*];
+        const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[$(
+            ($version, $name, include_str!(concat!("migrations/postgres/", $file))),
+        )*];
+    };
+}
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
-    (
-        2,
-        "request_index",
-        include_str!("migrations/postgres/0002_request_index.sql"),
-    ),
-    (
-        3,
-        "audit_actor",
-        include_str!("migrations/postgres/0003_audit_actor.sql"),
-    ),
-    (
-        4,
-        "made_repos",
-        include_str!("migrations/postgres/0004_made_repos.sql"),
-    ),
-    (
-        5,
-        "catalog_events",
-        include_str!("migrations/postgres/0005_catalog_events.sql"),
-    ),
-    (
-        6,
-        "form_requests",
-        include_str!("migrations/postgres/0006_form_requests.sql"),
-    ),
-    (
-        7,
-        "instances",
-        include_str!("migrations/postgres/0007_instances.sql"),
-    ),
-    (
-        8,
-        "delivery_size",
-        include_str!("migrations/postgres/0008_delivery_size.sql"),
-    ),
-    (
-        9,
-        "fewer_job_indexes",
-        include_str!("migrations/postgres/0009_fewer_job_indexes.sql"),
-    ),
+// The schema of each backend, in order. Append only: a shipped migration is
+// never edited. Both backends have the same versions, so `schema_version`
+// means the same on either; only the SQL of types and keys differs.
+migrations![
+    (1, "init", "0001_init.sql"),
+    (2, "request_index", "0002_request_index.sql"),
+    (3, "audit_actor", "0003_audit_actor.sql"),
+    (4, "made_repos", "0004_made_repos.sql"),
+    (5, "catalog_events", "0005_catalog_events.sql"),
+    (6, "form_requests", "0006_form_requests.sql"),
+    (7, "instances", "0007_instances.sql"),
+    (8, "delivery_size", "0008_delivery_size.sql"),
+    (9, "fewer_job_indexes", "0009_fewer_job_indexes.sql"),
     (
         10,
         "ordered_delivery_link",
-        include_str!("migrations/postgres/0010_ordered_delivery_link.sql"),
+        "0010_ordered_delivery_link.sql"
     ),
 ];
 

@@ -506,6 +506,13 @@ impl FakeGitHub {
         });
     }
 
+    /// A repo whose `main` branch holds `files` (a fake with git).
+    pub fn add_repo_with_files(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> u64 {
+        let id = self.add_repo(owner, name);
+        self.seed_git(owner, name, "main", files);
+        id
+    }
+
     /// Subjects of the commits on `branch`, newest first (empty if none).
     pub fn git_log(&self, owner: &str, repo: &str, branch: &str) -> Vec<String> {
         let dir = self.git_path(owner, repo);
