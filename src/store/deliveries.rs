@@ -78,6 +78,15 @@ pub(super) async fn insert_deliveries(
     Ok(inserted)
 }
 
+/// Queues the failed jobs of delivery `$1` again, at `$2`.
+pub(super) fn requeue_sql() -> String {
+    format!(
+        "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = $2,
+                lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = $2
+          WHERE id IN ({JOBS_OF_DELIVERY} AND j.state = 'failed')"
+    )
+}
+
 /// A redelivery of a delivery whose jobs failed: queue them again with fresh
 /// attempts, keeping the journal so finished steps are skipped.
 pub(super) async fn requeue_failed(
@@ -85,14 +94,10 @@ pub(super) async fn requeue_failed(
     delivery_id: &str,
     now: i64,
 ) -> Result<usize, sqlx::Error> {
-    let done = q(format!(
-        "UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = $2,
-                lease_owner = NULL, lease_until = NULL, lease_ms = NULL, updated_at = $2
-          WHERE id IN ({JOBS_OF_DELIVERY} AND j.state = 'failed')"
-    ))
-    .bind(delivery_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let done = q(requeue_sql())
+        .bind(delivery_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
 }

@@ -34,6 +34,7 @@ migrations![
         "ordered_delivery_link",
         "0010_ordered_delivery_link.sql"
     ),
+    (11, "retention_indexes", "0011_retention_indexes.sql"),
 ];
 
 /// SQLite migrations that rebuild a table other tables point to. SQLite

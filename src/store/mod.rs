@@ -473,6 +473,8 @@ fn truncate_error(s: String) -> String {
 }
 
 #[cfg(test)]
+mod plan_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod upgrade_tests;

@@ -62,50 +62,59 @@ impl Store {
     }
 }
 
-pub(super) async fn prune(conn: &mut Conn, op: &PruneOp, now: i64) -> Result<Pruned, sqlx::Error> {
-    let body_cut = now - op.retention_ms;
-    // A failed job may be queued again by a redelivery: keep what it needs
-    // while GitHub may still send one.
-    let job_cut = now - op.retention_ms.max(REDELIVERY_WINDOW_MS);
-    let empty: &[u8] = &[];
-    let bodies = q("UPDATE deliveries SET body = $1, pruned_at = $2
+/// Empties the bodies of old deliveries whose jobs are over: takes the body
+/// to write (`$1`, empty), now (`$2`), the cut-off (`$3`) and a batch size
+/// (`$4`).
+pub(super) const PRUNE_BODIES: &str = "UPDATE deliveries SET body = $1, pruned_at = $2
           WHERE id IN (SELECT d.id FROM deliveries d
                         WHERE d.received_at < $3 AND d.pruned_at IS NULL
                           AND NOT EXISTS (SELECT 1 FROM jobs j
                                        WHERE j.delivery_at = d.received_at AND j.delivery_id = d.id
                                              AND j.state IN ('queued', 'running'))
-                        LIMIT $4)")
-    .bind(empty)
-    .bind(now)
-    .bind(body_cut)
-    .bind(op.batch)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    // Each of these takes a cut-off time ($1) and a batch size ($2).
-    let mut by_cut = [
-        // Finished jobs keep their row (ids, state) but not their contents.
-        "UPDATE jobs SET payload = '{}', journal = NULL, result = NULL
+                        LIMIT $4)";
+
+/// Each of these takes a cut-off time ($1) and a batch size ($2). The
+/// first two name `state IN ('done', 'failed')` exactly as the partial
+/// index jobs_finished does: SQLite uses a partial index only for a
+/// condition it can match term by term.
+pub(super) const PRUNE_BY_CUT: [&str; 3] = [
+    // Finished jobs keep their row (ids, state) but not their contents.
+    "UPDATE jobs SET payload = '{}', journal = NULL, result = NULL
           WHERE id IN (SELECT id FROM jobs
                         WHERE state IN ('done', 'failed') AND updated_at < $1 AND payload <> '{}'
                         LIMIT $2)",
-        "DELETE FROM jobs
+    "DELETE FROM jobs
           WHERE id IN (SELECT j.id FROM jobs j
                         WHERE j.state IN ('done', 'failed') AND j.updated_at < $1
                           AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.job_id = j.id)
                           AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.job_id = j.id)
                           AND NOT EXISTS (SELECT 1 FROM made_repos m WHERE m.job_id = j.id)
                         LIMIT $2)",
-        // A delivery's id outlives its body, so a late redelivery is still
-        // refused as a duplicate.
-        "DELETE FROM deliveries
+    // A delivery's id outlives its body, so a late redelivery is still
+    // refused as a duplicate.
+    "DELETE FROM deliveries
           WHERE id IN (SELECT d.id FROM deliveries d
                         WHERE d.pruned_at IS NOT NULL AND d.received_at < $1
                           AND NOT EXISTS (SELECT 1 FROM jobs j
                                        WHERE j.delivery_at = d.received_at AND j.delivery_id = d.id)
                         LIMIT $2)",
-    ]
-    .map(|sql| (sql, 0u64));
+];
+
+pub(super) async fn prune(conn: &mut Conn, op: &PruneOp, now: i64) -> Result<Pruned, sqlx::Error> {
+    let body_cut = now - op.retention_ms;
+    // A failed job may be queued again by a redelivery: keep what it needs
+    // while GitHub may still send one.
+    let job_cut = now - op.retention_ms.max(REDELIVERY_WINDOW_MS);
+    let empty: &[u8] = &[];
+    let bodies = q(PRUNE_BODIES)
+        .bind(empty)
+        .bind(now)
+        .bind(body_cut)
+        .bind(op.batch)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let mut by_cut = PRUNE_BY_CUT.map(|sql| (sql, 0u64));
     for (sql, affected) in &mut by_cut {
         *affected = q(*sql)
             .bind(job_cut)
