@@ -92,6 +92,34 @@ pub(super) async fn open_backend(url: &str, options: &StoreOptions) -> Result<Op
     }
 }
 
+/// Turning a new database to WAL takes an exclusive lock that SQLite's busy
+/// timeout does not wait for, so an instance that starts while another one
+/// does that gets `SQLITE_BUSY` at once. It tries again, within the same
+/// timeout as any other lock.
+async fn connect_waiting(
+    connect: &SqliteConnectOptions,
+    timeout: Duration,
+) -> Result<sqlx::SqliteConnection, sqlx::Error> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match connect.connect().await {
+            Err(sqlx::Error::Database(e))
+                if is_busy(&*e) && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes (the low byte is the primary code).
+fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
 async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreError> {
     // For `sqlite::memory:` sqlx names a fresh shared-cache database on each
     // parse, so the writer and the pool must share this one parsed value.
@@ -112,7 +140,7 @@ async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreE
             WRITER_AUTOCHECKPOINT_PAGES.to_string(),
         )
         .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string());
-    let mut conn = Conn::Lite(connect.connect().await?);
+    let mut conn = Conn::Lite(connect_waiting(&connect, options.busy_timeout).await?);
     migrate(
         &mut conn,
         migrations(Backend::Sqlite),
