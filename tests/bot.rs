@@ -389,10 +389,8 @@ async fn the_same_delivery_twice_runs_once_and_a_failed_one_runs_again(db: TestD
         2,
         "the repo was not created a second time"
     );
-    assert!(h
-        .fake
-        .file(STUDIO, "content-mit-801-2018_Spring", "course.xml")
-        .is_some());
+    let repo = "content-mit-801-2018_Spring";
+    assert!(h.fake.file(STUDIO, repo, "course.xml").is_some());
 }
 
 // ---------------------------------------------------------------- GitHub trouble
@@ -411,10 +409,8 @@ async fn github_5xx_and_secondary_limit_then_success(db: TestDb) {
     );
     h.comment_ok("alice", "/create-export-repo 6.004r 2018_Spring")
         .await;
-    assert!(h
-        .fake
-        .file(STUDIO, "content-mit-6004r-2018_Spring", ".gitignore")
-        .is_some());
+    let repo = "content-mit-6004r-2018_Spring";
+    assert!(h.fake.file(STUDIO, repo, ".gitignore").is_some());
 }
 
 async fn a_permanent_422_ends_confused_with_githubs_message(db: TestDb) {

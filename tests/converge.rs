@@ -44,13 +44,7 @@ async fn half_done_create(h: &mut Tester) -> u64 {
 
 /// What a finished create leaves: one repo, one staging hook, the members.
 fn assert_converged(h: &Tester) {
-    let repos: Vec<String> = h
-        .fake
-        .repos(XML)
-        .into_iter()
-        .map(|r| r.name)
-        .filter(|n| n.contains("1801"))
-        .collect();
+    let repos = h.fake.repo_names(XML, |n| n.contains("1801"));
     assert_eq!(repos, vec![NEW.to_string()]);
     assert_eq!(h.hook_urls(XML, NEW), vec![STAGING.to_string()]);
     let team = h.fake.team(XML, "content-mit-1801-2019_spring");

@@ -108,11 +108,7 @@ async fn a_rerun_into_a_term_that_exists_is_refused_before_any_write() {
         vec![STAGING, PRODUCTION],
         "production stays"
     );
-    assert!(
-        h.replies()[0].contains("already exists"),
-        "{}",
-        h.replies()[0]
-    );
+    h.assert_reply_has("already exists");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,11 +158,7 @@ async fn an_unknown_member_is_refused_before_any_write() {
     )
     .await;
     h.assert_no_writes();
-    assert!(
-        h.replies()[0].contains("user nosuchuser does not exist"),
-        "{}",
-        h.replies()[0]
-    );
+    h.assert_reply_has("user nosuchuser does not exist");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

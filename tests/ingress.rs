@@ -622,11 +622,8 @@ async fn an_expired_lease_is_reclaimed_by_another_owner_with_the_journal(db: Tes
         .expect("journal");
     // Still leased: nobody else may take it.
     assert!(claim(&store, "w2").await.is_none());
-    let due = store
-        .next_due_in()
-        .await
-        .expect("due")
-        .expect("lease expiry");
+    let due = store.next_due_in().await.expect("due");
+    let due = due.expect("lease expiry");
     assert!(
         due <= LEASE && due > LEASE - Duration::from_secs(5),
         "{due:?}"

@@ -256,13 +256,7 @@ async fn two_instances_one_database_fifty_commands_three_kills_each_answered_onc
     assert_eq!(markers.len(), COMMANDS, "distinct status comments");
 
     // One repo, one hook and one team per command; none missing.
-    let repos: Vec<String> = t
-        .fake
-        .repos(XML)
-        .into_iter()
-        .map(|r| r.name)
-        .filter(|n| n.starts_with("content-mit-6"))
-        .collect();
+    let repos = t.fake.repo_names(XML, |n| n.starts_with("content-mit-6"));
     assert_eq!(repos.len(), COMMANDS, "{repos:?}");
     for r in &repos {
         assert_eq!(t.fake.hooks(XML, r).len(), 1, "hooks of {r}");

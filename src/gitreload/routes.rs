@@ -95,26 +95,11 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The body, within the shared budget, and verified when secrets are set:
 /// nothing is parsed before the signature matches.
 async fn read(c: &Ctx, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, Answer> {
-    let unauthorized = || {
-        tracing::warn!("push refused: signature missing or invalid");
-        answer(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Signature missing or invalid",
-        )
-    };
-    let too_large = || {
-        answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "Payload too large",
-        )
-    };
     let announced = header_str(headers, header::CONTENT_LENGTH.as_str())
         .and_then(|v| v.parse::<u64>().ok())
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
+        return Err(refused(BodyRefusal::TooLarge));
     }
     let secrets = &c.shared.settings.secrets;
     let signature = if secrets.is_empty() {
@@ -122,30 +107,24 @@ async fn read(c: &Ctx, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, 
     } else {
         match header_str(headers, "x-hub-signature-256").and_then(parse_signature) {
             Some(s) => Some(s),
-            None => return Err(unauthorized()),
+            None => return Err(refused(BodyRefusal::Forged)),
         }
     };
     let check = signature.as_ref().map(|s| (secrets.as_slice(), s));
-    match read_within(&c.budget, check, announced, MAX_BODY_BYTES, body).await {
-        Ok(b) => Ok(b),
-        Err(BodyRefusal::Forged) => Err(unauthorized()),
-        Err(BodyRefusal::TooLarge) => Err(too_large()),
-        Err(BodyRefusal::Busy) => Err(answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Busy, redeliver later",
-        )),
-        Err(BodyRefusal::TooSlow) => Err(answer(
-            StatusCode::REQUEST_TIMEOUT,
-            "too_slow",
-            "Body too slow",
-        )),
-        Err(BodyRefusal::Unreadable) => Err(answer(
-            StatusCode::BAD_REQUEST,
-            "bad_payload",
-            "Body unreadable",
-        )),
+    read_within(&c.budget, check, announced, MAX_BODY_BYTES, body)
+        .await
+        .map_err(refused)
+}
+
+/// A push refused unread or unverified, in gitreload's words (capitalised).
+fn refused(refusal: BodyRefusal) -> Answer {
+    let (status, label, reason) = refusal.answer();
+    tracing::warn!(label, "push refused: {reason}");
+    let mut msg = reason.to_owned();
+    if let Some(first) = msg.get_mut(..1) {
+        first.make_ascii_uppercase();
     }
+    answer(status, label, msg)
 }
 
 /// gitreload's checks, in its order.

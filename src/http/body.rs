@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::http::StatusCode;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
@@ -82,6 +83,36 @@ pub enum BodyRefusal {
     Unreadable,
     /// The signature does not match.
     Forged,
+}
+
+impl BodyRefusal {
+    /// How every route that reads a signed body answers this refusal: the
+    /// status, the outcome label its metrics count, and the reason.
+    pub fn answer(self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            BodyRefusal::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "payload too large",
+            ),
+            BodyRefusal::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "busy, redeliver later",
+            ),
+            BodyRefusal::TooSlow => (StatusCode::REQUEST_TIMEOUT, "too_slow", "body too slow"),
+            BodyRefusal::Unreadable => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "body could not be read",
+            ),
+            BodyRefusal::Forged => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "signature missing or invalid",
+            ),
+        }
+    }
 }
 
 /// Takes `n` bytes of the budget, waiting at most `wait` for room.

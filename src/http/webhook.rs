@@ -86,6 +86,34 @@ pub(super) fn text(status: StatusCode, msg: &'static str) -> Response {
     (status, msg).into_response()
 }
 
+/// The metrics labels (event, outcome) and the response of a request.
+type Refused = (String, &'static str, Response);
+
+/// The event label of a request refused before its event is known.
+fn unknown() -> String {
+    "unknown".to_owned()
+}
+
+/// A body refused unread or unverified, logged once, answered as
+/// [`BodyRefusal::answer`] says.
+fn refuse(refusal: BodyRefusal) -> Refused {
+    let (status, outcome, reason) = refusal.answer();
+    tracing::warn!(outcome, "webhook refused: {reason}");
+    let body = format!("{reason}\n");
+    (unknown(), outcome, (status, body).into_response())
+}
+
+/// A verified delivery without a usable `name` header.
+fn bad_header(name: &'static str) -> Refused {
+    tracing::warn!("webhook refused: missing or invalid {name}");
+    let body = format!("missing or invalid {name} header\n");
+    (
+        unknown(),
+        "bad_request",
+        (StatusCode::BAD_REQUEST, body).into_response(),
+    )
+}
+
 pub(super) async fn webhook(
     State(st): State<Arc<IngressState>>,
     headers: HeaderMap,
@@ -105,47 +133,26 @@ pub(super) async fn webhook(
 }
 
 /// Returns the metrics labels (event, outcome) and the response.
-async fn handle(
-    st: &IngressState,
-    headers: &HeaderMap,
-    body: Body,
-) -> (String, &'static str, Response) {
-    let unknown = || "unknown".to_owned();
-    let too_large = || {
-        tracing::warn!("webhook refused: body over {MAX_BODY_BYTES} bytes");
-        (
-            unknown(),
-            "too_large",
-            text(StatusCode::PAYLOAD_TOO_LARGE, "payload too large\n"),
-        )
-    };
-    let unauthorized = || {
-        tracing::warn!("webhook refused: signature missing or invalid");
-        (
-            unknown(),
-            "unauthorized",
-            text(StatusCode::UNAUTHORIZED, "signature missing or invalid\n"),
-        )
-    };
-
+async fn handle(st: &IngressState, headers: &HeaderMap, body: Body) -> Refused {
     // Refuse an announced oversize body before reading any of it.
     let announced = header(headers, CONTENT_LENGTH.as_str())
         .and_then(|v| v.parse::<u64>().ok())
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if announced.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return too_large();
+        return refuse(BodyRefusal::TooLarge);
     }
     // No secret configured: refuse everything, quietly (router() said so once).
     if st.secrets.is_empty() {
+        let (status, outcome, reason) = BodyRefusal::Forged.answer();
         return (
             unknown(),
-            "unauthorized",
-            text(StatusCode::UNAUTHORIZED, "signature missing or invalid\n"),
+            outcome,
+            (status, format!("{reason}\n")).into_response(),
         );
     }
     // No usable signature header: refuse before reading the body.
     let Some(signature) = header(headers, SIGNATURE_HEADER).and_then(parse_signature) else {
-        return unauthorized();
+        return refuse(BodyRefusal::Forged);
     };
     let read = read_verified(
         &st.bodies,
@@ -160,57 +167,16 @@ async fn handle(
         .await
     {
         Ok(body) => body,
-        Err(BodyRefusal::TooLarge) => return too_large(),
-        Err(BodyRefusal::Forged) => return unauthorized(),
-        Err(BodyRefusal::Busy) => {
-            tracing::warn!("webhook refused: no room for another unauthenticated body");
-            return (
-                unknown(),
-                "busy",
-                text(StatusCode::SERVICE_UNAVAILABLE, "busy, redeliver later\n"),
-            );
-        }
-        Err(BodyRefusal::TooSlow) => {
-            tracing::warn!("webhook refused: body arrived too slowly");
-            return (
-                unknown(),
-                "too_slow",
-                text(StatusCode::REQUEST_TIMEOUT, "body too slow\n"),
-            );
-        }
-        Err(BodyRefusal::Unreadable) => {
-            tracing::warn!("webhook body could not be read");
-            return (
-                unknown(),
-                "bad_request",
-                text(StatusCode::BAD_REQUEST, "body could not be read\n"),
-            );
-        }
+        Err(refusal) => return refuse(refusal),
     };
     let big = body.len() > INLINE_CPU_BYTES;
 
     // Verified: from here on the request is GitHub's.
     let Some(id) = header(headers, DELIVERY_HEADER).filter(|id| valid_delivery_id(id)) else {
-        tracing::warn!("webhook refused: missing or invalid X-GitHub-Delivery");
-        return (
-            unknown(),
-            "bad_request",
-            text(
-                StatusCode::BAD_REQUEST,
-                "missing or invalid X-GitHub-Delivery header\n",
-            ),
-        );
+        return bad_header("X-GitHub-Delivery");
     };
     let Some(event) = header(headers, EVENT_HEADER).filter(|e| valid_event(e)) else {
-        tracing::warn!("webhook refused: missing or invalid X-GitHub-Event");
-        return (
-            unknown(),
-            "bad_request",
-            text(
-                StatusCode::BAD_REQUEST,
-                "missing or invalid X-GitHub-Event header\n",
-            ),
-        );
+        return bad_header("X-GitHub-Event");
     };
     let event = event.to_owned();
 

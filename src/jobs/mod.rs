@@ -153,3 +153,18 @@ pub enum JobVerdict {
     /// refuses our replies for good): failed at once, never retried.
     Unanswerable(String),
 }
+
+impl From<Result<JobVerdict, crate::actions::ActionError>> for JobVerdict {
+    /// A job's own work ended in an error: GitHub's passing trouble and a
+    /// journal that could not be saved are tried again later; anything else
+    /// is the job's failure.
+    fn from(r: Result<JobVerdict, crate::actions::ActionError>) -> JobVerdict {
+        use crate::actions::ActionError;
+        match r {
+            Ok(v) => v,
+            Err(ActionError::GitHub(e)) if e.is_transient() => JobVerdict::Retry(e.to_string()),
+            Err(e @ ActionError::Journal(_)) => JobVerdict::Retry(e.to_string()),
+            Err(e) => JobVerdict::Failed(e.to_string()),
+        }
+    }
+}

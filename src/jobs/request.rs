@@ -373,12 +373,7 @@ pub async fn run_request_job(
     store: &Store,
     job: &RequestJob,
 ) -> JobVerdict {
-    match drive(bot, gh, store, job).await {
-        Ok(v) => v,
-        Err(ActionError::GitHub(e)) if e.is_transient() => JobVerdict::Retry(e.to_string()),
-        Err(e @ ActionError::Journal(_)) => JobVerdict::Retry(e.to_string()),
-        Err(e) => JobVerdict::Failed(e.to_string()),
-    }
+    drive(bot, gh, store, job).await.into()
 }
 
 async fn drive(

@@ -57,6 +57,23 @@ pub struct NewJob {
     pub payload: Value,
 }
 
+impl NewJob {
+    /// A job whose payload is `payload` as JSON; `None` when it cannot be
+    /// written as JSON (which the job types never give).
+    pub fn of(
+        kind: JobKind,
+        installation_id: Option<i64>,
+        payload: &impl serde::Serialize,
+    ) -> Option<NewJob> {
+        let payload = serde_json::to_value(payload).ok()?;
+        Some(NewJob {
+            kind,
+            installation_id,
+            payload,
+        })
+    }
+}
+
 /// What [`Store::record_delivery`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryOutcome {

@@ -103,17 +103,12 @@ pub(super) fn request_jobs(
             .collect(),
         installation_id,
     };
-    match serde_json::to_value(&job) {
-        Ok(payload) => Ok(vec![NewJob {
-            kind: JobKind::Request,
-            // Checks only read GitHub, and the bot's talk is no provisioning:
-            // like `/help`, a request is not queued behind the installation's
-            // writes. The command it queues is.
-            installation_id: None,
-            payload,
-        }]),
-        Err(_) => Err(Refusal::BadRepo),
-    }
+    // Checks only read GitHub, and the bot's talk is no provisioning: like
+    // `/help`, a request is not queued behind the installation's writes.
+    // The command it queues is.
+    NewJob::of(JobKind::Request, None, &job)
+        .map(|j| vec![j])
+        .ok_or(Refusal::BadRepo)
 }
 
 /// A person's edit of the bot's checklist comment (its marker says so): the
@@ -152,12 +147,7 @@ pub(super) fn checklist_jobs(
         sender: login.to_owned(),
         installation_id,
     };
-    match serde_json::to_value(&job) {
-        Ok(payload) => vec![NewJob {
-            kind: JobKind::Checklist,
-            installation_id: None,
-            payload,
-        }],
-        Err(_) => Vec::new(),
-    }
+    NewJob::of(JobKind::Checklist, None, &job)
+        .into_iter()
+        .collect()
 }

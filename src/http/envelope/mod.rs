@@ -272,14 +272,9 @@ fn installation_jobs(env: &Envelope<'_>) -> Vec<NewJob> {
     let job = InstallationJob {
         account: account.to_owned(),
     };
-    match serde_json::to_value(&job) {
-        Ok(payload) => vec![NewJob {
-            kind: JobKind::Installation,
-            installation_id: inst.id,
-            payload,
-        }],
-        Err(_) => Vec::new(),
-    }
+    NewJob::of(JobKind::Installation, inst.id, &job)
+        .into_iter()
+        .collect()
 }
 
 fn envelope_jobs(
@@ -372,18 +367,14 @@ fn envelope_jobs(
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc)),
     };
-    match serde_json::to_value(&job) {
-        Ok(payload) => Ok(vec![NewJob {
-            kind: JobKind::Comment,
-            installation_id: if writes {
-                i64::try_from(installation_id).ok()
-            } else {
-                None
-            },
-            payload,
-        }]),
-        Err(_) => Err(Refusal::BadRepo),
-    }
+    let queue = if writes {
+        i64::try_from(installation_id).ok()
+    } else {
+        None
+    };
+    NewJob::of(JobKind::Comment, queue, &job)
+        .map(|j| vec![j])
+        .ok_or(Refusal::BadRepo)
 }
 
 #[cfg(test)]

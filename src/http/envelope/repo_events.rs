@@ -91,12 +91,7 @@ pub(super) fn catalog_jobs(filter: &EventFilter, event: &str, env: &Envelope<'_>
     if !concerned {
         return Vec::new();
     }
-    match serde_json::to_value(&ev) {
-        Ok(payload) => vec![NewJob {
-            kind: JobKind::Catalog,
-            installation_id: None,
-            payload,
-        }],
-        Err(_) => Vec::new(),
-    }
+    NewJob::of(JobKind::Catalog, None, &ev)
+        .into_iter()
+        .collect()
 }

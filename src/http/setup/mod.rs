@@ -465,13 +465,6 @@ async fn webhook() -> (StatusCode, &'static str) {
 mod tests {
     use super::*;
 
-    #[allow(dead_code)]
-    fn read_back(text: &str) -> HashMap<String, String> {
-        dotenvy::from_read_iter(text.as_bytes())
-            .map(|r| r.expect("dotenvy parses what we wrote"))
-            .collect()
-    }
-
     #[test]
     fn from_vars_defaults() {
         let s = SetupState::from_vars(&HashMap::from([("PORT".to_string(), "9000".to_string())]));

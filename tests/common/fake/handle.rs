@@ -237,6 +237,12 @@ impl FakeGitHub {
     }
 
     /// The repos of `owner`, in creation order.
+    /// The names of `owner`'s repos that `keep` keeps.
+    pub fn repo_names(&self, owner: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        let repos = self.repos(owner).into_iter();
+        repos.map(|r| r.name).filter(|n| keep(n)).collect()
+    }
+
     pub fn repos(&self, owner: &str) -> Vec<Repo> {
         self.s.with(|w| {
             w.repos
@@ -298,8 +304,7 @@ impl FakeGitHub {
     /// the team does not exist.
     pub fn add_team_member(&self, org: &str, slug: &str, user: &str) {
         self.s.with(|w| {
-            w.add_user(user);
-            let login = w.user(user).map(|u| u.login.clone()).unwrap_or_default();
+            let login = w.known_login(user);
             let id = w
                 .team_id(org, slug)
                 .unwrap_or_else(|| panic!("no team {org}/{slug}"));
@@ -582,8 +587,7 @@ impl FakeGitHub {
         body: &str,
     ) -> u64 {
         self.s.with(|w| {
-            w.add_user(author);
-            let login = w.user(author).map(|u| u.login.clone()).unwrap_or_default();
+            let login = w.known_login(author);
             let rid = w
                 .repo_id(owner, repo)
                 .unwrap_or_else(|| panic!("no repo {owner}/{repo}"));

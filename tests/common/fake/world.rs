@@ -131,6 +131,12 @@ pub(crate) struct World {
     pub(crate) redelivery_requests: Vec<u64>,
 }
 
+/// The next id of a counter shared by every kind of object.
+fn fresh(next: &mut u64) -> u64 {
+    *next += 1;
+    *next
+}
+
 impl World {
     pub(crate) fn new() -> World {
         let mut w = World {
@@ -160,42 +166,34 @@ impl World {
             refuse_redeliveries: 0,
             redelivery_requests: Vec::new(),
         };
-        let id = w.id();
-        w.users.insert(
-            BOT_LOGIN.to_lowercase(),
-            UserRec {
-                id,
-                login: BOT_LOGIN.to_string(),
-                bot: true,
-            },
-        );
+        w.add_user(BOT_LOGIN);
+        if let Some(bot) = w.users.get_mut(&BOT_LOGIN.to_lowercase()) {
+            bot.bot = true;
+        }
         w
     }
 
     /// A fresh id, unique across every kind of object.
     pub(crate) fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+        fresh(&mut self.next_id)
     }
 
     pub(crate) fn org(&self, login: &str) -> Option<&OrgRec> {
         self.orgs.get(&login.to_lowercase())
     }
 
+    /// Logins are keyed case-insensitively, as GitHub's are; adding one
+    /// that exists returns its id.
     pub(crate) fn add_org(&mut self, login: &str) -> u64 {
-        if let Some(o) = self.org(login) {
-            return o.id;
-        }
-        let id = self.id();
-        self.orgs.insert(
-            login.to_lowercase(),
-            OrgRec {
-                id,
+        let next = &mut self.next_id;
+        self.orgs
+            .entry(login.to_lowercase())
+            .or_insert_with(|| OrgRec {
+                id: fresh(next),
                 login: login.to_string(),
                 created_at: Utc::now(),
-            },
-        );
-        id
+            })
+            .id
     }
 
     pub(crate) fn user(&self, login: &str) -> Option<&UserRec> {
@@ -203,19 +201,23 @@ impl World {
     }
 
     pub(crate) fn add_user(&mut self, login: &str) -> u64 {
-        if let Some(u) = self.user(login) {
-            return u.id;
-        }
-        let id = self.id();
-        self.users.insert(
-            login.to_lowercase(),
-            UserRec {
-                id,
+        let next = &mut self.next_id;
+        self.users
+            .entry(login.to_lowercase())
+            .or_insert_with(|| UserRec {
+                id: fresh(next),
                 login: login.to_string(),
                 bot: false,
-            },
-        );
-        id
+            })
+            .id
+    }
+
+    /// `login` as GitHub spells it, registered first if it is new.
+    pub(crate) fn known_login(&mut self, login: &str) -> String {
+        self.add_user(login);
+        self.user(login)
+            .map(|u| u.login.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn repo_id(&self, owner: &str, name: &str) -> Option<u64> {
