@@ -591,6 +591,13 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
     let path = "/api/requests?repo=mitx/course-requests";
     assert_eq!(api(&t, path, None).await.0, 401);
     assert_eq!(api(&t, path, Some("wrong-token-0123456789")).await.0, 401);
+    // The token is checked before the query is read, on every route.
+    let twice = "/api/requests?repo=a/b&repo=c/d";
+    assert_eq!(api(&t, twice, None).await.0, 401);
+    assert_eq!(api(&t, twice, Some(API_TOKEN)).await.0, 400);
+    for other in ["/api/courses", "/api/courses/course-v1:MITx+6.004r+x"] {
+        assert_eq!(api(&t, other, None).await.0, 401, "{other}");
+    }
     assert_eq!(api(&t, "/api/requests", Some(API_TOKEN)).await.0, 400);
     assert_eq!(
         api(&t, "/api/requests?repo=../x", Some(API_TOKEN)).await.0,

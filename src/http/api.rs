@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -16,12 +18,37 @@ use subtle::ConstantTimeEq;
 use super::webhook::IngressState;
 use crate::catalog::CatalogRun;
 use crate::naming::RepoFullName;
+use crate::store::StoreError;
 
 /// How many runs `GET /api/courses` lists at most.
 const MAX_RUNS: i64 = 10_000;
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message }))).into_response()
+}
+
+/// The API's routes, every one behind [`guard`].
+pub(super) fn routes(state: Arc<IngressState>) -> Router<Arc<IngressState>> {
+    Router::new()
+        .route("/api/requests", get(requests))
+        .route("/api/courses", get(courses))
+        .route("/api/courses/{course_key}", get(course))
+        .route_layer(middleware::from_fn_with_state(state, guard))
+}
+
+/// Checks the token before a route's own extractors run, so a stranger's
+/// malformed query is a 401 too, and a new route cannot forget the check.
+async fn guard(State(st): State<Arc<IngressState>>, req: Request, next: Next) -> Response {
+    match refused(&st, req.headers()) {
+        Some(answer) => answer,
+        None => next.run(req).await,
+    }
+}
+
+/// The store failed a read: logged, and answered without its detail.
+fn unavailable(what: &str, e: &StoreError) -> Response {
+    tracing::error!(error = %e, "cannot read the {what}");
+    error(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
 }
 
 /// `None` when the caller may read; else the answer to give.
@@ -46,20 +73,13 @@ fn refused(st: &IngressState, headers: &HeaderMap) -> Option<Response> {
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct RequestsQuery {
+struct RequestsQuery {
     repo: Option<String>,
     issue: Option<String>,
 }
 
 /// `GET /api/requests?repo=OWNER/NAME[&issue=N]`.
-pub(super) async fn requests(
-    State(st): State<Arc<IngressState>>,
-    headers: HeaderMap,
-    Query(q): Query<RequestsQuery>,
-) -> Response {
-    if let Some(r) = refused(&st, &headers) {
-        return r;
-    }
+async fn requests(State(st): State<Arc<IngressState>>, Query(q): Query<RequestsQuery>) -> Response {
     let Some(repo) = q.repo.as_deref() else {
         return error(StatusCode::BAD_REQUEST, "repo=OWNER/NAME is required");
     };
@@ -88,10 +108,7 @@ pub(super) async fn requests(
                 .collect();
             Json(Value::Array(items)).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the requests");
-            error(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
-        }
+        Err(e) => unavailable("requests", &e),
     }
 }
 
@@ -110,34 +127,18 @@ fn run_json(r: &CatalogRun) -> Value {
 }
 
 /// `GET /api/courses`: every catalog run, the latest first.
-pub(super) async fn courses(State(st): State<Arc<IngressState>>, headers: HeaderMap) -> Response {
-    if let Some(r) = refused(&st, &headers) {
-        return r;
-    }
+async fn courses(State(st): State<Arc<IngressState>>) -> Response {
     match st.store.latest_runs(MAX_RUNS).await {
         Ok(runs) => Json(Value::Array(runs.iter().map(run_json).collect())).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the catalog");
-            error(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
-        }
+        Err(e) => unavailable("catalog", &e),
     }
 }
 
 /// `GET /api/courses/{course_key}`: one run.
-pub(super) async fn course(
-    State(st): State<Arc<IngressState>>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Some(r) = refused(&st, &headers) {
-        return r;
-    }
+async fn course(State(st): State<Arc<IngressState>>, Path(key): Path<String>) -> Response {
     match st.store.catalog_run(&key).await {
         Ok(Some(run)) => Json(run_json(&run)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "no run has that course key"),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the catalog");
-            error(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
-        }
+        Err(e) => unavailable("catalog", &e),
     }
 }

@@ -46,6 +46,7 @@ pub fn router(mode: Mode) -> Router {
                     "ORC_WEBHOOK_SECRET is not set: every webhook delivery will be refused with 401"
                 );
             }
+            let state = Arc::new(state);
             Router::new()
                 .route(
                     "/webhook",
@@ -55,10 +56,8 @@ pub fn router(mode: Mode) -> Router {
                 .route("/healthz", get(ops::healthz))
                 .route("/readyz", get(ops::readyz))
                 .route("/metrics", get(ops::metrics))
-                .route("/api/requests", get(api::requests))
-                .route("/api/courses", get(api::courses))
-                .route("/api/courses/{course_key}", get(api::course))
-                .with_state(Arc::new(state))
+                .merge(api::routes(state.clone()))
+                .with_state(state)
         }
         Mode::Setup(state) => setup::routes(state)
             .route("/healthz", get(ops::healthz_setup))

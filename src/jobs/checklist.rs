@@ -109,17 +109,8 @@ fn marker_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Runs one checklist job.
+/// Runs one checklist job; the worker turns an error into its verdict.
 pub async fn run_checklist_job(
-    bot: &Bot,
-    gh: &GitHub,
-    store: &Store,
-    job: &ChecklistJob,
-) -> JobVerdict {
-    drive(bot, gh, store, job).await.into()
-}
-
-async fn drive(
     bot: &Bot,
     gh: &GitHub,
     store: &Store,

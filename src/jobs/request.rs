@@ -366,17 +366,8 @@ async fn already_ran(store: &Store, job: &RequestJob) -> bool {
         .unwrap_or(false)
 }
 
-/// Runs one request job.
+/// Runs one request job; the worker turns an error into its verdict.
 pub async fn run_request_job(
-    bot: &Bot,
-    gh: &GitHub,
-    store: &Store,
-    job: &RequestJob,
-) -> JobVerdict {
-    drive(bot, gh, store, job).await.into()
-}
-
-async fn drive(
     bot: &Bot,
     gh: &GitHub,
     store: &Store,

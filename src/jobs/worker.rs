@@ -371,12 +371,16 @@ impl Worker {
             JobKind::Checklist => {
                 let payload: ChecklistJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
-                checklist::run_checklist_job(&self.bot, &gh, &self.store, &payload).await
+                checklist::run_checklist_job(&self.bot, &gh, &self.store, &payload)
+                    .await
+                    .into()
             }
             JobKind::Request => {
                 let payload: RequestJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
-                request::run_request_job(&self.bot, &gh, &self.store, &payload).await
+                request::run_request_job(&self.bot, &gh, &self.store, &payload)
+                    .await
+                    .into()
             }
             JobKind::Comment => {
                 let payload: CommentJob = payload_of(job)?;
