@@ -110,7 +110,7 @@ fn marker_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Runs one checklist job; the worker turns an error into its verdict.
-pub async fn run_checklist_job(
+pub async fn run(
     bot: &Bot,
     gh: &GitHub,
     store: &Store,

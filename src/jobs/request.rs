@@ -367,7 +367,7 @@ async fn already_ran(store: &Store, job: &RequestJob) -> bool {
 }
 
 /// Runs one request job; the worker turns an error into its verdict.
-pub async fn run_request_job(
+pub async fn run(
     bot: &Bot,
     gh: &GitHub,
     store: &Store,

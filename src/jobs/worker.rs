@@ -368,20 +368,6 @@ impl Worker {
                     Err(e) => JobVerdict::Retry(e.to_string()),
                 }
             }
-            JobKind::Checklist => {
-                let payload: ChecklistJob = payload_of(job)?;
-                let gh = self.app.for_accounts(payload.installation_id);
-                checklist::run_checklist_job(&self.bot, &gh, &self.store, &payload)
-                    .await
-                    .into()
-            }
-            JobKind::Request => {
-                let payload: RequestJob = payload_of(job)?;
-                let gh = self.app.for_accounts(payload.installation_id);
-                request::run_request_job(&self.bot, &gh, &self.store, &payload)
-                    .await
-                    .into()
-            }
             JobKind::Comment => {
                 let payload: CommentJob = payload_of(job)?;
                 let gh = self.app.for_accounts(payload.installation_id);
@@ -401,6 +387,16 @@ impl Worker {
                     final_attempt,
                 )
                 .await
+            }
+            JobKind::Checklist => {
+                let p: ChecklistJob = payload_of(job)?;
+                let gh = self.app.for_accounts(p.installation_id);
+                checklist::run(&self.bot, &gh, &self.store, &p).await.into()
+            }
+            JobKind::Request => {
+                let p: RequestJob = payload_of(job)?;
+                let gh = self.app.for_accounts(p.installation_id);
+                request::run(&self.bot, &gh, &self.store, &p).await.into()
             }
         })
     }
