@@ -174,7 +174,7 @@ pub async fn github_from_config(config: &Config, client: ClientConfig) -> Result
             let gh = GitHub::app(client, app)?;
             Ok(match installation_id {
                 Some(id) => gh.installation(*id),
-                None => gh.routed_via(&config.settings.xml_org).await?,
+                None => gh.routed_via(&config.settings.xml.org).await?,
             })
         }
         None => Err(CliError::Config(

@@ -204,8 +204,8 @@ async fn on_github(config: &Config, gh: &GitHub, out: &mut Vec<Finding>) {
         .unwrap_or_else(|| "the App's page on GitHub".into());
     let s = &config.settings;
     let mut needed: Vec<(String, &str)> = vec![
-        (s.studio_org.clone(), "the Studio org"),
-        (s.xml_org.clone(), "the XML org"),
+        (s.studio.org.clone(), "the Studio org"),
+        (s.xml.org.clone(), "the XML org"),
     ];
     for r in &config.requests_repos {
         needed.push((r.owner().to_string(), "a requests repo's owner"));
@@ -245,15 +245,15 @@ async fn on_github(config: &Config, gh: &GitHub, out: &mut Vec<Finding>) {
     let mut teams = vec![
         (
             TeamRef {
-                org: s.studio_org.clone(),
-                slug: team_slug(&s.studio_deploy_team),
+                org: s.studio.org.clone(),
+                slug: team_slug(&s.studio.deploy_team),
             },
             "ORC_STUDIO_DEPLOY_TEAM",
         ),
         (
             TeamRef {
-                org: s.xml_org.clone(),
-                slug: team_slug(&s.xml_deploy_team),
+                org: s.xml.org.clone(),
+                slug: team_slug(&s.xml.deploy_team),
             },
             "ORC_XML_DEPLOY_TEAM",
         ),

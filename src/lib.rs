@@ -44,7 +44,9 @@ pub use actions::{
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use command::{help_text, parse_comment, Command, CommandSpec, Invocation, COMMANDS};
-pub use config::{Config, ConfigError, GitHubAuth, Limits, LogFormat, Settings, TeamRef};
+pub use config::{
+    Config, ConfigError, GitHubAuth, KindSettings, Limits, LogFormat, Settings, TeamRef,
+};
 pub use doctor::{diagnose, render as render_findings, Finding, Report as DoctorReport};
 pub use github::api::Committer;
 pub use github::{AppCredentials, ClientConfig, GitHub, GitHubError, RetryPolicy};

@@ -14,8 +14,8 @@ use orcoursetrion::Committer;
 use orcoursetrion::ManualClock;
 use orcoursetrion::Secret;
 use orcoursetrion::{
-    execute, plan, Action, ActionError, Journal, JournalSink, NoJournal, SaveFuture, Settings,
-    StepReport,
+    execute, plan, Action, ActionError, Journal, JournalSink, KindSettings, NoJournal, SaveFuture,
+    Settings, StepReport,
 };
 use orcoursetrion::{ClientConfig, GitHub, GitHubError};
 use orcoursetrion::{Course, Login, Names, OrgName, RepoFullName, TeamName, Term};
@@ -29,10 +29,16 @@ const PRODUCTION: &str = "https://gr:prodpw@lms.example.edu/gitreload";
 fn settings() -> Settings {
     Settings {
         names: Names::new("content-mit", "MITx").expect("names"),
-        studio_org: STUDIO.into(),
-        xml_org: XML.into(),
-        studio_deploy_team: "mitx-studio-export".into(),
-        xml_deploy_team: "mitx-content-deployment".into(),
+        studio: KindSettings {
+            org: STUDIO.into(),
+            deploy_team: "mitx-studio-export".into(),
+            deploy_permission: None,
+        },
+        xml: KindSettings {
+            org: XML.into(),
+            deploy_team: "mitx-content-deployment".into(),
+            deploy_permission: None,
+        },
         staging_gitreload: Some(Secret::new(STAGING)),
         production_gitreload: Some(Secret::new(PRODUCTION)),
         gitreload_secret: Some(Secret::new("hook-signing-secret")),
@@ -40,8 +46,6 @@ fn settings() -> Settings {
             name: "Orcoursetrion".into(),
             email: "orcoursetrion@example.com".into(),
         },
-        studio_deploy_permission: None,
-        xml_deploy_permission: None,
     }
 }
 

@@ -9,6 +9,7 @@
 
 use super::plan::HookTarget;
 use super::{Action, ActionError, CourseRun, Settings};
+use crate::catalog::CourseKind;
 use crate::github::GitHub;
 use crate::naming::{Course, Login, Term};
 
@@ -182,7 +183,8 @@ async fn repo_absent(
     checks: &mut Vec<Check>,
 ) -> Result<(), ActionError> {
     let names = s.names.candidate_repo_names(course, term);
-    for org in [&s.studio_org, &s.xml_org] {
+    for &kind in CourseKind::ALL {
+        let org = s.org_of(kind);
         let mut found = None;
         for name in &names {
             if gh.get_repo(org, name).await?.is_some() {
@@ -194,8 +196,7 @@ async fn repo_absent(
         checks.push(match found {
             None => Check::pass(what),
             Some(repo)
-                if org.as_str() == home
-                    && adoptable.iter().any(|a| a.eq_ignore_ascii_case(&repo)) =>
+                if org == home && adoptable.iter().any(|a| a.eq_ignore_ascii_case(&repo)) =>
             {
                 Check {
                     what: format!("{repo} was made by this bot for {course} {term}"),

@@ -62,10 +62,8 @@ pub async fn scan(gh: &GitHub, s: &Settings) -> Result<Scan, GitHubError> {
         .production_gitreload
         .as_ref()
         .map(|u| u.expose().to_string());
-    for (org, kind) in [
-        (&s.studio_org, CourseKind::Studio),
-        (&s.xml_org, CourseKind::Xml),
-    ] {
+    for &kind in CourseKind::ALL {
+        let org = s.org_of(kind);
         for repo in gh.list_org_repos(org).await? {
             let Some((dotless, term)) = s.names.parse_repo_name(&repo.name) else {
                 continue;

@@ -239,8 +239,8 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             description,
         }) => {
             let name = n.new_repo_name(course, term)?;
-            let org = &s.studio_org;
-            let mut steps = new_repo_steps(org, s.studio_deploy(), &name, description);
+            let org = &s.studio.org;
+            let mut steps = new_repo_steps(org, s.studio.deploy(), &name, description);
             steps.push(gitignore(org, &name));
             steps.push(Step::AddFile {
                 org: org.clone(),
@@ -264,11 +264,11 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 },
             description,
         }) => {
-            let org = &s.studio_org;
+            let org = &s.studio.org;
             let name = n.new_repo_name(course, new_term)?;
             // The new run first; the old run's hooks go last, so a failure
             // on the way leaves production as it was.
-            let mut steps = new_repo_steps(org, s.studio_deploy(), &name, description);
+            let mut steps = new_repo_steps(org, s.studio.deploy(), &name, description);
             steps.push(gitignore(org, &name));
             steps.push(Step::RemoveHooks {
                 repo: RepoTarget::run(org, s, course, term),
@@ -278,9 +278,9 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         Action::ReleaseStudio(CourseRun { course, term })
         | Action::ReleaseXml(CourseRun { course, term }) => {
             let (org, verb) = if matches!(action, Action::ReleaseStudio(_)) {
-                (&s.studio_org, "release_studio")
+                (&s.studio.org, "release_studio")
             } else {
-                (&s.xml_org, "release_xml")
+                (&s.xml.org, "release_xml")
             };
             (
                 format!("{verb} {course} {term}"),
@@ -297,13 +297,13 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             members,
             description,
         }) => {
-            let org = &s.xml_org;
+            let org = &s.xml.org;
             let name = n.new_repo_name(course, term)?;
             let team = team
                 .as_ref()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_else(|| n.team_name(course, term));
-            let mut steps = new_repo_steps(org, s.xml_deploy(), &name, description);
+            let mut steps = new_repo_steps(org, s.xml.deploy(), &name, description);
             steps.push(Step::PutTeam {
                 org: org.clone(),
                 team,
@@ -322,7 +322,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         Action::RerunXml(CourseRun { course, term }) => (
             format!("rerun_xml {course} {term}"),
             vec![Step::RemoveHooks {
-                repo: RepoTarget::run(&s.xml_org, s, course, term),
+                repo: RepoTarget::run(&s.xml.org, s, course, term),
             }],
         ),
         Action::PutTeam(PutTeam {
@@ -357,11 +357,11 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             term,
             new_term,
         }) => {
-            let org = &s.xml_org;
+            let org = &s.xml.org;
             let old = RepoTarget::run(org, s, course, term);
             let name = n.new_repo_name(course, new_term)?;
             // Build the new run completely, then take the old one's hooks off.
-            let mut steps = new_repo_steps(org, s.xml_deploy(), &name, &None);
+            let mut steps = new_repo_steps(org, s.xml.deploy(), &name, &None);
             steps.push(Step::ShallowCopy {
                 src: old.clone(),
                 dst_org: org.clone(),
@@ -373,7 +373,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 from: old.clone(),
                 to_org: org.clone(),
                 to: name.clone(),
-                skip: s.xml_deploy_team.clone(),
+                skip: s.xml.deploy_team.clone(),
             });
             steps.push(Step::AddHook {
                 repo: RepoTarget::exact(org, &name),

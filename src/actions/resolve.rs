@@ -20,11 +20,8 @@ pub struct RunRef {
     pub description: Option<String>,
 }
 
-fn orgs(s: &Settings) -> [(CourseKind, &str); 2] {
-    [
-        (CourseKind::Studio, s.studio_org.as_str()),
-        (CourseKind::Xml, s.xml_org.as_str()),
-    ]
+fn orgs(s: &Settings) -> impl Iterator<Item = (CourseKind, &str)> {
+    CourseKind::ALL.iter().map(|&k| (k, s.org_of(k)))
 }
 
 /// The repo of one run. The catalog's (`known`) first, confirmed with one
@@ -124,7 +121,7 @@ pub async fn find_latest_run(
             "course {course} has a {term} run in both {} and {}; say which one to rerun: \
              `/rerun-studio {course} {term} {new_term}` for the Studio run, or \
              `/rerun-xml {course} {term}` to retire the XML run's hooks",
-            s.studio_org, s.xml_org
+            s.studio.org, s.xml.org
         )));
     }
     Ok(Some(best))
@@ -150,7 +147,7 @@ async fn run_not_found(
     };
     Ok(ActionError::NotFound(format!(
         "no repo for {course} {term} in {} or {}; {known}",
-        s.studio_org, s.xml_org
+        s.studio.org, s.xml.org
     )))
 }
 
@@ -206,7 +203,7 @@ pub async fn resolve_rerun(
             .ok_or_else(|| {
                 ActionError::NotFound(format!(
                     "no run of {course} found in {} or {}",
-                    s.studio_org, s.xml_org
+                    s.studio.org, s.xml.org
                 ))
             })?,
     };

@@ -68,30 +68,44 @@ crate::word_enum::word_enum! {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub names: Names,
-    pub studio_org: String,
-    pub xml_org: String,
-    pub studio_deploy_team: String,
-    pub xml_deploy_team: String,
+    /// `ORC_STUDIO_*`.
+    pub studio: KindSettings,
+    /// `ORC_XML_*`.
+    pub xml: KindSettings,
     pub staging_gitreload: Option<Secret>,
     pub production_gitreload: Option<Secret>,
     pub gitreload_secret: Option<Secret>,
     pub committer: Committer,
+}
+
+/// What the two kinds of course each have: the org their runs live in, and
+/// the team that deploys them.
+#[derive(Debug, Clone)]
+pub struct KindSettings {
+    /// `ORC_STUDIO_ORG` / `ORC_XML_ORG`.
+    pub org: String,
+    /// `ORC_STUDIO_DEPLOY_TEAM` / `ORC_XML_DEPLOY_TEAM`.
+    pub deploy_team: String,
     /// `ORC_STUDIO_DEPLOY_PERMISSION` / `ORC_XML_DEPLOY_PERMISSION`: what the
-    /// deploy teams get on new repos; unset, GitHub gives each team its own
+    /// deploy team gets on new repos; unset, GitHub gives the team its own
     /// permission attribute, as orcoursetrion did.
-    pub studio_deploy_permission: Option<Permission>,
-    pub xml_deploy_permission: Option<Permission>,
+    pub deploy_permission: Option<Permission>,
+}
+
+impl KindSettings {
+    /// The deploy team and the permission to send for it.
+    pub fn deploy(&self) -> (&str, Option<Permission>) {
+        (&self.deploy_team, self.deploy_permission)
+    }
 }
 
 impl Settings {
-    /// The Studio deploy team and the permission to send for it.
-    pub fn studio_deploy(&self) -> (&str, Option<Permission>) {
-        (&self.studio_deploy_team, self.studio_deploy_permission)
-    }
-
-    /// The XML deploy team and the permission to send for it.
-    pub fn xml_deploy(&self) -> (&str, Option<Permission>) {
-        (&self.xml_deploy_team, self.xml_deploy_permission)
+    /// The settings of a kind of course.
+    pub fn of(&self, kind: CourseKind) -> &KindSettings {
+        match kind {
+            CourseKind::Studio => &self.studio,
+            CourseKind::Xml => &self.xml,
+        }
     }
 
     /// The gitreload URL a hook of `target` points at, if configured.
@@ -104,10 +118,7 @@ impl Settings {
 
     /// The org that holds the runs of a kind of course.
     pub fn org_of(&self, kind: CourseKind) -> &str {
-        match kind {
-            CourseKind::Studio => &self.studio_org,
-            CourseKind::Xml => &self.xml_org,
-        }
+        &self.of(kind).org
     }
 }
 
@@ -259,12 +270,16 @@ impl Config {
             }
             v
         };
-        let studio_org = org(&mut r, "ORC_STUDIO_ORG", "MITx-Studio2LMS");
-        let xml_org = org(&mut r, "ORC_XML_ORG", "mitx");
-        let studio_deploy_team = r.or("ORC_STUDIO_DEPLOY_TEAM", "mitx-studio-export");
-        let xml_deploy_team = r.or("ORC_XML_DEPLOY_TEAM", "mitx-content-deployment");
-        let studio_deploy_permission = r.permission("ORC_STUDIO_DEPLOY_PERMISSION");
-        let xml_deploy_permission = r.permission("ORC_XML_DEPLOY_PERMISSION");
+        let studio = KindSettings {
+            org: org(&mut r, "ORC_STUDIO_ORG", "MITx-Studio2LMS"),
+            deploy_team: r.or("ORC_STUDIO_DEPLOY_TEAM", "mitx-studio-export"),
+            deploy_permission: r.permission("ORC_STUDIO_DEPLOY_PERMISSION"),
+        };
+        let xml = KindSettings {
+            org: org(&mut r, "ORC_XML_ORG", "mitx"),
+            deploy_team: r.or("ORC_XML_DEPLOY_TEAM", "mitx-content-deployment"),
+            deploy_permission: r.permission("ORC_XML_DEPLOY_PERMISSION"),
+        };
         let staging_gitreload = r.url("ORC_STAGING_GITRELOAD");
         let production_gitreload = r.url("ORC_PRODUCTION_GITRELOAD");
         // A comma list on an LMS host (`orcoursetrion gitreload` accepts each,
@@ -355,12 +370,8 @@ impl Config {
             auth,
             settings: Settings {
                 names,
-                studio_org,
-                xml_org,
-                studio_deploy_team,
-                xml_deploy_team,
-                studio_deploy_permission,
-                xml_deploy_permission,
+                studio,
+                xml,
                 staging_gitreload,
                 production_gitreload,
                 gitreload_secret,
@@ -399,8 +410,8 @@ mod tests {
     fn defaults_follow_orcoursetrion() {
         let c = Config::from_vars(&vars(&[("ORC_GH_OAUTH2_TOKEN", "t")])).expect("config");
         assert_eq!(c.api_url, "https://api.github.com");
-        assert_eq!(c.settings.studio_org, "MITx-Studio2LMS");
-        assert_eq!(c.settings.xml_org, "mitx");
+        assert_eq!(c.settings.studio.org, "MITx-Studio2LMS");
+        assert_eq!(c.settings.xml.org, "mitx");
         assert!(matches!(c.auth, Some(GitHubAuth::Token(_))));
         assert_eq!(c.port, 8080);
     }

@@ -72,8 +72,8 @@ impl Run<'_> {
             Command::Help { topic } => {
                 let s = &self.bot.settings;
                 let here = replies::HelpContext {
-                    studio_org: &s.studio_org,
-                    xml_org: &s.xml_org,
+                    studio_org: &s.studio.org,
+                    xml_org: &s.xml.org,
                     requests_repo: &self.job.repo,
                     operators: self.bot.operators_team.as_ref(),
                 };

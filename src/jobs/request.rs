@@ -240,7 +240,7 @@ async fn check(
         (Ok(c), Ok(t)) => Some(s.names.team_name(&c, &t)),
         _ => None,
     };
-    let line = request.command_line(team.as_deref().map(|t| (s.xml_org.as_str(), t)));
+    let line = request.command_line(team.as_deref().map(|t| (s.xml.org.as_str(), t)));
     let parsed = command::parse_comment(&line)
         .into_iter()
         .next()
