@@ -36,6 +36,7 @@ crate::on_both_backends!(
         duplicate_inside_one_batch_is_stored_once,
         jobless_deliveries_share_one_statement_and_a_redelivery_requeues,
         a_failing_write_does_not_fail_its_batch_neighbours,
+        a_job_that_fails_in_a_batch_of_deliveries_stores_nothing_of_its_own,
         job_lifecycle_with_journal_retry_and_audit,
         upsert_run_creates_then_updates,
         closed_store_refuses_writes_and_pings,
@@ -249,6 +250,53 @@ async fn a_failing_write_does_not_fail_its_batch_neighbours(db: TestDb) {
     let stats = store.write_stats();
     assert_eq!(stats.failed_batches, 1);
     assert_eq!(store.delivery_count().await.expect("count"), 2);
+}
+
+/// A batch of deliveries shares one INSERT of their jobs: when that INSERT
+/// fails, the batch rolls back and each write is tried alone, so one
+/// delivery's bad job loses neither the other deliveries nor their jobs, and
+/// its own delivery is not half stored.
+async fn a_job_that_fails_in_a_batch_of_deliveries_stores_nothing_of_its_own(db: TestDb) {
+    let (store, _) = manual_store(db).await;
+    let poison: &[&str] = match store.backend() {
+        Backend::Sqlite => &["CREATE TRIGGER poison BEFORE INSERT ON jobs \
+             WHEN NEW.payload LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"],
+        Backend::Postgres => &[
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.payload LIKE '%poison%' THEN RAISE EXCEPTION 'poisoned'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION poison()",
+        ],
+    };
+    for &sql in poison {
+        q(sql).execute(&store.inner.read).await.expect("trigger");
+    }
+    let bad = NewJob {
+        payload: json!({"body": "poison"}),
+        ..job(2)
+    };
+    let (a, b, c) = tokio::join!(
+        store.record_delivery(delivery("fine-1"), vec![job(1)]),
+        store.record_delivery(delivery("poisoned"), vec![bad]),
+        store.record_delivery(delivery("fine-2"), vec![job(3)]),
+    );
+    assert_eq!(a.expect("a"), DeliveryOutcome::Stored { jobs: 1 });
+    assert!(matches!(b, Err(StoreError::Db(_))), "{b:?}");
+    assert_eq!(c.expect("c"), DeliveryOutcome::Stored { jobs: 1 });
+    assert_eq!(
+        store.write_stats().failed_batches,
+        1,
+        "one batch, rolled back"
+    );
+    assert_eq!(store.delivery_count().await.expect("count"), 2);
+    assert!(store.delivery("poisoned").await.expect("read").is_none());
+    for id in ["fine-1", "fine-2"] {
+        assert_eq!(
+            store.jobs_of_delivery(id).await.expect("jobs").len(),
+            1,
+            "{id}"
+        );
+    }
 }
 
 async fn job_lifecycle_with_journal_retry_and_audit(db: TestDb) {
