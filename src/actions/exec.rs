@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::git::{self, GitError};
-use super::plan::{Plan, RepoTarget, Step};
+use super::plan::{Plan, RepoTarget, Step, TeamStep};
 use super::{ActionError, ActionResult, Journal, JournalError, Outcome, Settings};
 use crate::github::types::{Permission, Repo};
 use crate::github::{GitHub, GitHubError};
@@ -209,24 +209,7 @@ async fn run_step(
             }
             Err(not_found(repo))
         }
-        Step::PutTeam {
-            org,
-            team,
-            permission,
-            members,
-            repo,
-        } => {
-            put_team(
-                gh,
-                org,
-                team,
-                *permission,
-                members.as_deref(),
-                repo.as_deref(),
-                in_doubt,
-            )
-            .await
-        }
+        Step::PutTeam(t) => put_team(gh, t, in_doubt).await,
         Step::ShallowCopy {
             src,
             dst_org,
@@ -357,15 +340,15 @@ async fn grant_team(
 /// so updating one costs the refused create, the member list and the
 /// membership changes; only if that slug is unknown (a team renamed since)
 /// is the team looked up by name.
-async fn put_team(
-    gh: &GitHub,
-    org: &str,
-    team: &str,
-    permission: Permission,
-    members: Option<&[String]>,
-    repo: Option<&str>,
-    in_doubt: bool,
-) -> Result<Outcome, ActionError> {
+async fn put_team(gh: &GitHub, t: &TeamStep, in_doubt: bool) -> Result<Outcome, ActionError> {
+    let TeamStep {
+        org,
+        team,
+        permission,
+        members,
+        repo,
+    } = t;
+    let (permission, members, repo) = (*permission, members.as_deref(), repo.as_deref());
     let existing = if in_doubt {
         gh.find_team(org, team).await?
     } else {

@@ -42,6 +42,18 @@ impl RepoTarget {
     }
 }
 
+/// Create a team or bring it up to date: its access to a repo, and exactly
+/// these members when they are given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamStep {
+    pub org: String,
+    pub team: String,
+    pub permission: Permission,
+    pub members: Option<Vec<String>>,
+    /// Also give the team `permission` on this repo of `org`.
+    pub repo: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     CreateRepo {
@@ -70,14 +82,7 @@ pub enum Step {
         repo: RepoTarget,
         target: HookTarget,
     },
-    PutTeam {
-        org: String,
-        team: String,
-        permission: Permission,
-        members: Option<Vec<String>>,
-        /// Also give the team `permission` on this repo of `org`.
-        repo: Option<String>,
-    },
+    PutTeam(TeamStep),
     ShallowCopy {
         src: RepoTarget,
         dst_org: String,
@@ -119,25 +124,20 @@ impl Step {
                 target.label(),
                 repo.display()
             ),
-            Step::PutTeam {
-                org,
-                team,
-                permission,
-                members,
-                repo,
-            } => {
+            Step::PutTeam(t) => {
+                let (org, team, permission) = (&t.org, &t.team, t.permission);
                 let mut s = format!(
                     "create or update team \"{team}\" in {org} ({} when created)",
                     permission.as_str()
                 );
-                if let Some(m) = members {
+                if let Some(m) = &t.members {
                     if m.is_empty() {
                         s.push_str(", membership set to nobody");
                     } else {
                         s.push_str(&format!(", membership set to exactly {}", m.join(", ")));
                     }
                 }
-                if let Some(r) = repo {
+                if let Some(r) = &t.repo {
                     s.push_str(&format!(
                         ", with {} access to {org}/{r}",
                         permission.as_str()
@@ -304,7 +304,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_else(|| n.team_name(course, term));
             let mut steps = new_repo_steps(org, s.xml.deploy(), &name, description);
-            steps.push(Step::PutTeam {
+            steps.push(Step::PutTeam(TeamStep {
                 org: org.clone(),
                 team,
                 permission: Permission::Push,
@@ -312,7 +312,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                     .as_ref()
                     .map(|m| m.iter().map(|l| l.as_str().to_string()).collect()),
                 repo: Some(name.clone()),
-            });
+            }));
             steps.push(Step::AddHook {
                 repo: RepoTarget::exact(org, &name),
                 target: HookTarget::Staging,
@@ -332,7 +332,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             members,
         }) => (
             format!("put_team {org} {team}"),
-            vec![Step::PutTeam {
+            vec![Step::PutTeam(TeamStep {
                 org: org.as_str().to_string(),
                 team: team.as_str().to_string(),
                 permission: Permission::from_read_only(*read_only),
@@ -340,7 +340,7 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
                     .as_ref()
                     .map(|m| m.iter().map(|l| l.as_str().to_string()).collect()),
                 repo: None,
-            }],
+            })],
         ),
         Action::ShallowCopyRepo(ShallowCopyRepo { src, dst, branch }) => (
             format!("shallow_copy_repo {src} → {dst}"),
