@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::git::{self, GitError};
-use super::plan::{Plan, RepoTarget, Step, TeamStep};
+use super::plan::{CopyStep, Plan, RepoTarget, Step, TeamStep};
 use super::{ActionError, ActionResult, Journal, JournalError, Outcome, Settings};
 use crate::github::types::{Permission, Repo};
 use crate::github::{GitHub, GitHubError};
@@ -210,67 +210,7 @@ async fn run_step(
             Err(not_found(repo))
         }
         Step::PutTeam(t) => put_team(gh, t, in_doubt).await,
-        Step::ShallowCopy {
-            src,
-            dst_org,
-            dst,
-            branch,
-            retarget,
-        } => {
-            let mut src_repo = None;
-            for name in &src.names {
-                if let Some(r) = gh.get_repo(&src.org, name).await? {
-                    src_repo = Some(r);
-                    break;
-                }
-            }
-            let src_repo = src_repo.ok_or_else(|| not_found(src))?;
-            let dst_full = format!("{dst_org}/{dst}");
-            let copied = Outcome::Copied {
-                src: src_repo.full_name.clone(),
-                dst: dst_full.clone(),
-            };
-            // A course copy that got as far as its course.xml is in place: the
-            // copy is one commit, pushed at once.
-            if in_doubt && retarget.is_some() && gh.file_exists(dst_org, dst, "course.xml").await? {
-                return Ok(copied);
-            }
-            let known = done.iter().find_map(|o| match o {
-                Outcome::RepoCreated {
-                    full_name,
-                    clone_url: Some(url),
-                    ..
-                } if full_name.eq_ignore_ascii_case(&dst_full) => Some(url.clone()),
-                _ => None,
-            });
-            let dst_url = match known {
-                Some(u) => u,
-                None => gh
-                    .get_repo(dst_org, dst)
-                    .await?
-                    .and_then(|r| r.clone_url)
-                    .ok_or_else(|| {
-                        ActionError::GitHub(GitHubError::repo_not_found(dst_org, dst))
-                    })?,
-            };
-            let src_url = src_repo.clone_url.clone().ok_or_else(|| {
-                ActionError::Git(GitError(format!("{} has no clone URL", src_repo.full_name)))
-            })?;
-            let src_token = gh.token_for_git(&src.org).await?;
-            let dst_token = gh.token_for_git(dst_org).await?;
-            git::shallow_copy(&git::CopyRequest {
-                src_url: &src_url,
-                dst_url: &dst_url,
-                branch: branch.as_ref(),
-                committer: &s.committer,
-                src_token: Some(&src_token),
-                dst_token: Some(&dst_token),
-                retarget: retarget.as_ref().map(|(old, new)| (old, new)),
-                source_label: &src_repo.full_name,
-            })
-            .await?;
-            Ok(copied)
-        }
+        Step::ShallowCopy(c) => shallow_copy(gh, s, c, done, in_doubt).await,
         Step::CopyTeams {
             from,
             to_org,
@@ -330,6 +270,76 @@ async fn grant_team(
         }
         other => Ok(other?),
     }
+}
+
+/// Copies the first of `c.src`'s names that exists into `c.dst`, without its
+/// history. In doubt, a course copy that has its course.xml is done: the copy
+/// is one commit, pushed at once.
+async fn shallow_copy(
+    gh: &GitHub,
+    s: &Settings,
+    c: &CopyStep,
+    done: &[Outcome],
+    in_doubt: bool,
+) -> Result<Outcome, ActionError> {
+    let CopyStep {
+        src,
+        dst_org,
+        dst,
+        branch,
+        retarget,
+    } = c;
+    let mut src_repo = None;
+    for name in &src.names {
+        if let Some(r) = gh.get_repo(&src.org, name).await? {
+            src_repo = Some(r);
+            break;
+        }
+    }
+    let src_repo = src_repo.ok_or_else(|| not_found(src))?;
+    let dst_full = format!("{dst_org}/{dst}");
+    let copied = Outcome::Copied {
+        src: src_repo.full_name.clone(),
+        dst: dst_full.clone(),
+    };
+    // A course copy that got as far as its course.xml is in place: the
+    // copy is one commit, pushed at once.
+    if in_doubt && retarget.is_some() && gh.file_exists(dst_org, dst, "course.xml").await? {
+        return Ok(copied);
+    }
+    let known = done.iter().find_map(|o| match o {
+        Outcome::RepoCreated {
+            full_name,
+            clone_url: Some(url),
+            ..
+        } if full_name.eq_ignore_ascii_case(&dst_full) => Some(url.clone()),
+        _ => None,
+    });
+    let dst_url = match known {
+        Some(u) => u,
+        None => gh
+            .get_repo(dst_org, dst)
+            .await?
+            .and_then(|r| r.clone_url)
+            .ok_or_else(|| ActionError::GitHub(GitHubError::repo_not_found(dst_org, dst)))?,
+    };
+    let src_url = src_repo.clone_url.clone().ok_or_else(|| {
+        ActionError::Git(GitError(format!("{} has no clone URL", src_repo.full_name)))
+    })?;
+    let src_token = gh.token_for_git(&src.org).await?;
+    let dst_token = gh.token_for_git(dst_org).await?;
+    git::shallow_copy(&git::CopyRequest {
+        src_url: &src_url,
+        dst_url: &dst_url,
+        branch: branch.as_ref(),
+        committer: &s.committer,
+        src_token: Some(&src_token),
+        dst_token: Some(&dst_token),
+        retarget: retarget.as_ref().map(|(old, new)| (old, new)),
+        source_label: &src_repo.full_name,
+    })
+    .await?;
+    Ok(copied)
 }
 
 /// orcoursetrion's put_team: create the team (pull or push) unless it exists,

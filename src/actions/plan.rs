@@ -54,6 +54,17 @@ pub struct TeamStep {
     pub repo: Option<String>,
 }
 
+/// Copy a repo's files, without its history, into a new repo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyStep {
+    pub src: RepoTarget,
+    pub dst_org: String,
+    pub dst: String,
+    pub branch: Option<Branch>,
+    /// An XML rerun: the copy is moved from the old term to the new.
+    pub retarget: Option<(Term, Term)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     CreateRepo {
@@ -83,14 +94,7 @@ pub enum Step {
         target: HookTarget,
     },
     PutTeam(TeamStep),
-    ShallowCopy {
-        src: RepoTarget,
-        dst_org: String,
-        dst: String,
-        branch: Option<Branch>,
-        /// An XML rerun: the copy is moved from the old term to the new.
-        retarget: Option<(Term, Term)>,
-    },
+    ShallowCopy(CopyStep),
     /// Give every team with push access to `from` (but `skip`, the deploy
     /// team, which has its own step) push access to `to`.
     CopyTeams {
@@ -145,20 +149,16 @@ impl Step {
                 }
                 s
             }
-            Step::ShallowCopy {
-                src,
-                dst_org,
-                dst,
-                branch,
-                retarget,
-            } => format!(
-                "copy {}{} into {dst_org}/{dst} without history{}",
-                src.display(),
-                branch
+            Step::ShallowCopy(c) => format!(
+                "copy {}{} into {}/{} without history{}",
+                c.src.display(),
+                c.branch
                     .as_ref()
                     .map(|b| format!(" (branch {b})"))
                     .unwrap_or_default(),
-                retarget
+                c.dst_org,
+                c.dst,
+                c.retarget
                     .as_ref()
                     .map(|(old, new)| format!(", the course moved from {old} to {new}"))
                     .unwrap_or_default()
@@ -344,13 +344,13 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
         ),
         Action::ShallowCopyRepo(ShallowCopyRepo { src, dst, branch }) => (
             format!("shallow_copy_repo {src} → {dst}"),
-            vec![Step::ShallowCopy {
+            vec![Step::ShallowCopy(CopyStep {
                 src: RepoTarget::exact(src.owner().as_str(), src.name()),
                 dst_org: dst.owner().to_string(),
                 dst: dst.name().to_string(),
                 branch: branch.clone(),
                 retarget: None,
-            }],
+            })],
         ),
         Action::RerunXmlCourse(RerunXmlCourse {
             course,
@@ -362,13 +362,13 @@ pub fn plan(action: &Action, s: &Settings) -> Result<Plan, ActionError> {
             let name = n.new_repo_name(course, new_term)?;
             // Build the new run completely, then take the old one's hooks off.
             let mut steps = new_repo_steps(org, s.xml.deploy(), &name, &None);
-            steps.push(Step::ShallowCopy {
+            steps.push(Step::ShallowCopy(CopyStep {
                 src: old.clone(),
                 dst_org: org.clone(),
                 dst: name.clone(),
                 branch: None,
                 retarget: Some((term.clone(), new_term.clone())),
-            });
+            }));
             steps.push(Step::CopyTeams {
                 from: old.clone(),
                 to_org: org.clone(),
