@@ -87,7 +87,7 @@ pub(super) fn text(status: StatusCode, msg: &'static str) -> Response {
 }
 
 /// The metrics labels (event, outcome) and the response of a request.
-type Refused = (String, &'static str, Response);
+type Handled = (String, &'static str, Response);
 
 /// The event label of a request refused before its event is known.
 fn unknown() -> String {
@@ -96,7 +96,7 @@ fn unknown() -> String {
 
 /// A body refused unread or unverified, logged once, answered as
 /// [`BodyRefusal::answer`] says.
-fn refuse(refusal: BodyRefusal) -> Refused {
+fn refuse(refusal: BodyRefusal) -> Handled {
     let (status, outcome, reason) = refusal.answer();
     tracing::warn!(outcome, "webhook refused: {reason}");
     let body = format!("{reason}\n");
@@ -104,7 +104,7 @@ fn refuse(refusal: BodyRefusal) -> Refused {
 }
 
 /// A verified delivery without a usable `name` header.
-fn bad_header(name: &'static str) -> Refused {
+fn bad_header(name: &'static str) -> Handled {
     tracing::warn!("webhook refused: missing or invalid {name}");
     let body = format!("missing or invalid {name} header\n");
     (
@@ -133,7 +133,7 @@ pub(super) async fn webhook(
 }
 
 /// Returns the metrics labels (event, outcome) and the response.
-async fn handle(st: &IngressState, headers: &HeaderMap, body: Body) -> Refused {
+async fn handle(st: &IngressState, headers: &HeaderMap, body: Body) -> Handled {
     // Refuse an announced oversize body before reading any of it.
     let announced = header(headers, CONTENT_LENGTH.as_str())
         .and_then(|v| v.parse::<u64>().ok())
