@@ -97,8 +97,14 @@ fn unknown() -> String {
 /// A body refused unread or unverified, logged once, answered as
 /// [`BodyRefusal::answer`] says.
 fn refuse(refusal: BodyRefusal) -> Handled {
-    let (status, outcome, reason) = refusal.answer();
+    let (_, outcome, reason) = refusal.answer();
     tracing::warn!(outcome, "webhook refused: {reason}");
+    refused_quietly(refusal)
+}
+
+/// [`refuse`] without the log line.
+fn refused_quietly(refusal: BodyRefusal) -> Handled {
+    let (status, outcome, reason) = refusal.answer();
     let body = format!("{reason}\n");
     (unknown(), outcome, (status, body).into_response())
 }
@@ -143,12 +149,7 @@ async fn handle(st: &IngressState, headers: &HeaderMap, body: Body) -> Handled {
     }
     // No secret configured: refuse everything, quietly (router() said so once).
     if st.secrets.is_empty() {
-        let (status, outcome, reason) = BodyRefusal::Forged.answer();
-        return (
-            unknown(),
-            outcome,
-            (status, format!("{reason}\n")).into_response(),
-        );
+        return refused_quietly(BodyRefusal::Forged);
     }
     // No usable signature header: refuse before reading the body.
     let Some(signature) = header(headers, SIGNATURE_HEADER).and_then(parse_signature) else {
