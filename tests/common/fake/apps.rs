@@ -22,10 +22,7 @@ pub(crate) fn router(s: S) -> Router {
         .route("/app/hook/deliveries", get(list_deliveries))
         .route("/app/hook/deliveries/{id}/attempts", post(redeliver))
         .route("/orgs/{org}/installation", get(get_org_installation))
-        .route(
-            "/repos/{owner}/{repo}/installation",
-            get(get_repo_installation),
-        )
+        .route(&repo("/installation"), get(get_repo_installation))
         .route(
             "/app-manifests/{code}/conversions",
             post(manifest_conversion),
@@ -36,9 +33,9 @@ pub(crate) fn router(s: S) -> Router {
         .route("/orgs/{org}", get(get_org))
         // Repos.
         .route("/orgs/{org}/repos", get(list_org_repos).post(create_repo))
-        .route("/repos/{owner}/{repo}", get(get_repo).delete(delete_repo))
+        .route(&repo(""), get(get_repo).delete(delete_repo))
         .route(
-            "/repos/{owner}/{repo}/collaborators/{user}/permission",
+            &repo("/collaborators/{user}/permission"),
             get(get_permission),
         )
         // Teams.
@@ -48,7 +45,7 @@ pub(crate) fn router(s: S) -> Router {
             get(get_team).patch(update_team).delete(delete_team),
         )
         .route("/orgs/{org}/teams/{slug}/repos", get(list_team_repos))
-        .route("/repos/{owner}/{repo}/teams", get(list_repo_teams))
+        .route(&repo("/teams"), get(list_repo_teams))
         .route(
             "/orgs/{org}/teams/{slug}/repos/{owner}/{repo}",
             get(check_team_repo)
@@ -63,69 +60,62 @@ pub(crate) fn router(s: S) -> Router {
                 .delete(delete_membership),
         )
         // Commit statuses.
-        .route("/repos/{owner}/{repo}/statuses/{sha}", post(create_status))
+        .route(&repo("/statuses/{sha}"), post(create_status))
         // Hooks.
-        .route(
-            "/repos/{owner}/{repo}/hooks",
-            get(list_hooks).post(create_hook),
-        )
-        .route(
-            "/repos/{owner}/{repo}/hooks/{id}",
-            get(get_hook).delete(delete_hook),
-        )
+        .route(&repo("/hooks"), get(list_hooks).post(create_hook))
+        .route(&repo("/hooks/{id}"), get(get_hook).delete(delete_hook))
         // Contents.
-        .route("/repos/{owner}/{repo}/contents", get(get_contents_root))
+        .route(&repo("/contents"), get(get_contents_root))
         .route(
-            "/repos/{owner}/{repo}/contents/{*path}",
+            &repo("/contents/{*path}"),
             get(get_contents).put(put_contents),
         )
         // Labels.
+        .route(&repo("/labels"), get(list_labels).post(create_label))
+        .route(&repo("/issues/{number}/labels"), post(add_issue_labels))
         .route(
-            "/repos/{owner}/{repo}/labels",
-            get(list_labels).post(create_label),
-        )
-        .route(
-            "/repos/{owner}/{repo}/issues/{number}/labels",
-            post(add_issue_labels),
-        )
-        .route(
-            "/repos/{owner}/{repo}/issues/{number}/labels/{name}",
+            &repo("/issues/{number}/labels/{name}"),
             axum::routing::delete(remove_issue_label),
         )
         // Issues, comments, reactions.
         .route(
-            "/repos/{owner}/{repo}/issues/{number}",
+            &repo("/issues/{number}"),
             get(get_issue).patch(update_issue),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/{number}/comments",
+            &repo("/issues/{number}/comments"),
             get(list_comments).post(create_comment),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/{number}/reactions",
+            &repo("/issues/{number}/reactions"),
             get(list_reactions::<ON_ISSUE>).post(create_reaction::<ON_ISSUE>),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/comments/{id}",
+            &repo("/issues/comments/{id}"),
             get(get_comment)
                 .patch(update_comment)
                 .delete(delete_comment),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+            &repo("/issues/comments/{id}/reactions"),
             get(list_reactions::<ON_COMMENT>).post(create_reaction::<ON_COMMENT>),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/{number}/reactions/{reaction_id}",
+            &repo("/issues/{number}/reactions/{reaction_id}"),
             axum::routing::delete(delete_reaction::<ON_ISSUE>),
         )
         .route(
-            "/repos/{owner}/{repo}/issues/comments/{id}/reactions/{reaction_id}",
+            &repo("/issues/comments/{id}/reactions/{reaction_id}"),
             axum::routing::delete(delete_reaction::<ON_COMMENT>),
         )
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(s.clone(), gate))
         .with_state(s)
+}
+
+/// A path below a repository: `/repos/{owner}/{repo}` then `tail`.
+fn repo(tail: &str) -> String {
+    format!("/repos/{{owner}}/{{repo}}{tail}")
 }
 
 pub(crate) type Who = Extension<Identity>;
@@ -252,12 +242,7 @@ pub(crate) async fn list_installation_repos(
 pub(crate) async fn get_user(State(s): State<S>, P(user): P<String>) -> R {
     let v = s.with(|w| {
         if let Some(u) = w.user(&user) {
-            Some(user_json(
-                &s,
-                &u.login,
-                u.id,
-                if u.bot { "Bot" } else { "User" },
-            ))
+            Some(user_json(&s, &u.login, u.id, u.kind.user_type()))
         } else {
             w.org(&user).map(|o| org_json(&s, w, o))
         }

@@ -153,7 +153,7 @@ pub(crate) async fn get_permission(State(s): State<S>, P((owner, repo, user)): P
             _ => "none",
         };
         let rank = ["none", "read", "triage", "write", "maintain", "admin"].iter().position(|r| *r == role).unwrap_or(0);
-        let mut user_v = user_json(&s, &u.login, u.id, if u.bot { "Bot" } else { "User" });
+        let mut user_v = user_json(&s, &u.login, u.id, u.kind.user_type());
         user_v["permissions"] = json!({
             "admin": rank >= 5, "maintain": rank >= 4, "push": rank >= 3, "triage": rank >= 2, "pull": rank >= 1
         });

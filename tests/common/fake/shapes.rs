@@ -41,16 +41,13 @@ pub(crate) fn user_json(s: &Shared, login: &str, id: u64, kind: &str) -> Value {
 
 /// The simple-user object of a login (a user, the bot, or an org).
 pub(crate) fn login_json(s: &Shared, w: &World, login: &str) -> Value {
-    if let Some(u) = w.user(login) {
-        user_json(s, &u.login, u.id, if u.bot { "Bot" } else { "User" })
-    } else if let Some(o) = w.org(login) {
-        user_json(s, &o.login, o.id, "Organization")
-    } else {
-        user_json(s, login, 0, "User")
+    match w.account(login) {
+        Some(a) => user_json(s, &a.login, a.id, a.kind.user_type()),
+        None => user_json(s, login, 0, "User"),
     }
 }
 
-pub(crate) fn org_json(s: &Shared, w: &World, o: &OrgRec) -> Value {
+pub(crate) fn org_json(s: &Shared, w: &World, o: &AccountRec) -> Value {
     let url = format!("{}/orgs/{}", s.base, o.login);
     let repos = w
         .repos
@@ -375,7 +372,9 @@ pub(crate) fn issue_json(s: &Shared, w: &World, rec: &RepoRec, i: &IssueRec) -> 
 pub(crate) fn comment_json(s: &Shared, w: &World, c: &CommentRec) -> Value {
     let rec = &w.repos[&c.repo_id];
     let api = format!("{}/repos/{}/issues", s.base, rec.repo.full_name);
-    let bot = w.user(&c.author).is_some_and(|u| u.bot);
+    let bot = w
+        .user(&c.author)
+        .is_some_and(|u| u.kind == AccountKind::Bot);
     json!({
         "id": c.id,
         "node_id": node_id("IssueComment", c.id),

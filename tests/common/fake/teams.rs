@@ -327,7 +327,7 @@ pub(crate) async fn put_membership(
         let id = team_of(w, &org, &slug)?;
         let login = w
             .user(&user)
-            .filter(|u| !u.bot)
+            .filter(|u| u.kind != AccountKind::Bot)
             .ok_or_else(not_found)?
             .login
             .clone();

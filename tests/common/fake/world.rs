@@ -8,16 +8,31 @@ use super::*;
 // The world
 // ---------------------------------------------------------------------------
 
-pub(crate) struct OrgRec {
+/// A user or an organization. On GitHub both share one namespace of
+/// logins, compared case-insensitively, so the fake keeps them in one map.
+pub(crate) struct AccountRec {
     pub(crate) id: u64,
     pub(crate) login: String,
+    pub(crate) kind: AccountKind,
     pub(crate) created_at: DateTime<Utc>,
 }
 
-pub(crate) struct UserRec {
-    pub(crate) id: u64,
-    pub(crate) login: String,
-    pub(crate) bot: bool,
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountKind {
+    User,
+    Bot,
+    Org,
+}
+
+impl AccountKind {
+    /// The `type` GitHub gives a user object (`owner`, `user`, `sender`).
+    pub(crate) fn user_type(self) -> &'static str {
+        match self {
+            AccountKind::User => "User",
+            AccountKind::Bot => "Bot",
+            AccountKind::Org => "Organization",
+        }
+    }
 }
 
 pub(crate) struct RepoRec {
@@ -103,8 +118,8 @@ pub(crate) struct FaultRule {
 /// All state of the fake. One instance behind a std `Mutex`.
 pub(crate) struct World {
     pub(crate) next_id: u64,
-    pub(crate) orgs: BTreeMap<String, OrgRec>,
-    pub(crate) users: BTreeMap<String, UserRec>,
+    /// Lowercase login → account.
+    pub(crate) accounts: BTreeMap<String, AccountRec>,
     pub(crate) repos: BTreeMap<u64, RepoRec>,
     pub(crate) teams: BTreeMap<u64, TeamRec>,
     pub(crate) comments: BTreeMap<u64, CommentRec>,
@@ -141,8 +156,7 @@ impl World {
     pub(crate) fn new() -> World {
         let mut w = World {
             next_id: 1_000_001,
-            orgs: BTreeMap::new(),
-            users: BTreeMap::new(),
+            accounts: BTreeMap::new(),
             repos: BTreeMap::new(),
             teams: BTreeMap::new(),
             comments: BTreeMap::new(),
@@ -166,10 +180,7 @@ impl World {
             refuse_redeliveries: 0,
             redelivery_requests: Vec::new(),
         };
-        w.add_user(BOT_LOGIN);
-        if let Some(bot) = w.users.get_mut(&BOT_LOGIN.to_lowercase()) {
-            bot.bot = true;
-        }
+        w.add_account(BOT_LOGIN, AccountKind::Bot);
         w
     }
 
@@ -178,36 +189,37 @@ impl World {
         fresh(&mut self.next_id)
     }
 
-    pub(crate) fn org(&self, login: &str) -> Option<&OrgRec> {
-        self.orgs.get(&login.to_lowercase())
+    pub(crate) fn org(&self, login: &str) -> Option<&AccountRec> {
+        self.account(login).filter(|a| a.kind == AccountKind::Org)
     }
 
-    /// Logins are keyed case-insensitively, as GitHub's are; adding one
-    /// that exists returns its id.
+    /// A user or a bot, not an organization.
+    pub(crate) fn user(&self, login: &str) -> Option<&AccountRec> {
+        self.account(login).filter(|a| a.kind != AccountKind::Org)
+    }
+
+    pub(crate) fn account(&self, login: &str) -> Option<&AccountRec> {
+        self.accounts.get(&login.to_lowercase())
+    }
+
     pub(crate) fn add_org(&mut self, login: &str) -> u64 {
-        let next = &mut self.next_id;
-        self.orgs
-            .entry(login.to_lowercase())
-            .or_insert_with(|| OrgRec {
-                id: fresh(next),
-                login: login.to_string(),
-                created_at: Utc::now(),
-            })
-            .id
-    }
-
-    pub(crate) fn user(&self, login: &str) -> Option<&UserRec> {
-        self.users.get(&login.to_lowercase())
+        self.add_account(login, AccountKind::Org)
     }
 
     pub(crate) fn add_user(&mut self, login: &str) -> u64 {
+        self.add_account(login, AccountKind::User)
+    }
+
+    /// Adding a login that exists returns its id and leaves its kind.
+    fn add_account(&mut self, login: &str, kind: AccountKind) -> u64 {
         let next = &mut self.next_id;
-        self.users
+        self.accounts
             .entry(login.to_lowercase())
-            .or_insert_with(|| UserRec {
+            .or_insert_with(|| AccountRec {
                 id: fresh(next),
                 login: login.to_string(),
-                bot: false,
+                kind,
+                created_at: Utc::now(),
             })
             .id
     }
@@ -321,7 +333,7 @@ impl World {
         let Some(r) = self.repos.get(&repo_id) else {
             return "NONE";
         };
-        if self.user(login).is_some_and(|u| u.bot) {
+        if self.user(login).is_some_and(|u| u.kind == AccountKind::Bot) {
             return "NONE";
         }
         let lc = login.to_lowercase();
