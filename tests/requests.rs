@@ -7,33 +7,54 @@ mod common;
 
 use common::tester::{Tester, REQ_OWNER, REQ_REPO, XML};
 
-/// The shipped form as GitHub renders it.
-fn form(
-    request: &str,
-    kind: &str,
-    course: &str,
-    term: &str,
-    new_term: &str,
-    members: &str,
-) -> String {
-    [
-        ("Request", request),
-        ("Kind of course", kind),
-        ("Course", course),
-        ("Term", term),
-        ("New term", new_term),
-        ("Title", "Computation Structures"),
-        ("Team members", members),
-        ("Anything else", "_No response_"),
-        (
-            "Confirmation",
-            "- [x] The course team has agreed to this request",
-        ),
-    ]
-    .iter()
-    .map(|(l, v)| format!("### {l}\n\n{v}"))
-    .collect::<Vec<_>>()
-    .join("\n\n")
+/// What GitHub writes for a field left empty.
+const NO_RESPONSE: &str = "_No response_";
+
+/// The answers of the shipped form. `Form::of` is a request for an XML run
+/// of 6.004r with every other field left empty.
+#[derive(Clone, Copy)]
+struct Form<'a> {
+    request: &'a str,
+    kind: &'a str,
+    course: &'a str,
+    term: &'a str,
+    new_term: &'a str,
+    members: &'a str,
+}
+
+impl<'a> Form<'a> {
+    fn of(request: &'a str) -> Self {
+        Form {
+            request,
+            kind: "xml",
+            course: "6.004r",
+            term: NO_RESPONSE,
+            new_term: NO_RESPONSE,
+            members: NO_RESPONSE,
+        }
+    }
+
+    /// The issue body, as GitHub renders the form.
+    fn body(self) -> String {
+        [
+            ("Request", self.request),
+            ("Kind of course", self.kind),
+            ("Course", self.course),
+            ("Term", self.term),
+            ("New term", self.new_term),
+            ("Title", "Computation Structures"),
+            ("Team members", self.members),
+            ("Anything else", NO_RESPONSE),
+            (
+                "Confirmation",
+                "- [x] The course team has agreed to this request",
+            ),
+        ]
+        .iter()
+        .map(|(l, v)| format!("### {l}\n\n{v}"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+    }
 }
 
 const REPO: &str = "content-mit-6004r-2018_Spring";
@@ -53,14 +74,12 @@ async fn with_approval() -> Tester {
 
 /// The form of a new XML run of 6.004r.
 fn new_xml(term: &str, members: &str) -> String {
-    form(
-        "New course",
-        "xml",
-        "6.004r",
+    Form {
         term,
-        "_No response_",
         members,
-    )
+        ..Form::of("New course")
+    }
+    .body()
 }
 
 fn repo_creates(t: &Tester) -> usize {
@@ -193,26 +212,22 @@ async fn a_rerun_and_a_release_form_become_their_commands() {
     let body = new_xml("2018_Spring", "carol");
     t.open_request_until(16, "alice", &body, "request: done")
         .await;
-    let rerun = form(
-        "Rerun",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "2019_Spring",
-        "_No response_",
-    );
+    let rerun = Form {
+        term: "2018_Spring",
+        new_term: "2019_Spring",
+        ..Form::of("Rerun")
+    }
+    .body();
     t.open_request_until(17, "alice", &rerun, "request: done")
         .await;
     assert!(t.issue_replies(17)[0].contains("\n/rerun 6.004r 2019_Spring from 2018_Spring\n"));
     assert!(t.fake.repo(XML, "content-mit-6004r-2019_Spring").is_some());
-    let release = form(
-        "Release to production",
-        "None",
-        "6.004r",
-        "2019_Spring",
-        "_No response_",
-        "_No response_",
-    );
+    let release = Form {
+        kind: "None",
+        term: "2019_Spring",
+        ..Form::of("Release to production")
+    }
+    .body();
     t.open_request_until(18, "alice", &release, "request: done")
         .await;
     assert!(t.issue_replies(18)[0].contains("\n/release 6.004r 2019_Spring\n"));
@@ -278,14 +293,13 @@ async fn with_approval_required_an_approver_lets_it_run_and_cancel_withdraws() {
     assert_eq!(repo_creates(&t), 1);
 
     // A second request, cancelled by its author.
-    let other = form(
-        "New course",
-        "studio",
-        "8.01",
-        "2018_Fall",
-        "_No response_",
-        "_No response_",
-    );
+    let other = Form {
+        kind: "studio",
+        course: "8.01",
+        term: "2018_Fall",
+        ..Form::of("New course")
+    }
+    .body();
     t.open_request_until(41, "alice", &other, "request: pending approval")
         .await;
     t.comment_on(41, "bob", "/cancel").await;
@@ -577,14 +591,11 @@ async fn the_api_gives_requests_and_the_catalog_to_the_token_only() {
     let body = new_xml("2018_Spring", "carol, dave");
     t.open_request_until(30, "alice", &body, "request: done")
         .await;
-    let bad = form(
-        "Rerun",
-        "xml",
-        "6.004r",
-        "2018_Spring",
-        "_No response_",
-        "_No response_",
-    );
+    let bad = Form {
+        term: "2018_Spring",
+        ..Form::of("Rerun")
+    }
+    .body();
     t.open_request_until(31, "alice", &bad, "request: invalid")
         .await;
 

@@ -31,6 +31,16 @@ impl Setup {
         Self::start_with_api(&fake.url(), org).await
     }
 
+    /// A fake that will convert manifest `code` once, a setup server for
+    /// it, and the `state` of the form that server handed out.
+    async fn with_code(code: &str) -> (FakeGitHub, Setup, String) {
+        let fake = FakeGitHub::start().await;
+        fake.add_manifest_code(code);
+        let s = Setup::start(&fake, None).await;
+        let state = s.state().await;
+        (fake, s, state)
+    }
+
     async fn start_with_api(api_url: &str, org: Option<&str>) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -217,10 +227,7 @@ async fn an_invalid_org_is_an_error_page_not_a_form() {
 
 #[tokio::test]
 async fn a_bad_or_missing_state_is_refused_before_github_is_called() {
-    let fake = FakeGitHub::start().await;
-    fake.add_manifest_code("goodcode1");
-    let s = Setup::start(&fake, None).await;
-    let _ = s.state().await;
+    let (fake, s, _) = Setup::with_code("goodcode1").await;
     for query in [
         "?code=goodcode1&state=0000000000000000000000000000000000000000000000000000000000000000",
         "?code=goodcode1",
@@ -384,11 +391,8 @@ async fn a_good_callback_writes_credentials_that_authenticate() {
 
 #[tokio::test]
 async fn a_reused_code_is_githubs_error_and_leaves_env_alone() {
-    let fake = FakeGitHub::start().await;
-    fake.add_manifest_code("onceonly");
     // First server uses the code.
-    let first = Setup::start(&fake, None).await;
-    let state = first.state().await;
+    let (fake, first, state) = Setup::with_code("onceonly").await;
     let (status, _, html) = first
         .get(&format!("/setup/callback?code=onceonly&state={state}"))
         .await;
@@ -456,10 +460,7 @@ async fn webhooks_in_setup_mode_are_unavailable() {
 
 #[tokio::test]
 async fn github_failures_are_bad_gateway_pages_and_the_code_can_be_retried() {
-    let fake = FakeGitHub::start().await;
-    fake.add_manifest_code("flaky1");
-    let s = Setup::start(&fake, None).await;
-    let state = s.state().await;
+    let (fake, s, state) = Setup::with_code("flaky1").await;
 
     fake.inject(
         "POST",

@@ -71,10 +71,8 @@ fn help() {
     );
     let e = err("/help rerun-stuido");
     assert_eq!(e.suggestion.as_deref(), Some("rerun-studio"));
-    assert!(err("/help a b")
-        .message
-        .contains("Unexpected extra argument `b`"));
-    assert!(err("/help x=1").message.contains("takes no options"));
+    err_contains("/help a b", "Unexpected extra argument `b`");
+    err_contains("/help x=1", "takes no options");
 }
 
 #[test]
@@ -225,12 +223,8 @@ fn put_team() {
         "/put-team o t read_only=maybe",
         "expected `true` or `false`, got `maybe`",
     );
-    assert!(err("/put-team -o t")
-        .message
-        .contains("Bad ORG: organization `-o` is invalid"));
-    assert!(err("/put-team o a/b")
-        .message
-        .contains("Bad TEAM: team `a/b` is invalid"));
+    err_contains("/put-team -o t", "Bad ORG: organization `-o` is invalid");
+    err_contains("/put-team o a/b", "Bad TEAM: team `a/b` is invalid");
 }
 
 #[test]
@@ -253,20 +247,19 @@ fn rerun() {
     );
     // A course may be called `from`; only later `from`s are the keyword.
     assert!(matches!(one("/rerun from 2019_Spring"), Command::Rerun(_)));
-    assert!(err("/rerun 6.004r 2019_Spring from")
-        .message
-        .contains("`from` needs the OLD_TERM"));
-    assert!(err("/rerun 6.004r from 2018_Spring")
-        .message
-        .contains("Missing NEW_TERM"));
-    assert!(
-        err("/rerun 6.004r 2019_Spring from 2018_Spring from=2017_Fall")
-            .message
-            .contains("given twice")
+    err_contains(
+        "/rerun 6.004r 2019_Spring from",
+        "`from` needs the OLD_TERM",
     );
-    assert!(err("/rerun 6.004r 2019_Spring from 2018.Spring")
-        .message
-        .contains("Bad `from=`: term `2018.Spring` is invalid"));
+    err_contains("/rerun 6.004r from 2018_Spring", "Missing NEW_TERM");
+    err_contains(
+        "/rerun 6.004r 2019_Spring from 2018_Spring from=2017_Fall",
+        "given twice",
+    );
+    err_contains(
+        "/rerun 6.004r 2019_Spring from 2018.Spring",
+        "Bad `from=`: term `2018.Spring` is invalid",
+    );
 }
 
 #[test]
@@ -515,7 +508,7 @@ fn unknown_command_suggests() {
     assert_eq!(e.suggestion, None);
     assert!(e.to_string().contains("`/help`"));
     // An unknown command is answered, never silently ignored.
-    assert!(err("/approve-all").message.contains("Unknown command"));
+    err_contains("/approve-all", "Unknown command");
 }
 
 #[test]
@@ -603,9 +596,9 @@ fn plan() {
     );
     assert!(!expected.is_mutating());
     assert!(inner.is_mutating());
-    assert!(err("/plan /plan x").message.contains("cannot plan another"));
-    assert!(err("/plan plan x").message.contains("cannot plan another"));
-    assert!(err("/plan help").message.contains("changes nothing"));
+    err_contains("/plan /plan x", "cannot plan another");
+    err_contains("/plan plan x", "cannot plan another");
+    err_contains("/plan help", "changes nothing");
     assert!(err("/plan")
         .message
         .starts_with("Missing the COMMAND to plan."));

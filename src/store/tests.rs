@@ -174,17 +174,19 @@ async fn duplicate_inside_one_batch_is_stored_once(db: TestDb) {
     assert_eq!(store.delivery_count().await.expect("count"), 1);
 }
 
-/// Stores delivery `id` with one job of installation 1, and claims it as `w1`.
-async fn record_and_claim(store: &Store, id: &str) -> Job {
+/// Stores delivery `id` with one job of installation 1, and claims it as
+/// `worker` for `lease`.
+async fn record_and_claim(store: &Store, id: &str, worker: &str, lease: Duration) -> Job {
     store
         .record_delivery(delivery(id), vec![job(1)])
         .await
         .expect("record");
-    store
-        .claim_job("w1", Duration::from_secs(30))
-        .await
-        .expect("claim")
-        .expect("a job")
+    claim(store, worker, lease).await.expect("a job")
+}
+
+/// What `worker` claims for `lease`, if anything is due.
+async fn claim(store: &Store, worker: &str, lease: Duration) -> Option<Job> {
+    store.claim_job(worker, lease).await.expect("claim")
 }
 
 /// A batch of deliveries that imply no job is one autocommitted INSERT; what
@@ -193,7 +195,7 @@ async fn record_and_claim(store: &Store, id: &str) -> Job {
 /// job failed queues that job again, in both backends.
 async fn jobless_deliveries_share_one_statement_and_a_redelivery_requeues(db: TestDb) {
     let (store, _) = manual_store(db).await;
-    let j = record_and_claim(&store, "failed").await;
+    let j = record_and_claim(&store, "failed", "w1", Duration::from_secs(30)).await;
     store
         .finish_job(
             j.id,
@@ -301,7 +303,7 @@ async fn a_job_that_fails_in_a_batch_of_deliveries_stores_nothing_of_its_own(db:
 
 async fn job_lifecycle_with_journal_retry_and_audit(db: TestDb) {
     let (store, clock) = manual_store(db).await;
-    let j = record_and_claim(&store, "d").await;
+    let j = record_and_claim(&store, "d", "w1", Duration::from_secs(30)).await;
     assert_eq!(
         (j.attempts, j.max_attempts, j.journal.clone()),
         (1, 5, None)
@@ -339,11 +341,7 @@ async fn job_lifecycle_with_journal_retry_and_audit(db: TestDb) {
         )
         .await
         .expect("retry");
-    assert!(store
-        .claim_job("w2", Duration::from_secs(30))
-        .await
-        .expect("claim")
-        .is_none());
+    assert!(claim(&store, "w2", Duration::from_secs(30)).await.is_none());
     let due = store
         .next_due_in()
         .await
@@ -358,10 +356,8 @@ async fn job_lifecycle_with_journal_retry_and_audit(db: TestDb) {
         store.next_due_in().await.expect("due"),
         Some(Duration::ZERO)
     );
-    let j2 = store
-        .claim_job("w2", Duration::from_secs(30))
+    let j2 = claim(&store, "w2", Duration::from_secs(30))
         .await
-        .expect("claim")
         .expect("due now");
     assert_eq!(j2.id, j.id);
     assert_eq!(j2.attempts, 2);
@@ -463,15 +459,7 @@ async fn the_background_checkpointer_moves_commits_into_the_main_file() {
 async fn retention_drops_bodies_then_rows_and_dedupe_outlives_the_body(db: TestDb) {
     let (store, clock) = manual_store(db).await;
     let day = Duration::from_secs(86_400);
-    store
-        .record_delivery(delivery("old"), vec![job(1)])
-        .await
-        .expect("record");
-    let j = store
-        .claim_job("w", Duration::from_secs(60))
-        .await
-        .expect("claim")
-        .expect("job");
+    let j = record_and_claim(&store, "old", "w", Duration::from_secs(60)).await;
     store
         .finish_job(j.id, "w", JobEnd::Done { result: json!({}) })
         .await
@@ -540,15 +528,7 @@ async fn instance_names_leases_and_pacing_are_shared_rules(db: TestDb) {
         0
     );
     // A job held by worker w0 of instance "a".
-    store
-        .record_delivery(delivery("d"), vec![job(1)])
-        .await
-        .expect("record");
-    let held = store
-        .claim_job("a/w0", Duration::from_secs(600))
-        .await
-        .expect("claim")
-        .expect("job");
+    let held = record_and_claim(&store, "d", "a/w0", Duration::from_secs(600)).await;
     // A second live process under the same name is refused.
     match store.register_instance("a", "h2", 11, fresh, false).await {
         Err(StoreError::InstanceLive(l)) => assert_eq!((l.host.as_str(), l.pid), ("h1", 10)),
@@ -564,10 +544,8 @@ async fn instance_names_leases_and_pacing_are_shared_rules(db: TestDb) {
         1
     );
     assert!(!store.heartbeat("a", 10).await.expect("old beat"));
-    let again = store
-        .claim_job("a/w1", Duration::from_secs(600))
+    let again = claim(&store, "a/w1", Duration::from_secs(600))
         .await
-        .expect("claim")
         .expect("resumed");
     assert_eq!(again.id, held.id);
     // A stale name is free for anyone, with the jobs it still held.

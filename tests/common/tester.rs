@@ -51,6 +51,34 @@ pub struct TesterBuilder {
     api_url: Option<String>,
 }
 
+/// The builder's duration settings: a setter each, named as its field.
+macro_rules! duration_setters {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        impl TesterBuilder {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, d: Duration) -> Self {
+                    self.$name = d;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+duration_setters! {
+    /// How long a webhook body may take before its rate is checked.
+    body_grace;
+    /// How often a running job may edit its status comment (tests: after
+    /// every step; `serve`: at most every 2 s).
+    progress_interval;
+    /// Lease of a claimed job (short, so a killed worker's job comes back soon).
+    lease;
+    /// How long an idle worker sleeps before it looks at the queue unasked
+    /// (500 ms by default); a long one shows that nothing waits for it.
+    idle_poll;
+}
+
 impl TesterBuilder {
     /// The bot reaches GitHub at `url` instead of the fake's own address
     /// (a test puts something between them: nothing, or a forwarder).
@@ -62,19 +90,6 @@ impl TesterBuilder {
     /// The database the server runs on (default: a SQLite file).
     pub fn database(mut self, db: TestDb) -> Self {
         self.db = db;
-        self
-    }
-
-    /// How long a webhook body may take before its rate is checked.
-    pub fn body_grace(mut self, d: Duration) -> Self {
-        self.body_grace = d;
-        self
-    }
-
-    /// How often a running job may edit its status comment (tests: after
-    /// every step; `serve`: at most every 2 s).
-    pub fn progress_interval(mut self, d: Duration) -> Self {
-        self.progress_interval = d;
         self
     }
 
@@ -94,19 +109,6 @@ impl TesterBuilder {
     /// Latency the fake adds to every request.
     pub fn latency(mut self, d: Duration) -> Self {
         self.fake_latency = Some(d);
-        self
-    }
-
-    /// Lease of a claimed job (short, so a killed worker's job comes back soon).
-    pub fn lease(mut self, d: Duration) -> Self {
-        self.lease = d;
-        self
-    }
-
-    /// How long an idle worker sleeps before it looks at the queue unasked
-    /// (500 ms by default); a long one shows that nothing waits for it.
-    pub fn idle_poll(mut self, d: Duration) -> Self {
-        self.idle_poll = d;
         self
     }
 
