@@ -340,6 +340,28 @@ async fn installation_tokens_expire() {
     );
 }
 
+/// As on GitHub, users and orgs share one namespace of logins, compared
+/// without case: a login a user holds is no org, and adding it as one makes
+/// no second account.
+#[tokio::test]
+async fn users_and_orgs_share_one_namespace_of_logins() {
+    let fake = fake().await;
+    let id = fake.add_user("carol");
+    assert_eq!(fake.add_org("CAROL"), id);
+    let a = api(&fake, PAT);
+    let user = json_of(a.get("/users/Carol").await).await;
+    assert_eq!(
+        (user["login"].as_str(), user["type"].as_str()),
+        (Some("carol"), Some("User"))
+    );
+    assert_eq!(a.get("/orgs/carol").await.status(), StatusCode::NOT_FOUND);
+    let org = json_of(a.get("/users/MITX").await).await;
+    assert_eq!(
+        (org["login"].as_str(), org["type"].as_str()),
+        (Some("mitx"), Some("Organization"))
+    );
+}
+
 /// As on GitHub, an installation token reaches only its own account: the
 /// repos, teams and hooks of any other are a 404 (scoping is on unless a
 /// test turns it off).

@@ -373,8 +373,8 @@ pub(crate) fn comment_json(s: &Shared, w: &World, c: &CommentRec) -> Value {
     let rec = &w.repos[&c.repo_id];
     let api = format!("{}/repos/{}/issues", s.base, rec.repo.full_name);
     let bot = w
-        .user(&c.author)
-        .is_some_and(|u| u.kind == AccountKind::Bot);
+        .account(&c.author)
+        .is_some_and(|a| a.kind == AccountKind::Bot);
     json!({
         "id": c.id,
         "node_id": node_id("IssueComment", c.id),
