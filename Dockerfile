@@ -28,6 +28,7 @@ RUN awk '/^\[/ { skip = ($0 ~ /^\[\[(bench|test|example)\]\]/) } !skip' Cargo.to
 
 # Our sources (the trimmed manifest above stays: it is the current one).
 COPY app-manifest.yml ./
+COPY migrations ./migrations
 COPY src ./src
 RUN cargo build --release --locked \
  && install -m 0755 target/release/orcoursetrion /usr/local/bin/orcoursetrion

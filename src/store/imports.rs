@@ -26,7 +26,7 @@ use crate::clock::{SharedClock, SystemClock};
 const IMPORT_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "imports",
-    include_str!("migrations/gitreload/0001_imports.sql"),
+    include_str!("../../migrations/gitreload/0001_imports.sql"),
 )];
 
 crate::word_enum::word_enum! {

@@ -3,15 +3,15 @@
 use super::*;
 
 /// Declares the migrations once: each is a version, a name and a file that
-/// exists in both `migrations/sqlite/` and `migrations/postgres/`, so the two
+/// exists in both `migrations/sqlite/` and `migrations/postgres/` (at the crate root, as sqlx lays them out), so the two
 /// lists cannot drift apart.
 macro_rules! migrations {
     ($(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
         const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[$(
-            ($version, $name, include_str!(concat!("migrations/sqlite/", $file))),
+            ($version, $name, include_str!(concat!("../../migrations/sqlite/", $file))),
         )*];
         const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[$(
-            ($version, $name, include_str!(concat!("migrations/postgres/", $file))),
+            ($version, $name, include_str!(concat!("../../migrations/postgres/", $file))),
         )*];
     };
 }
