@@ -46,6 +46,8 @@ macro_rules! word_enum {
             }
         }
 
+        impl $crate::word_enum::Word for $name {}
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -55,3 +57,7 @@ macro_rules! word_enum {
 }
 
 pub(crate) use word_enum;
+
+/// What every [`word_enum!`] is: parsed from its stored word. It lets the
+/// store read any of them from a TEXT column with one rule.
+pub(crate) trait Word: std::str::FromStr<Err = String> {}

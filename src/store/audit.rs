@@ -7,7 +7,7 @@ impl Store {
     pub async fn audit_for_job(&self, job_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = q(
             "SELECT job_id, installation_id, method, path, status, at, delivery_id, actor,
-                    COALESCE(started_at, at) FROM audit
+                    COALESCE(started_at, at) AS started_at FROM audit
              WHERE job_id = $1 ORDER BY id",
         )
         .bind(job_id)
@@ -15,18 +15,9 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let status: Option<i64> = r.try_get(4)?;
-                Ok(AuditEntry {
-                    job_id: r.try_get(0)?,
-                    installation_id: r.try_get(1)?,
-                    method: r.try_get(2)?,
-                    path: r.try_get(3)?,
-                    status: status.and_then(|s| u16::try_from(s).ok()),
-                    at: ms_to_time(r.try_get(5)?),
-                    delivery_id: r.try_get(6)?,
-                    actor: r.try_get(7)?,
-                    started_at: ms_to_time(r.try_get(8)?),
-                })
+                Ok(from_row!(r => AuditEntry {
+                    job_id, delivery_id, actor, installation_id, method, path, status, started_at, at
+                }))
             })
             .collect()
     }

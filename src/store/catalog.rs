@@ -14,8 +14,11 @@ pub enum RepoEvent {
     Moved { from: String, to: String },
 }
 
-const RUN_COLUMNS: &str = "c.org, c.course_code, c.title, r.term, r.course_key, r.repo, r.kind, \
-    r.state, r.last_push_at, r.request, c.language, r.created_at";
+/// Named with `AS`: SQLite leaves the name of a qualified column unspecified.
+const RUN_COLUMNS: &str = "c.org AS org, c.course_code AS course, c.title AS title, \
+    r.term AS term, r.course_key AS course_key, r.repo AS repo, r.kind AS kind, r.state AS state, \
+    r.last_push_at AS last_push_at, r.request AS request, c.language AS language, \
+    r.created_at AS created_at";
 
 impl Store {
     /// The catalog runs of a course code (any org), oldest first.
@@ -107,22 +110,10 @@ pub(super) async fn apply_repo_event(
 fn runs_of(rows: &[Row]) -> Result<Vec<CatalogRun>, StoreError> {
     rows.iter()
         .map(|r| {
-            let kind: String = r.try_get(6)?;
-            let state: String = r.try_get(7)?;
-            Ok(CatalogRun {
-                org: r.try_get(0)?,
-                course: r.try_get(1)?,
-                title: r.try_get(2)?,
-                term: r.try_get(3)?,
-                course_key: r.try_get(4)?,
-                repo: r.try_get(5)?,
-                kind: decode(&kind)?,
-                state: decode(&state)?,
-                last_push_at: r.try_get(8)?,
-                request: r.try_get(9)?,
-                language: r.try_get(10)?,
-                created_at: r.try_get(11)?,
-            })
+            Ok(from_row!(r => CatalogRun {
+                org, course, title, term, course_key, repo, kind, state, last_push_at, request,
+                language, created_at
+            }))
         })
         .collect()
 }

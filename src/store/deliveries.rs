@@ -13,24 +13,17 @@ impl Store {
     /// One delivery, without its body.
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         let row = q(
-            "SELECT id, event, action, installation_id, received_at, parse_error, CAST(length(body) AS BIGINT),
-                    size
+            "SELECT id, event, action, installation_id, received_at, parse_error,
+                    CAST(length(body) AS BIGINT) AS body_len, COALESCE(size, 0) AS size
              FROM deliveries WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.inner.read)
         .await?;
         row.map(|r| {
-            Ok(DeliveryRow {
-                id: r.try_get(0)?,
-                event: r.try_get(1)?,
-                action: r.try_get(2)?,
-                installation_id: r.try_get(3)?,
-                received_at: ms_to_time(r.try_get(4)?),
-                parse_error: r.try_get(5)?,
-                body_len: r.try_get(6)?,
-                size: r.try_get::<Option<i64>, _>(7)?.unwrap_or_default(),
-            })
+            Ok(from_row!(&r => DeliveryRow {
+                id, event, action, installation_id, received_at, parse_error, body_len, size
+            }))
         })
         .transpose()
     }

@@ -82,22 +82,9 @@ pub(super) async fn set_form_state(
 }
 
 fn form_request(row: &Row) -> Result<FormRequest, StoreError> {
-    let fields: String = row.try_get("fields")?;
-    let at = |col: &str| -> Result<DateTime<Utc>, StoreError> {
-        let ms: i64 = row.try_get(col)?;
-        Ok(Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
-    };
-    Ok(FormRequest {
-        repo: row.try_get("repo")?,
-        issue: row.try_get("issue")?,
-        author: row.try_get("author")?,
-        fields: serde_json::from_str(&fields)?,
-        command: row.try_get("command")?,
-        state: decode(row.try_get::<&str, _>("state")?)?,
-        approved_by: row.try_get("approved_by")?,
-        created_at: at("created_at")?,
-        updated_at: at("updated_at")?,
-    })
+    Ok(from_row!(row => FormRequest {
+        repo, issue, author, fields, command, state, approved_by, created_at, updated_at
+    }))
 }
 
 impl Store {

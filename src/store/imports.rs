@@ -18,7 +18,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::db::Conn;
+use super::columns::{from_row, Column};
+use super::db::{Conn, Row as DbRow};
 use super::migrate::migrate;
 use super::{now_ms, StoreError};
 use crate::clock::{SharedClock, SystemClock};
@@ -131,37 +132,15 @@ impl std::fmt::Debug for ImportStore {
     }
 }
 
-fn word<T: FromStr<Err = String>>(row: &SqliteRow, col: &str) -> Result<T, StoreError> {
-    let w: String = row.try_get(col)?;
-    w.parse()
-        .map_err(|e: String| StoreError::Db(sqlx::Error::Decode(e.into())))
-}
-
-fn task(row: &SqliteRow) -> Result<ImportTask, StoreError> {
-    Ok(ImportTask {
-        id: row.try_get("id")?,
-        push: NewImport {
-            repo_name: row.try_get("repo_name")?,
-            owner: row.try_get("owner")?,
-            repo_url: row.try_get("repo_url")?,
-            action: word(row, "action")?,
-            git_ref: row.try_get("git_ref")?,
-            sha: row.try_get("sha")?,
-        },
-        state: word(row, "state")?,
-        exit_code: row.try_get("exit_code")?,
-        output: row.try_get("output")?,
-        attempts: row.try_get("attempts")?,
-        pushes: row.try_get("pushes")?,
-        replaced: row
-            .try_get::<String, _>("replaced")?
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        queued_at: row.try_get("queued_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
+/// A task as stored; `replaced` is a space-separated list of commits.
+fn task(row: SqliteRow) -> Result<ImportTask, StoreError> {
+    let row = &DbRow::Lite(row);
+    let replaced: String = row.try_get("replaced")?;
+    Ok(from_row!(row => ImportTask {
+        id, state, exit_code, output, attempts, pushes, queued_at, started_at, finished_at;
+        push = from_row!(row => NewImport { repo_name, owner, repo_url, action, git_ref, sha }),
+        replaced = replaced.split_whitespace().map(str::to_string).collect(),
+    }))
 }
 
 const OPEN: &str = "state IN ('queued', 'running')";
@@ -281,7 +260,7 @@ impl ImportStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        row.as_ref().map(task).transpose()
+        row.map(task).transpose()
     }
 
     /// Ends a running task.
@@ -336,7 +315,7 @@ impl ImportStore {
         let rows = sqlx::query(&format!("SELECT * FROM imports WHERE {OPEN} ORDER BY id"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(task).collect()
+        rows.into_iter().map(task).collect()
     }
 
     /// The newest `limit` tasks, newest first.
@@ -345,7 +324,7 @@ impl ImportStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(task).collect()
+        rows.into_iter().map(task).collect()
     }
 
     /// Tasks per state, for `/metrics`.
@@ -354,8 +333,8 @@ impl ImportStore {
             .fetch_all(&self.pool)
             .await?;
         let mut out = BTreeMap::new();
-        for r in &rows {
-            out.insert(word(r, "state")?, r.try_get("n")?);
+        for r in rows.into_iter().map(DbRow::Lite) {
+            out.insert(Column::read(&r, "state")?, r.try_get("n")?);
         }
         Ok(out)
     }

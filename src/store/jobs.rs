@@ -78,29 +78,10 @@ pub(super) const JOB_COLUMNS: &str =
      created_at, updated_at";
 
 pub(super) fn job_row(r: &Row) -> Result<JobRow, StoreError> {
-    let payload: String = r.try_get("payload")?;
-    let journal: Option<String> = r.try_get("journal")?;
-    let result: Option<String> = r.try_get("result")?;
-    let state: &str = r.try_get("state")?;
-    let lease_until: Option<i64> = r.try_get("lease_until")?;
-    Ok(JobRow {
-        id: r.try_get("id")?,
-        delivery_id: r.try_get("delivery_id")?,
-        kind: decode(r.try_get::<&str, _>("kind")?)?,
-        installation_id: r.try_get("installation_id")?,
-        payload: serde_json::from_str(&payload)?,
-        state: decode(state)?,
-        attempts: r.try_get("attempts")?,
-        max_attempts: r.try_get("max_attempts")?,
-        next_run_at: ms_to_time(r.try_get("next_run_at")?),
-        lease_owner: r.try_get("lease_owner")?,
-        lease_until: lease_until.map(ms_to_time),
-        journal: journal.as_deref().map(serde_json::from_str).transpose()?,
-        last_error: r.try_get("last_error")?,
-        result: result.as_deref().map(serde_json::from_str).transpose()?,
-        created_at: ms_to_time(r.try_get("created_at")?),
-        updated_at: ms_to_time(r.try_get("updated_at")?),
-    })
+    Ok(from_row!(r => JobRow {
+        id, delivery_id, kind, installation_id, payload, state, attempts, max_attempts,
+        next_run_at, lease_owner, lease_until, journal, last_error, result, created_at, updated_at
+    }))
 }
 
 /// The ids of the jobs of the delivery whose id is `$1` (`j` is the job),
@@ -241,16 +222,9 @@ pub(super) async fn running_leases(
 }
 
 fn raw_job(r: &Row) -> Result<RawJob, sqlx::Error> {
-    Ok(RawJob {
-        id: r.try_get(0)?,
-        delivery_id: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        installation_id: r.try_get(3)?,
-        payload: r.try_get(4)?,
-        journal: r.try_get(5)?,
-        attempts: r.try_get(6)?,
-        max_attempts: r.try_get(7)?,
-    })
+    Ok(from_row!(r => RawJob {
+        id, delivery_id, kind, installation_id, payload, journal, attempts, max_attempts
+    }))
 }
 
 /// Expired leases first (resume crashed work), then the oldest due head of

@@ -37,6 +37,7 @@
 
 mod audit;
 mod catalog;
+mod columns;
 mod connect;
 mod db;
 mod deliveries;
@@ -58,7 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -71,6 +72,7 @@ use crate::clock::{SharedClock, SystemClock};
 use audit::*;
 pub use catalog::RepoEvent;
 use catalog::*;
+use columns::{from_row, ms_to_time};
 use connect::*;
 pub use connect::{Durability, StoreOptions};
 pub use db::Backend;
@@ -452,10 +454,6 @@ fn now_ms(clock: &SharedClock) -> i64 {
 
 fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
-fn ms_to_time(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
 /// A stored error: redacted (see `secret::redact`), then bounded.

@@ -20,17 +20,10 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(RequestRecord {
-                    repo: row.try_get(0)?,
-                    issue: row.try_get(1)?,
-                    comment_id: row.try_get(2)?,
-                    author: row.try_get(3)?,
-                    command: row.try_get(4)?,
-                    command_index: row.try_get(5)?,
-                    state: decode(row.try_get::<&str, _>(6)?)?,
-                    job_id: row.try_get(7)?,
-                    status_comment: row.try_get(8)?,
-                })
+                Ok(from_row!(row => RequestRecord {
+                    repo, issue, comment_id, author, command, command_index, state, job_id,
+                    status_comment
+                }))
             })
             .collect()
     }
@@ -100,14 +93,8 @@ impl Store {
             .bind(full_name)
             .fetch_optional(&self.inner.read)
             .await?;
-        row.map(|r| {
-            Ok(MadeRepo {
-                full_name: r.try_get(0)?,
-                course_key: r.try_get(1)?,
-                job_id: r.try_get(2)?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(from_row!(&r => MadeRepo { full_name, course_key, job_id })))
+            .transpose()
     }
 }
 
