@@ -81,7 +81,7 @@ kib() { awk -v f="$2:" '$1==f {print $2}' "/proc/$1/status"; }
 wbytes() { awk '$1=="write_bytes:" {print $2}' "/proc/$1/io"; }
 
 ours_port=$(free_port)
-(cd "$work" && env -i PATH="$PATH" PORT="$ours_port" ORC_APP_ID=4242 ORC_APP_PRIVATE_KEY_PATH="$key" \
+(cd "$work" && exec env -i PATH="$PATH" PORT="$ours_port" ORC_APP_ID=4242 ORC_APP_PRIVATE_KEY_PATH="$key" \
   ORC_WEBHOOK_SECRET="$SECRET" ORC_REQUESTS_REPOS="${OURS_REQUESTS_REPOS:-mitx-staff/course-requests}" \
   ORC_GH_API_URL=http://127.0.0.1:9 ORC_DATABASE_URL="sqlite://$work/orc.db" \
   ORC_REDELIVER_EVERY=off ORC_LOG_FORMAT=json RUST_LOG=warn ORC_DURABILITY="${ORC_DURABILITY:-power-loss}" \
@@ -93,7 +93,7 @@ pids+=("$ours")
 wait_up "http://127.0.0.1:$ours_port/readyz"
 
 probot_port=$(free_port)
-(cd "$work" && env -i PATH="$PATH" HOME="$work" APP_ID=4242 PRIVATE_KEY="$(cat "$key")" \
+(cd "$work" && exec env -i PATH="$PATH" HOME="$work" APP_ID=4242 PRIVATE_KEY="$(cat "$key")" \
   WEBHOOK_SECRET="$SECRET" PORT="$probot_port" LOG_LEVEL=warn NODE_ENV=production \
   node "$PROBOT_DIR/node_modules/probot/bin/probot.js" run "$work/app.mjs" >"$work/probot.log" 2>&1) &
 sleep 0.5
