@@ -66,6 +66,7 @@ case "$mode" in
   fail) echo "git_add_course: course.xml is broken" >&2; exit 3 ;;
   hang) sleep 60 & echo $! > {hung}; wait ;;
   sleep*) sleep "${{mode#sleep }}" ;;
+  wait) i=0; while [ ! -e {release} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done ;;
 esac
 printf 'end %s %s\n' "$(basename "$dir")" "$(git -C "$dir" rev-parse HEAD)" >> "$log"
 "#,
@@ -74,6 +75,7 @@ printf 'end %s %s\n' "$(basename "$dir")" "$(git -C "$dir" rev-parse HEAD)" >> "
             env = h.root().join("env.txt").display(),
             mode = h.root().join("mode").display(),
             hung = h.root().join("hung.pid").display(),
+            release = h.root().join("release").display(),
         );
         let python = h.root().join("venv/bin/python");
         std::fs::write(&python, script).expect("write python");
@@ -144,6 +146,28 @@ printf 'end %s %s\n' "$(basename "$dir")" "$(git -C "$dir" rev-parse HEAD)" >> "
 
     fn mode(&self, mode: &str) {
         std::fs::write(self.root().join("mode"), mode).expect("mode");
+    }
+
+    /// Lets imports in mode `wait` finish (they wait for this file).
+    fn release(&self) {
+        std::fs::write(self.root().join("release"), "").expect("release");
+    }
+
+    /// Waits until the import script has started `n` times.
+    async fn started(&self, n: usize) {
+        for _ in 0..500 {
+            if self
+                .calls()
+                .iter()
+                .filter(|l| l.starts_with("start "))
+                .count()
+                >= n
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{n} imports did not start: {:?}", self.calls());
     }
 
     fn calls(&self) -> Vec<String> {
@@ -624,7 +648,7 @@ async fn the_queue_lists_what_is_queued_or_running_in_gitreloads_shape() {
     let host = Host::new();
     let a = host.course("course-a", "master");
     let b = host.course("course-b", "master");
-    host.mode("sleep 2");
+    host.mode("wait");
     let s = host.start().await;
     s.hook("/", "push", &push_payload("course-a", "master", &a))
         .await;
@@ -651,6 +675,7 @@ async fn the_queue_lists_what_is_queued_or_running_in_gitreloads_shape() {
             {"repo_name": "course-b", "repo_url": origin("course-b"), "action": "GET_LATEST"},
         ]})
     );
+    host.release();
     s.settle(2).await;
     assert_eq!(
         s.get("/queue").await.1,
@@ -792,14 +817,20 @@ async fn twenty_pushes_in_a_burst_make_at_most_two_imports_the_last_of_the_newes
     let host = Host::new();
     host.course("burst", "master");
     let shas: Vec<String> = (1..=20).map(|n| host.commit("burst", n)).collect();
-    host.mode("sleep 1");
+    // The first import holds until every push has arrived, however slow the
+    // host: the other nineteen come while it runs, and fold into one.
+    host.mode("wait");
     let s = host.start().await;
-    for sha in &shas {
+    for (i, sha) in shas.iter().enumerate() {
         let a = s
             .hook("/", "push", &push_payload("burst", "master", sha))
             .await;
         assert_eq!(a.status, 200, "{a:?}");
+        if i == 0 {
+            host.started(1).await;
+        }
     }
+    host.release();
     let tasks = s.settle(1).await;
     let ends: Vec<String> = host
         .calls()
@@ -925,7 +956,7 @@ async fn kill_9_with_three_queued_and_one_running_ends_with_four_imports_none_tw
     let host = Host::new();
     let names = ["k-one", "k-two", "k-three", "k-four"];
     let heads: Vec<String> = names.iter().map(|n| host.course(n, "master")).collect();
-    host.mode("sleep 3");
+    host.mode("wait");
     let port = common::free_port();
     let mut p = spawn_binary(&host, port).await;
     let client = Server {
