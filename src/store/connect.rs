@@ -67,6 +67,9 @@ impl Default for StoreOptions {
 /// (BENCHMARKS.md), and a row of the hot tables still fits in one page.
 const PAGE_SIZE: u32 = 1024;
 
+/// Prepared statements the SQLite write connection keeps.
+const WRITER_STATEMENT_CACHE: usize = 200;
+
 /// The write connection, the read pool, and the URL's password-free form.
 pub(super) struct Opened {
     pub(super) conn: Conn,
@@ -140,7 +143,13 @@ async fn open_sqlite(url: &str, options: &StoreOptions) -> Result<Opened, StoreE
             WRITER_AUTOCHECKPOINT_PAGES.to_string(),
         )
         .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string());
-    let mut conn = Conn::Lite(connect_waiting(&connect, options.busy_timeout).await?);
+    // The writer prepares each multi-row shape twice on SQLite, with and
+    // without the BEGIN or COMMIT that rides along (multirow::Around), so it
+    // keeps more prepared statements than sqlx's default of 100.
+    let writer = connect
+        .clone()
+        .statement_cache_capacity(WRITER_STATEMENT_CACHE);
+    let mut conn = Conn::Lite(connect_waiting(&writer, options.busy_timeout).await?);
     migrate(
         &mut conn,
         migrations(Backend::Sqlite),

@@ -43,17 +43,20 @@ pub(super) async fn insert_deliveries(
     conn: &mut Conn,
     deliveries: &[(&NewDelivery, bool)],
     now: i64,
+    around: Around,
 ) -> Result<HashSet<String>, sqlx::Error> {
     let mut inserted = HashSet::with_capacity(deliveries.len());
-    for chunk in chunked(deliveries) {
+    let chunks = chunked(deliveries);
+    for (i, chunk) in chunks.iter().enumerate() {
         let sql = values_sql(
+            around.chunk(i, chunks.len()),
             "INSERT INTO deliveries (id, event, action, installation_id, received_at, body, parse_error, size) VALUES ",
             "(?,?,?,?,?,?,?,?)",
             chunk.len(),
             " ON CONFLICT (id) DO NOTHING RETURNING id",
         );
         let mut q = q(sql);
-        for (d, keep) in chunk {
+        for (d, keep) in *chunk {
             q = q
                 .bind(d.id.as_str())
                 .bind(d.event.as_str())

@@ -100,9 +100,12 @@ pub(super) async fn insert_jobs(
     conn: &mut Conn,
     jobs: &[(&str, &PreparedJob)],
     now: i64,
+    around: Around,
 ) -> Result<(), sqlx::Error> {
-    for chunk in chunked(jobs) {
+    let chunks = chunked(jobs);
+    for (i, chunk) in chunks.iter().enumerate() {
         let sql = values_sql(
+            around.chunk(i, chunks.len()),
             "INSERT INTO jobs (delivery_id, delivery_at, kind, installation_id, payload, state, \
              attempts, max_attempts, next_run_at, created_at, updated_at) VALUES ",
             "(?,?,?,?,?,'queued',0,?,?,?,?)",
@@ -110,7 +113,7 @@ pub(super) async fn insert_jobs(
             "",
         );
         let mut q = q(sql);
-        for (delivery_id, j) in chunk {
+        for (delivery_id, j) in *chunk {
             q = q
                 .bind(*delivery_id)
                 .bind(now)

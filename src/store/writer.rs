@@ -242,10 +242,14 @@ pub(super) async fn exec_batch(
     if let Some(deliveries) = one_statement(ops) {
         return exec_one_statement(conn, &deliveries, now).await;
     }
-    let begin = conn.backend().begin();
-    q(begin).execute(&mut *conn).await?;
-    let result = match exec_ops(conn, ops, now).await {
-        Ok(outs) => match q("COMMIT").execute(&mut *conn).await {
+    let backend = conn.backend();
+    let fold = backend == Backend::Sqlite && ops.iter().all(|op| matches!(op, Op::Delivery { .. }));
+    if !fold {
+        q(backend.begin()).execute(&mut *conn).await?;
+    }
+    let result = match exec_ops(conn, ops, now, fold).await {
+        Ok((outs, Committed::Yes)) => return Ok(outs),
+        Ok((outs, Committed::No)) => match q("COMMIT").execute(&mut *conn).await {
             Ok(_) => return Ok(outs),
             Err(e) => e,
         },
@@ -292,7 +296,7 @@ async fn exec_one_statement(
     deliveries: &[(&NewDelivery, bool)],
     now: i64,
 ) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
-    let inserted = insert_deliveries(conn, deliveries, now).await?;
+    let inserted = insert_deliveries(conn, deliveries, now, Around::default()).await?;
     // From here the deliveries are committed. Should a requeue below fail,
     // run_batch retries each write alone, and those find their delivery
     // stored: a duplicate, which is true, and nothing is lost.
@@ -311,11 +315,24 @@ async fn exec_one_statement(
     Ok(outs)
 }
 
-pub(super) async fn exec_ops(
+/// Whether [`exec_ops`] committed the transaction itself, in the trip of its
+/// last statement.
+enum Committed {
+    Yes,
+    No,
+}
+
+/// Runs a batch's writes inside a transaction. With `fold` (SQLite, and a
+/// batch of deliveries only) the transaction is not open yet: the first
+/// INSERT opens it and, when jobs are inserted, the last commits it, each in
+/// the same trip to the database thread (see [`Around`]).
+async fn exec_ops(
     conn: &mut Conn,
     ops: &[Op],
     now: i64,
-) -> Result<Vec<Result<Out, StoreError>>, sqlx::Error> {
+    fold: bool,
+) -> Result<(Vec<Result<Out, StoreError>>, Committed), sqlx::Error> {
+    let mut committed = Committed::No;
     let mut outs: Vec<Option<Result<Out, StoreError>>> = ops.iter().map(|_| None).collect();
     // Whether idle workers of other instances should look at the queue.
     let mut wake = ops
@@ -342,7 +359,11 @@ pub(super) async fn exec_ops(
     }
     if !fresh.is_empty() {
         let deliveries: Vec<(&NewDelivery, bool)> = fresh.iter().map(|f| f.1).collect();
-        let inserted = insert_deliveries(conn, &deliveries, now).await?;
+        let begin = Around {
+            before: if fold { "BEGIN IMMEDIATE; " } else { "" },
+            after: "",
+        };
+        let inserted = insert_deliveries(conn, &deliveries, now, begin).await?;
         let mut new_jobs: Vec<(&str, &PreparedJob)> = Vec::new();
         for (i, (delivery, _), jobs) in fresh {
             let outcome = if inserted.contains(delivery.id.as_str()) {
@@ -356,7 +377,17 @@ pub(super) async fn exec_ops(
             };
             outs[i] = Some(Ok(Out::Delivery(outcome)));
         }
-        insert_jobs(conn, &new_jobs, now).await?;
+        // A batch of deliveries only has nothing after its jobs on SQLite
+        // (there, notify_workers sends nothing), so their INSERT can commit.
+        let commit = fold && !new_jobs.is_empty();
+        let end = Around {
+            before: "",
+            after: if commit { "; COMMIT" } else { "" },
+        };
+        insert_jobs(conn, &new_jobs, now, end).await?;
+        if commit {
+            committed = Committed::Yes;
+        }
         wake |= !new_jobs.is_empty();
     }
 
@@ -413,10 +444,11 @@ pub(super) async fn exec_ops(
     if wake {
         notify_workers(conn).await?;
     }
-    Ok(outs
+    let outs = outs
         .into_iter()
         .map(|o| o.unwrap_or(Err(StoreError::WriterGone)))
-        .collect())
+        .collect();
+    Ok((outs, committed))
 }
 
 impl StatsCell {
@@ -431,45 +463,4 @@ impl StatsCell {
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// Splits `items` greedily into slices of [`CHUNK_SIZES`].
-pub(super) fn chunked<T>(mut items: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    while !items.is_empty() {
-        let size = CHUNK_SIZES
-            .iter()
-            .copied()
-            .find(|&c| c <= items.len())
-            .unwrap_or(1);
-        let (head, tail) = items.split_at(size);
-        out.push(head);
-        items = tail;
-    }
-    out
-}
-
-/// `head`, then `rows` copies of `row` separated by commas, then `tail`. Each
-/// `?` of `row` becomes the next numbered placeholder (`$1`, `$2`, …), which
-/// both backends read.
-pub(super) fn values_sql(head: &str, row: &str, rows: usize, tail: &str) -> String {
-    use std::fmt::Write as _;
-    let mut sql = String::with_capacity(head.len() + rows * (row.len() * 2 + 1) + tail.len());
-    sql.push_str(head);
-    let mut n = 0usize;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        for c in row.chars() {
-            if c == '?' {
-                n += 1;
-                let _ = write!(sql, "${n}");
-            } else {
-                sql.push(c);
-            }
-        }
-    }
-    sql.push_str(tail);
-    sql
 }
