@@ -35,6 +35,7 @@ crate::on_both_backends!(
     current_thread: [
         duplicate_inside_one_batch_is_stored_once,
         jobless_deliveries_share_one_statement_and_a_redelivery_requeues,
+        a_batch_with_jobs_adds_the_jobs_of_new_deliveries_only,
         a_failing_write_does_not_fail_its_batch_neighbours,
         a_job_that_fails_in_a_batch_of_deliveries_stores_nothing_of_its_own,
         job_lifecycle_with_journal_retry_and_audit,
@@ -226,6 +227,65 @@ async fn jobless_deliveries_share_one_statement_and_a_redelivery_requeues(db: Te
     let jobs = store.jobs_of_delivery("failed").await.expect("jobs");
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].state, JobState::Queued);
+}
+
+/// A batch of deliveries with jobs is one transaction whose BEGIN and
+/// COMMIT ride with its INSERTs on SQLite. What it means must not change: a new
+/// delivery gets its jobs, a redelivery (which carries the same jobs) gets
+/// none added, even in the same millisecond as the first delivery (the
+/// manual clock does not move), and a repeat inside the batch is a
+/// duplicate. A batch larger than one statement is stored whole.
+async fn a_batch_with_jobs_adds_the_jobs_of_new_deliveries_only(db: TestDb) {
+    let (store, _) = manual_store(db).await;
+    let j = record_and_claim(&store, "failed", "w1", Duration::from_secs(30)).await;
+    store
+        .finish_job(
+            j.id,
+            "w1",
+            JobEnd::Failed {
+                error: "GitHub said no".into(),
+            },
+        )
+        .await
+        .expect("fail");
+    store
+        .record_delivery(delivery("done"), vec![job(7)])
+        .await
+        .expect("done");
+    let (a, b, c, d) = tokio::join!(
+        store.record_delivery(delivery("n1"), vec![job(1), job(2)]),
+        store.record_delivery(delivery("failed"), vec![job(1)]),
+        store.record_delivery(delivery("n1"), vec![job(1), job(2)]),
+        store.record_delivery(delivery("done"), vec![job(7)]),
+    );
+    assert_eq!(a.expect("a"), DeliveryOutcome::Stored { jobs: 2 });
+    assert_eq!(b.expect("b"), DeliveryOutcome::Requeued { jobs: 1 });
+    assert_eq!(c.expect("c"), DeliveryOutcome::Duplicate);
+    assert_eq!(d.expect("d"), DeliveryOutcome::Duplicate);
+    for (id, jobs) in [("n1", 2), ("failed", 1), ("done", 1)] {
+        let stored = store.jobs_of_delivery(id).await.expect("jobs");
+        assert_eq!(stored.len(), jobs, "{id}");
+    }
+
+    let ids: Vec<String> = (0..70).map(|n| format!("big-{n}")).collect();
+    let mut writes = tokio::task::JoinSet::new();
+    for id in &ids {
+        let (store, d) = (store.clone(), delivery(id));
+        writes.spawn(async move { store.record_delivery(d, vec![job(3)]).await });
+    }
+    while let Some(out) = writes.join_next().await {
+        let out = out.expect("task").expect("big");
+        assert_eq!(out, DeliveryOutcome::Stored { jobs: 1 });
+    }
+    assert!(
+        store.write_stats().max_batch > 64,
+        "{:?}",
+        store.write_stats()
+    );
+    assert_eq!(store.delivery_count().await.expect("count"), 73);
+    for id in &ids {
+        assert_eq!(store.jobs_of_delivery(id).await.expect("jobs").len(), 1);
+    }
 }
 
 async fn a_failing_write_does_not_fail_its_batch_neighbours(db: TestDb) {
