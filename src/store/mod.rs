@@ -24,7 +24,10 @@
 //! statement is a round trip to the database thread, so a batch of up to 16
 //! rows of a kind is one multi-row statement, and a batch of deliveries that
 //! imply no job is a single autocommitted INSERT (no BEGIN, no COMMIT): that
-//! is most of ingress, and it is what its tail latency was made of. Having a
+//! is most of ingress, and it is what its tail latency was made of. On SQLite
+//! a batch of deliveries with jobs sends its `BEGIN IMMEDIATE` with the first
+//! INSERT and its `COMMIT` with the last (`multirow::Around`): two trips
+//! instead of four. Having a
 //! single writer also means SQLite never makes two of our writers wait for each
 //! other's lock. Reads go through a separate small pool; WAL lets them run while
 //! the writer commits.
