@@ -185,6 +185,22 @@ async fn record_and_claim(store: &Store, id: &str, worker: &str, lease: Duration
     claim(store, worker, lease).await.expect("a job")
 }
 
+/// Stores delivery `id` with one job, and ends that job `failed`: a
+/// redelivery of `id` queues it again.
+async fn store_failed(store: &Store, id: &str) {
+    let j = record_and_claim(store, id, "w1", Duration::from_secs(30)).await;
+    store
+        .finish_job(
+            j.id,
+            "w1",
+            JobEnd::Failed {
+                error: "GitHub said no".into(),
+            },
+        )
+        .await
+        .expect("fail");
+}
+
 /// What `worker` claims for `lease`, if anything is due.
 async fn claim(store: &Store, worker: &str, lease: Duration) -> Option<Job> {
     store.claim_job(worker, lease).await.expect("claim")
@@ -196,17 +212,7 @@ async fn claim(store: &Store, worker: &str, lease: Duration) -> Option<Job> {
 /// job failed queues that job again, in both backends.
 async fn jobless_deliveries_share_one_statement_and_a_redelivery_requeues(db: TestDb) {
     let (store, _) = manual_store(db).await;
-    let j = record_and_claim(&store, "failed", "w1", Duration::from_secs(30)).await;
-    store
-        .finish_job(
-            j.id,
-            "w1",
-            JobEnd::Failed {
-                error: "GitHub said no".into(),
-            },
-        )
-        .await
-        .expect("fail");
+    store_failed(&store, "failed").await;
     let (a, b, c, d) = tokio::join!(
         store.record_delivery(delivery("q1"), vec![]),
         store.record_delivery(delivery("q2"), vec![]),
@@ -237,17 +243,7 @@ async fn jobless_deliveries_share_one_statement_and_a_redelivery_requeues(db: Te
 /// duplicate. A batch larger than one statement is stored whole.
 async fn a_batch_with_jobs_adds_the_jobs_of_new_deliveries_only(db: TestDb) {
     let (store, _) = manual_store(db).await;
-    let j = record_and_claim(&store, "failed", "w1", Duration::from_secs(30)).await;
-    store
-        .finish_job(
-            j.id,
-            "w1",
-            JobEnd::Failed {
-                error: "GitHub said no".into(),
-            },
-        )
-        .await
-        .expect("fail");
+    store_failed(&store, "failed").await;
     store
         .record_delivery(delivery("done"), vec![job(7)])
         .await
