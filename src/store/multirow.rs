@@ -29,18 +29,18 @@ pub(super) fn chunked<T>(mut items: &[T]) -> Vec<&[T]> {
 /// is always empty.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Around {
-    /// Runs before the first chunk's statement, such as `BEGIN IMMEDIATE; `.
-    pub(super) before: &'static str,
-    /// Runs after the last chunk's statement, such as `; COMMIT`.
-    pub(super) after: &'static str,
+    /// A statement run before the first chunk's, such as `BEGIN IMMEDIATE`.
+    pub(super) before: Option<&'static str>,
+    /// A statement run after the last chunk's, such as `COMMIT`.
+    pub(super) after: Option<&'static str>,
 }
 
 impl Around {
     /// What chunk `i` of `n` carries: `before` the first, `after` the last.
     pub(super) fn chunk(self, i: usize, n: usize) -> Around {
         Around {
-            before: if i == 0 { self.before } else { "" },
-            after: if i + 1 == n { self.after } else { "" },
+            before: self.before.filter(|_| i == 0),
+            after: self.after.filter(|_| i + 1 == n),
         }
     }
 }
@@ -50,14 +50,18 @@ impl Around {
 /// (`$1`, `$2`, …), which both backends read.
 pub(super) fn values_sql(around: Around, head: &str, row: &str, rows: usize, tail: &str) -> String {
     use std::fmt::Write as _;
+    let extra = |s: Option<&str>| s.map_or(0, |s| s.len() + 2);
     let mut sql = String::with_capacity(
-        around.before.len()
+        extra(around.before)
             + head.len()
             + rows * (row.len() * 2 + 1)
             + tail.len()
-            + around.after.len(),
+            + extra(around.after),
     );
-    sql.push_str(around.before);
+    if let Some(before) = around.before {
+        sql.push_str(before);
+        sql.push_str("; ");
+    }
     sql.push_str(head);
     let mut n = 0usize;
     for r in 0..rows {
@@ -74,6 +78,9 @@ pub(super) fn values_sql(around: Around, head: &str, row: &str, rows: usize, tai
         }
     }
     sql.push_str(tail);
-    sql.push_str(around.after);
+    if let Some(after) = around.after {
+        sql.push_str("; ");
+        sql.push_str(after);
+    }
     sql
 }

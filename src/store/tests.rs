@@ -69,6 +69,25 @@ async fn manual_store(db: TestDb) -> (Store, ManualClock) {
 }
 
 #[test]
+fn the_begin_rides_on_the_first_chunk_and_the_commit_on_the_last() {
+    let around = Around {
+        before: Some("BEGIN IMMEDIATE"),
+        after: Some("COMMIT"),
+    };
+    let sql = |i, n| values_sql(around.chunk(i, n), "INSERT INTO t VALUES ", "(?,?)", 2, "");
+    assert_eq!(
+        sql(0, 1),
+        "BEGIN IMMEDIATE; INSERT INTO t VALUES ($1,$2),($3,$4); COMMIT"
+    );
+    assert_eq!(
+        sql(0, 2),
+        "BEGIN IMMEDIATE; INSERT INTO t VALUES ($1,$2),($3,$4)"
+    );
+    assert_eq!(sql(1, 2), "INSERT INTO t VALUES ($1,$2),($3,$4); COMMIT");
+    assert_eq!(sql(1, 3), "INSERT INTO t VALUES ($1,$2),($3,$4)");
+}
+
+#[test]
 fn chunks_use_few_statement_shapes() {
     let items: Vec<u32> = (0..100).collect();
     let sizes: Vec<usize> = chunked(&items).iter().map(|c| c.len()).collect();

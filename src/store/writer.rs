@@ -360,8 +360,8 @@ async fn exec_ops(
     if !fresh.is_empty() {
         let deliveries: Vec<(&NewDelivery, bool)> = fresh.iter().map(|f| f.1).collect();
         let begin = Around {
-            before: if fold { "BEGIN IMMEDIATE; " } else { "" },
-            after: "",
+            before: fold.then(|| conn.backend().begin()),
+            after: None,
         };
         let inserted = insert_deliveries(conn, &deliveries, now, begin).await?;
         let mut new_jobs: Vec<(&str, &PreparedJob)> = Vec::new();
@@ -381,8 +381,8 @@ async fn exec_ops(
         // (there, notify_workers sends nothing), so their INSERT can commit.
         let commit = fold && !new_jobs.is_empty();
         let end = Around {
-            before: "",
-            after: if commit { "; COMMIT" } else { "" },
+            before: None,
+            after: commit.then_some("COMMIT"),
         };
         insert_jobs(conn, &new_jobs, now, end).await?;
         if commit {
